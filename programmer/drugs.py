@@ -1,0 +1,204 @@
+"""The drug library: limits, titration rules and stability, each with its source.
+
+Loaded once from resources/drug_library.json; `version` and `content_hash`
+(SHA-256 of the file's bytes) identify exactly which limits a plan used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from programmer.quantities import Dimension, parse_quantity
+from programmer.resources import resource_path
+
+DEFAULT_INDICATION = "default"
+INDICATIONS = ("spasticity-spinal", "spasticity-cerebral", "pain-cancer", "pain-noncancer")
+JURISDICTIONS = ("US", "EU")
+
+
+@dataclass(frozen=True)
+class Sourced:
+    value: Any
+    source: str
+
+
+@dataclass(frozen=True)
+class DoseRange:
+    min_ng: Fraction
+    max_ng: Fraction
+    source: str
+
+
+@dataclass(frozen=True)
+class DailyMax:
+    soft_ng: Fraction | None
+    hard_ng: Fraction | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Titration:
+    max_increase_percent: dict[str, int] = field(default_factory=dict)
+    max_decrease_percent: dict[str, int] = field(default_factory=dict)
+    max_increase_per_change_ng: Fraction | None = None
+    min_hours_between_increases: int | None = None
+    max_increases: tuple[int, int] | None = None  # (count, days)
+    source: str = ""
+
+    def percent_for(self, table: dict[str, int], indication: str | None) -> int | None:
+        if not table:
+            return None
+        if indication is not None and indication in table:
+            return table[indication]
+        return table.get(DEFAULT_INDICATION, min(table.values()))
+
+
+@dataclass(frozen=True)
+class Stability:
+    days: int | None
+    first_fill_days: int | None
+    diluted_days: int | None
+    undiluted_days: int | None
+    undiluted_conc_ng_ml: int | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Drug:
+    name: str
+    aliases: tuple[str, ...]
+    dose_unit: str | None
+    approved: bool
+    marketed_strengths_ng_ml: tuple[int, ...]
+    usual_conc: DoseRange | None  # ng/mL
+    max_conc: Sourced | None  # value: ng/mL as int
+    usual_daily: DoseRange | None  # ng/day
+    daily_max: dict[str, DailyMax]
+    titration: dict[str, Titration]
+    stability: Stability
+    patient_bolus_allowed: Sourced
+    mix_with_others: Sourced
+
+    @property
+    def is_saline(self) -> bool:
+        return self.dose_unit is None
+
+    def titration_for(self, jurisdiction: str) -> Titration | None:
+        return self.titration.get(jurisdiction) or self.titration.get("any")
+
+    def daily_max_for(self, jurisdiction: str) -> DailyMax | None:
+        return self.daily_max.get(jurisdiction)
+
+
+@dataclass(frozen=True)
+class DrugLibrary:
+    version: str
+    content_hash: str
+    drugs: dict[str, Drug]
+    aliases: dict[str, str]
+    default_titration: Titration
+    unit_suspect_factor: int
+    sources: dict[str, str]
+
+    def find(self, name: str) -> Drug | None:
+        key = name.strip().lower()
+        canonical = self.aliases.get(key)
+        return self.drugs[canonical] if canonical else None
+
+
+def _mass(text: str) -> Fraction:
+    return parse_quantity(text, Dimension.MASS).value
+
+
+def _conc(text: str) -> int:
+    return parse_quantity(text, Dimension.CONCENTRATION).whole("a library concentration")
+
+
+def _range(raw: dict[str, Any] | None, conc: bool) -> DoseRange | None:
+    if raw is None:
+        return None
+    read = (lambda t: Fraction(_conc(t))) if conc else _mass
+    return DoseRange(read(raw["min"]), read(raw["max"]), raw["source"])
+
+
+def _titration(raw: dict[str, Any]) -> Titration:
+    per_change = raw.get("max_increase_per_change")
+    increases = raw.get("max_increases")
+    return Titration(
+        max_increase_percent=dict(raw.get("max_increase_percent", {})),
+        max_decrease_percent=dict(raw.get("max_decrease_percent", {})),
+        max_increase_per_change_ng=_mass(per_change) if per_change else None,
+        min_hours_between_increases=raw.get("min_hours_between_increases"),
+        max_increases=(increases["count"], increases["days"]) if increases else None,
+        source=raw.get("source", ""),
+    )
+
+
+def _drug(raw: dict[str, Any]) -> Drug:
+    stab = raw["stability_days"]
+    undiluted = stab.get("undiluted_concentration")
+    max_conc = raw["max_concentration"]
+    return Drug(
+        name=raw["name"],
+        aliases=tuple(raw["aliases"]),
+        dose_unit=raw["dose_unit"],
+        approved=bool(raw["approved"]["value"]),
+        marketed_strengths_ng_ml=tuple(_conc(s) for s in raw["marketed_strengths"]["values"]),
+        usual_conc=_range(raw["usual_concentration"], conc=True),
+        max_conc=Sourced(_conc(max_conc["value"]), max_conc["source"]) if max_conc else None,
+        usual_daily=_range(raw["usual_daily_dose"], conc=False),
+        daily_max={
+            j: DailyMax(
+                _mass(m["soft"]) if m["soft"] else None,
+                _mass(m["hard"]) if m["hard"] else None,
+                m["source"],
+            )
+            for j, m in raw["max_daily_dose"].items()
+        },
+        titration={j: _titration(t) for j, t in raw["titration"].items()},
+        stability=Stability(
+            days=stab.get("value"),
+            first_fill_days=stab.get("first_fill"),
+            diluted_days=stab.get("diluted"),
+            undiluted_days=stab.get("undiluted"),
+            undiluted_conc_ng_ml=_conc(undiluted) if undiluted else None,
+            source=stab["source"],
+        ),
+        patient_bolus_allowed=Sourced(
+            raw["patient_bolus_allowed"]["value"], raw["patient_bolus_allowed"]["source"]
+        ),
+        mix_with_others=Sourced(raw["mix_with_others"]["value"], raw["mix_with_others"]["source"]),
+    )
+
+
+def load_library(path: Path) -> DrugLibrary:
+    data = path.read_bytes()
+    raw = json.loads(data)
+    drugs = {d["name"]: _drug(d) for d in raw["drugs"]}
+    aliases: dict[str, str] = {}
+    for drug in drugs.values():
+        for alias in (drug.name, *drug.aliases):
+            key = alias.lower()
+            if key in aliases and aliases[key] != drug.name:
+                raise ValueError(f"drug library: alias {alias!r} names two drugs")
+            aliases[key] = drug.name
+    return DrugLibrary(
+        version=raw["version"],
+        content_hash=hashlib.sha256(data).hexdigest(),
+        drugs=drugs,
+        aliases=aliases,
+        default_titration=_titration(raw["default_titration"]),
+        unit_suspect_factor=int(raw["unit_suspect_factor"]["value"]),
+        sources=dict(raw["sources"]),
+    )
+
+
+@cache
+def default_library() -> DrugLibrary:
+    return load_library(resource_path("drug_library.json"))

@@ -1,0 +1,220 @@
+"""Findings: what the checks say, declared as data with a severity and a remedy.
+
+Codes and severities of ../shared/cli-and-prescription.md are kept as they are;
+the others are ours. `hard` is never sent, `soft` needs an override with a
+reason, `info` is shown and recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    HARD = "hard"
+    SOFT = "soft"
+    INFO = "info"
+
+
+@dataclass(frozen=True)
+class FindingKind:
+    code: str
+    severity: Severity
+    remedy: str
+
+
+_KINDS = [
+    # --- the contract's codes ---
+    FindingKind(
+        "invalid_quantity",
+        Severity.HARD,
+        "Write the quantity as '<number> <unit>', e.g. '0.5 mg/day'.",
+    ),
+    FindingKind(
+        "unknown_drug",
+        Severity.SOFT,
+        "Check the spelling; a drug outside the library has no limits checked.",
+    ),
+    FindingKind(
+        "below_min_rate",
+        Severity.HARD,
+        "Use a rate of 0 or at least the pump's minimum, or a weaker concentration.",
+    ),
+    FindingKind("above_max_rate", Severity.HARD, "Lower the rate or use a stronger concentration."),
+    FindingKind(
+        "invalid_profile",
+        Severity.HARD,
+        "Start at day 1 00:00, keep starts in order and inside the cycle, at most 13 a day.",
+    ),
+    FindingKind(
+        "over_max_concentration",
+        Severity.SOFT,
+        "Check the concentration against the vial; dilute if needed.",
+    ),
+    FindingKind(
+        "over_max_daily_dose",
+        Severity.SOFT,
+        "Check the dose; override only with a clinical reason.",
+    ),
+    FindingKind(
+        "over_hard_max_daily_dose",
+        Severity.HARD,
+        "Lower the dose (patient boluses included) to the label's maximum.",
+    ),
+    FindingKind(
+        "dose_change_too_large",
+        Severity.SOFT,
+        "Titrate in smaller steps, or override with a clinical reason.",
+    ),
+    FindingKind(
+        "titration_too_frequent",
+        Severity.SOFT,
+        "Wait for the interval the label asks for, or override with a reason.",
+    ),
+    FindingKind(
+        "unit_suspect",
+        Severity.SOFT,
+        "Check the unit: mg and mcg, per h and per day, are easy to swap.",
+    ),
+    FindingKind(
+        "admixture",
+        Severity.INFO,
+        "Admixtures are off-label and raise the risk of pump failure; watch for motor stalls.",
+    ),
+    FindingKind(
+        "bridge_bolus_needed",
+        Severity.SOFT,
+        'Add {"kind": "bridge"} so the old drug in the catheter runs out at the old rate.',
+    ),
+    FindingKind("over_capacity", Severity.HARD, "Fill no more than the reservoir holds."),
+    FindingKind(
+        "refill_over_infusion",
+        Severity.SOFT,
+        "The pump delivered more than programmed: check for a pump fault; consider imaging.",
+    ),
+    FindingKind(
+        "refill_under_infusion",
+        Severity.SOFT,
+        "More fluid than expected came out: check the catheter, and for a pocket fill at the last refill.",
+    ),
+    FindingKind(
+        "pump_serial_mismatch", Severity.HARD, "Use the prescription written for this pump."
+    ),
+    FindingKind(
+        "pump_clock_offset",
+        Severity.SOFT,
+        "Set the pump's clock offset explicitly, after reviewing how the schedule will shift.",
+    ),
+    # --- ours ---
+    FindingKind(
+        "invalid_prescription", Severity.HARD, "Correct the field named; nothing is guessed."
+    ),
+    FindingKind(
+        "pump_model_mismatch", Severity.HARD, "Use the prescription written for this pump model."
+    ),
+    FindingKind(
+        "invalid_patient_bolus", Severity.HARD, "Keep the patient bolus within the pump's limits."
+    ),
+    FindingKind(
+        "patient_bolus_not_allowed",
+        Severity.HARD,
+        "Remove the patient bolus: the drug library does not allow it for this drug.",
+    ),
+    FindingKind(
+        "mixing_not_allowed",
+        Severity.HARD,
+        "Fill this drug on its own: the library forbids mixing it.",
+    ),
+    FindingKind(
+        "invalid_low_reservoir_alarm",
+        Severity.HARD,
+        "Set the low-reservoir alarm within the pump's range.",
+    ),
+    FindingKind("invalid_bolus", Severity.HARD, "Correct the one-time bolus; nothing is guessed."),
+    FindingKind(
+        "bolus_over_reservoir",
+        Severity.HARD,
+        "A bolus cannot be larger than what the reservoir holds.",
+    ),
+    FindingKind(
+        "off_label",
+        Severity.INFO,
+        "This drug is not approved for intrathecal pumps; document the indication.",
+    ),
+    FindingKind(
+        "therapy_stopped",
+        Severity.SOFT,
+        "A stopped pump gives no drug: make sure this is meant, and plan to restart it.",
+    ),
+    FindingKind(
+        "dose_decrease_large",
+        Severity.SOFT,
+        "A large drop risks withdrawal (baclofen withdrawal can kill): taper instead, or override.",
+    ),
+    FindingKind(
+        "dose_rounded",
+        Severity.INFO,
+        "The pump stores whole nl/day; the dose shown is the one it will deliver.",
+    ),
+    FindingKind(
+        "fill_below_low_alarm",
+        Severity.SOFT,
+        "The fill is at or below the low-reservoir alarm: the alarm will sound at once.",
+    ),
+    FindingKind(
+        "refill_removed_over_fill",
+        Severity.SOFT,
+        "More came out than was put in: the needle may have been in the pocket. Stop and check.",
+    ),
+    FindingKind(
+        "refill_check_skipped",
+        Severity.INFO,
+        "Give the expected volume and the last fill (or read them from the pump) to check the refill.",
+    ),
+    FindingKind(
+        "previous_unknown",
+        Severity.INFO,
+        "The previous drug and rate are unknown: the bridge-bolus check was not possible.",
+    ),
+    FindingKind(
+        "stability_assumed",
+        Severity.INFO,
+        "The stricter stability rule was used because the fill history is unknown.",
+    ),
+    FindingKind(
+        "dst_changeover",
+        Severity.INFO,
+        "On that day the wall clock and the pump's fixed-offset clock part; set the pump clock at the next visit.",
+    ),
+    FindingKind(
+        "capacity_unknown",
+        Severity.INFO,
+        "Give pump_model so the fill can be checked against the right reservoir.",
+    ),
+]
+
+KINDS: dict[str, FindingKind] = {k.code: k for k in _KINDS}
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: Severity
+    field: str
+    message: str
+    remedy: str
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "code": self.code,
+            "severity": str(self.severity),
+            "field": self.field,
+            "message": self.message,
+            "remedy": self.remedy,
+        }
+
+
+def finding(code: str, field: str, message: str) -> Finding:
+    kind = KINDS[code]
+    return Finding(code, kind.severity, field, message, kind.remedy)

@@ -1,0 +1,425 @@
+"""From a prescription (and, when connected, the pump's state) to a checked plan.
+
+`plan()` is pure: no pump, no database, no clock unless given. It returns the
+program the pump would store, the doses it gives (computed back from the
+stored rates), the one-time bolus, the refill figures and dates, and every
+finding. Nothing here sends anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from fractions import Fraction
+from math import floor
+from typing import Any
+
+from programmer import checks
+from programmer.drugs import Drug, DrugLibrary, default_library
+from programmer.findings import Finding, Severity, finding
+from programmer.formatting import (
+    dose_per_day_text,
+    volume_rate_text,
+    volume_text,
+)
+from programmer.prescription import DoseRecord, Prescription, read_prescription
+from programmer.pump_limits import (
+    CAPACITY_NL,
+    DEFAULT_PRIMING_RATE_NL_DAY,
+    ERI_TO_END_OF_SERVICE_DAYS,
+    LOW_ALARM_DEFAULT_NL,
+    PUMP_TUBING_NL,
+)
+from programmer.reservoir import OneTimeBolus, low_alarm_instant
+from programmer.therapy import (
+    DrugFill,
+    Therapy,
+    dose_ng,
+    round_half_even,
+    volume_for_dose_nl,
+)
+from programmer.timeutil import (
+    OffsetAt,
+    iso_utc,
+    local_midnight_t,
+    offset_changes,
+    offset_of,
+    system_offset_at,
+)
+
+ALARM_HORIZON_DAYS = 730
+
+
+@dataclass(frozen=True)
+class PumpContext:
+    """What a connected pump says about itself (filled by the pump session)."""
+
+    model: str
+    serial: str
+    therapy: Therapy | None
+    reservoir_nl: int
+    utc_offset_min: int
+    cycle_anchor_t: int | None = None
+    eri_t: int | None = None
+    last_fill_nl: int | None = None  # the reservoir just after the previous refill
+    first_fill: bool | None = None  # is this the first fill of a naive pump?
+
+
+@dataclass(frozen=True)
+class BolusPlan:
+    kind: str
+    volume_nl: int
+    rate_nl_day: int
+    inputs: dict[str, Any]
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"kind": self.kind, "volume_nl": self.volume_nl, "rate_nl_day": self.rate_nl_day}
+
+
+@dataclass(frozen=True)
+class DrugDose:
+    drug: str
+    unit: str
+    amount_ng: Fraction
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "drug": self.drug,
+            "amount_ng": round_half_even(self.amount_ng),
+            "text": dose_per_day_text(self.amount_ng, self.unit),
+        }
+
+
+@dataclass(frozen=True)
+class RefillCheck:
+    programmed_nl: int
+    actual_nl: int
+    deviation: Fraction  # (actual - programmed) / programmed
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "programmed_nl": self.programmed_nl,
+            "actual_nl": self.actual_nl,
+            "deviation_percent": str(round(self.deviation * 100, 1)),
+        }
+
+
+@dataclass
+class Plan:
+    prescription: Prescription
+    library_version: str
+    library_hash: str
+    findings: list[Finding] = field(default_factory=list)
+    overrides: dict[str, str] = field(default_factory=dict)
+    therapy: Therapy | None = None
+    bolus: BolusPlan | None = None
+    daily_volume_nl: Fraction | None = None
+    day_volumes_nl: list[Fraction] = field(default_factory=list)
+    daily_doses: list[DrugDose] = field(default_factory=list)
+    max_daily_doses: list[DrugDose] = field(default_factory=list)
+    at_t: int = 0
+    schedule_offset_min: int = 0
+    low_alarm_at: int | None = None
+    refill_due_at: int | None = None
+    refill_due_reason: str | None = None
+    refill_check: RefillCheck | None = None
+    stability_until: int | None = None
+
+    @property
+    def hard(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.HARD]
+
+    @property
+    def unresolved_soft(self) -> list[Finding]:
+        return [
+            f for f in self.findings if f.severity is Severity.SOFT and f.code not in self.overrides
+        ]
+
+    @property
+    def ok(self) -> bool:
+        return not self.hard and not self.unresolved_soft and self.therapy is not None
+
+    def to_json(self) -> dict[str, Any]:
+        t = self.therapy
+        return {
+            "ok": self.ok,
+            "program": None
+            if t is None
+            else {
+                "mode": t.mode,
+                "cycle_days": t.cycle_days,
+                "steps": [
+                    {
+                        "start_min": s.start_min,
+                        "rate_nl_day": s.rate_nl_day,
+                        "rate_text": volume_rate_text(s.rate_nl_day),
+                    }
+                    for s in t.steps
+                ],
+                "therapy": t.to_wire(),
+            },
+            "daily_volume_nl": None
+            if self.daily_volume_nl is None
+            else round_half_even(self.daily_volume_nl),
+            "daily_volume_text": None
+            if self.daily_volume_nl is None
+            else volume_text(self.daily_volume_nl) + "/day",
+            "daily_doses": [d.to_json() for d in self.daily_doses],
+            "max_daily_doses": [d.to_json() for d in self.max_daily_doses],
+            "bolus": None if self.bolus is None else self.bolus.to_wire(),
+            "bolus_inputs": None if self.bolus is None else self.bolus.inputs,
+            "low_reservoir_alarm_at": _iso(self.low_alarm_at),
+            "refill_due_at": _iso(self.refill_due_at),
+            "refill_due_reason": self.refill_due_reason,
+            "refill_check": None if self.refill_check is None else self.refill_check.to_json(),
+            "schedule_utc_offset_min": self.schedule_offset_min,
+            "library": {"version": self.library_version, "content_hash": self.library_hash},
+            "findings": [f.to_json() for f in self.findings],
+            "overrides": [{"code": c, "reason": r} for c, r in self.overrides.items()],
+        }
+
+
+def _iso(t: int | None) -> str | None:
+    return None if t is None else iso_utc(t)
+
+
+def _unit_for(drug: Drug | None, conc_ng_ml: int) -> str:
+    if drug is not None and drug.dose_unit:
+        return drug.dose_unit
+    return "mg" if conc_ng_ml >= 1_000_000 else "mcg"
+
+
+def plan(
+    data: Mapping[str, Any],
+    *,
+    now: datetime,
+    pump: PumpContext | None = None,
+    overrides: Mapping[str, str] | None = None,
+    library: DrugLibrary | None = None,
+    local_offset_at: OffsetAt = system_offset_at,
+    dose_history: Sequence[DoseRecord] = (),
+) -> Plan:
+    """Check a prescription and compute what it would program. `now` must be aware."""
+    lib = library or default_library()
+    rx, structural = read_prescription(dict(data), lib)
+    out = Plan(rx, lib.version, lib.content_hash, findings=list(structural))
+    out.overrides = dict(overrides or {})
+    add = out.findings.append
+
+    at = rx.refill.at if rx.refill and rx.refill.at else now
+    out.at_t = int(at.timestamp())
+    out.schedule_offset_min = pump.utc_offset_min if pump else offset_of(at)
+
+    # --- the pump and the prescription must be about the same pump ---
+    if pump is not None:
+        if rx.pump_serial is not None and rx.pump_serial != pump.serial:
+            add(finding("pump_serial_mismatch", "pump_serial",
+                        f"the prescription is for pump {rx.pump_serial}; this pump is {pump.serial}"))  # fmt: skip
+        if rx.pump_model is not None and rx.pump_model != pump.model:
+            add(finding("pump_model_mismatch", "pump_model",
+                        f"the prescription is for an {rx.pump_model}; this pump is an {pump.model}"))  # fmt: skip
+
+    add_all = out.findings.extend
+    add_all(checks.check_drugs(rx, lib))
+    therapy, step_findings = checks.build_therapy(rx, lib)
+    add_all(step_findings)
+    if therapy is None:
+        return out
+    if pump is not None and therapy.catheter_volume_nl == 0 and pump.therapy is not None:
+        therapy = _with_catheter(therapy, pump.therapy.catheter_volume_nl)
+    out.therapy = therapy
+    out.day_volumes_nl = therapy.day_volumes_nl()
+    out.daily_volume_nl = max(out.day_volumes_nl, default=Fraction(0))
+
+    # --- one-time bolus ---
+    previous = _previous(rx, pump)
+    reservoir_after = rx.refill.added_nl if rx.refill else (pump.reservoir_nl if pump else None)
+    bolus, bolus_findings = _plan_bolus(rx, therapy, previous, reservoir_after)
+    out.bolus = bolus
+    add_all(bolus_findings)
+    add_all(checks.check_drug_change(rx, therapy, previous, bolus))
+
+    # --- doses ---
+    single_dose = Fraction(0)
+    if bolus is not None and bolus.kind == "single":
+        single_dose = Fraction(bolus.volume_nl)
+    ptm_volume = Fraction(therapy.ptm.volume_nl * therapy.ptm.allowed_per_day())
+    for fill in therapy.drugs:
+        drug = lib.find(fill.name)
+        unit = _unit_for(drug, fill.conc_ng_ml)
+        base = dose_ng(out.daily_volume_nl, fill.conc_ng_ml)
+        most = dose_ng(out.daily_volume_nl + ptm_volume + single_dose, fill.conc_ng_ml)
+        out.daily_doses.append(DrugDose(fill.name, unit, base))
+        out.max_daily_doses.append(DrugDose(fill.name, unit, most))
+        if drug is not None:
+            add_all(checks.check_daily_dose(drug, unit, base, most, rx, lib))
+            history = [*dose_history, *rx.dose_history]
+            current = _current_dose(pump, fill.name, history, at)
+            add_all(checks.check_titration(drug, unit, base, current, history, at, rx, lib))
+
+    # --- refill: capacity, discrepancy, dates ---
+    capacity = CAPACITY_NL.get(pump.model if pump else (rx.pump_model or ""))
+    add_all(checks.check_refill(rx, therapy, capacity, pump))
+    out.refill_check = checks.refill_discrepancy(rx, pump)
+    if out.refill_check is not None:
+        add_all(checks.check_discrepancy(out.refill_check))
+    elif rx.refill is not None:
+        add(finding("refill_check_skipped", "refill",
+                    "the refill discrepancy was not checked: refill.expected and refill.last_fill "
+                    "(or a connected pump) are needed"))  # fmt: skip
+    _dates(out, rx, therapy, pump, bolus, reservoir_after, lib, local_offset_at)
+    return out
+
+
+def _with_catheter(therapy: Therapy, catheter_nl: int) -> Therapy:
+    return Therapy(
+        therapy.drugs, therapy.mode, therapy.cycle_days, therapy.steps, therapy.ptm,
+        therapy.low_alarm_nl, catheter_nl,
+    )  # fmt: skip
+
+
+def _previous(
+    rx: Prescription, pump: PumpContext | None
+) -> tuple[tuple[DrugFill, ...], int] | None:
+    """The drugs in the fluid path now and the rate they were running at (mean, nl/day)."""
+    if pump is not None and pump.therapy is not None:
+        t = pump.therapy
+        return t.drugs, round_half_even(t.mean_rate_nl_day())
+    if rx.previous is not None and rx.previous.rate_nl_day is not None:
+        drugs = tuple(
+            DrugFill(d.name, d.conc_ng_ml) for d in rx.previous.drugs if d.conc_ng_ml is not None
+        )
+        return drugs, round_half_even(rx.previous.rate_nl_day)
+    return None
+
+
+def _plan_bolus(
+    rx: Prescription,
+    therapy: Therapy,
+    previous: tuple[tuple[DrugFill, ...], int] | None,
+    reservoir_nl: int | None,
+) -> tuple[BolusPlan | None, list[Finding]]:
+    b = rx.bolus
+    if b is None:
+        return None, []
+    found: list[Finding] = []
+    catheter = therapy.catheter_volume_nl
+    if b.kind in ("bridge", "priming"):
+        if catheter <= 0:
+            return None, [finding("invalid_bolus", "catheter",
+                                  f"a {b.kind} bolus needs the catheter volume: give catheter.length "
+                                  "and catheter.volume_per_cm (or catheter.volume)")]  # fmt: skip
+        volume = PUMP_TUBING_NL + catheter
+        inputs: dict[str, Any] = {
+            "pump_tubing_nl": PUMP_TUBING_NL,
+            "pump_tubing_source": "pump-link-protocol.md section 5 (0.140 mL)",
+            "catheter_volume_nl": catheter,
+        }
+        if b.kind == "bridge":
+            if previous is None:
+                return None, [finding("invalid_bolus", "bolus",
+                                      "a bridge bolus runs at the previous rate, which is unknown: "
+                                      "connect the pump or give previous.rate")]  # fmt: skip
+            rate = previous[1]
+            inputs["rate_source"] = "the previous program's mean rate (old drug, old rate)"
+        else:
+            rate = round_half_even(b.rate_nl_day) if b.rate_nl_day else DEFAULT_PRIMING_RATE_NL_DAY
+            inputs["rate_source"] = (
+                "stated in the prescription" if b.rate_nl_day else "the pump's fastest bolus rate"
+            )
+    else:
+        first = therapy.drugs[0] if therapy.drugs else None
+        if b.dose_ng is not None:
+            if first is None:
+                return None, [
+                    finding(
+                        "invalid_bolus", "bolus.dose", "a dose needs a drug: the fill is saline"
+                    )
+                ]
+            exact = volume_for_dose_nl(b.dose_ng, first.conc_ng_ml)
+        else:
+            assert b.volume_nl is not None
+            exact = b.volume_nl
+        volume = round_half_even(exact)
+        assert b.duration_min is not None
+        rate = round_half_even(Fraction(volume) * 1440 / b.duration_min)
+        inputs = {"duration_min": str(b.duration_min)}
+    found.extend(checks.check_bolus(b.kind, volume, rate, reservoir_nl))
+    if any(f.severity is Severity.HARD for f in found):
+        return None, found
+    return BolusPlan(b.kind, volume, rate, inputs), found
+
+
+def _current_dose(
+    pump: PumpContext | None, drug: str, history: Sequence[DoseRecord], at: datetime
+) -> Fraction | None:
+    """The daily dose of `drug` running now: the pump's therapy if known, else the history."""
+    if pump is not None and pump.therapy is not None:
+        for fill in pump.therapy.drugs:
+            if fill.name == drug:
+                return dose_ng(pump.therapy.max_day_volume_nl(), fill.conc_ng_ml)
+        return Fraction(0)
+    earlier = [r for r in history if r.drug == drug and r.at <= at]
+    if not earlier:
+        return None
+    return max(earlier, key=lambda r: r.at).daily_ng
+
+
+def _dates(
+    out: Plan,
+    rx: Prescription,
+    therapy: Therapy,
+    pump: PumpContext | None,
+    bolus: BolusPlan | None,
+    reservoir_nl: int | None,
+    lib: DrugLibrary,
+    local_offset_at: OffsetAt,
+) -> None:
+    start = out.at_t
+    offset = out.schedule_offset_min
+    if pump is not None and pump.cycle_anchor_t is not None and pump.therapy == therapy:
+        anchor = pump.cycle_anchor_t
+    else:
+        anchor = local_midnight_t(start, offset)  # a new program re-anchors at local midnight
+    candidates: list[tuple[int, str]] = []
+    if reservoir_nl is not None:
+        one_time = OneTimeBolus(bolus.volume_nl, bolus.rate_nl_day) if bolus else None
+        hit = low_alarm_instant(
+            therapy, start, anchor, reservoir_nl, one_time, ALARM_HORIZON_DAYS * 86_400
+        )
+        if hit is not None:
+            out.low_alarm_at = floor(hit)  # never later than the exact instant
+            candidates.append((out.low_alarm_at, "low_reservoir_alarm"))
+    if rx.refill is not None:
+        days, assumed = checks.stability_days(therapy, rx, pump, lib)
+        if assumed:
+            out.findings.append(finding("stability_assumed", "refill.first_fill",
+                                        "it is not known whether this is the first fill of a naive "
+                                        f"pump; the {days}-day limit of a first fill is used"))  # fmt: skip
+        if days is not None:
+            out.stability_until = start + days * 86_400
+            candidates.append((out.stability_until, "drug_stability"))
+    if pump is not None and pump.eri_t is not None:
+        candidates.append((pump.eri_t, "elective_replacement"))
+    if candidates:
+        out.refill_due_at, out.refill_due_reason = min(candidates)
+    if pump is not None and pump.eri_t is not None and out.refill_due_at is not None:
+        eos = pump.eri_t + ERI_TO_END_OF_SERVICE_DAYS * 86_400
+        if out.refill_due_at > eos:
+            out.refill_due_at, out.refill_due_reason = eos, "elective_replacement"
+    if therapy.mode == "flex" and len({s.rate_nl_day for s in therapy.steps}) > 1:
+        until = out.refill_due_at or (start + 90 * 86_400)
+        for when, old, new in offset_changes(start, until, local_offset_at):
+            shift = new - old
+            direction = "later" if shift > 0 else "earlier"
+            out.findings.append(finding("dst_changeover", "steps",
+                f"on {iso_utc(when)[:10]} this computer's clock changes from UTC{_fmt_off(old)} "
+                f"to UTC{_fmt_off(new)}; the pump keeps UTC{_fmt_off(offset)}, so from then each "
+                f"step runs {abs(shift)} min {direction} by the wall clock until the pump's clock is set"))  # fmt: skip
+
+
+def _fmt_off(minutes: int) -> str:
+    sign = "+" if minutes >= 0 else "-"
+    h, m = divmod(abs(minutes), 60)
+    return f"{sign}{h:02d}:{m:02d}"
