@@ -241,12 +241,11 @@ def build_therapy(rx: Prescription, lib: DrugLibrary) -> tuple[Therapy | None, l
     ptm, ptm_found = _patient_bolus(rx, first, lib)
     out.extend(ptm_found)
     structural = any(f.severity == "hard" for f in out)
-    if structural or ptm is None or len(steps) != len(rx.steps):
+    unreadable = rx.incomplete & {"drugs", "mode", "cycle_days", "steps", "dose", "rate", "patient_bolus", "low_reservoir_alarm", "catheter"}
+    if structural or unreadable or ptm is None or len(steps) != len(rx.steps):
         return None, out
     if rx.mode in ("continuous", "flex") and not steps:
         return None, out
-    if not rx.drugs and not fills:
-        pass  # an empty list is saline: allowed
     therapy = Therapy(
         drugs=tuple(fills),
         mode=rx.mode,

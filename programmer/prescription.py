@@ -109,6 +109,8 @@ class Prescription:
     bolus: BolusEntry | None = None
     previous: PreviousEntry | None = None
     dose_history: list[DoseRecord] = field(default_factory=list)
+    # Sections where an entry could not be read: never build a therapy from what is left.
+    incomplete: set[str] = field(default_factory=set)
 
 
 def load_prescription_file(path: Path) -> Any:
@@ -315,6 +317,9 @@ def read_prescription(
     _read_bolus(r, data, p)
     _read_previous(r, data, p)
     _read_history(r, data, p)
+    for f in r.findings:
+        top = re.split(r"[.\[]", f.field, maxsplit=1)[0]
+        p.incomplete.add(top)
     return p, r.findings
 
 
