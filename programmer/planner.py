@@ -209,7 +209,12 @@ def plan(
 
     at = rx.refill.at if rx.refill and rx.refill.at else now
     out.at_t = int(at.timestamp())
-    out.schedule_offset_min = pump.utc_offset_min if pump else offset_of(at)
+    if pump is not None:
+        out.schedule_offset_min = pump.utc_offset_min
+    elif rx.refill and rx.refill.at:
+        out.schedule_offset_min = offset_of(rx.refill.at)
+    else:
+        out.schedule_offset_min = local_offset_at(out.at_t)  # this computer's offset now
 
     # --- the pump and the prescription must be about the same pump ---
     if pump is not None:

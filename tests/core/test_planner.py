@@ -219,3 +219,11 @@ def test_now_is_used_when_the_refill_has_no_time():
     rx = with_(morphine_continuous(), refill={"removed": "1 mL", "added": "10 mL"})
     p = run(rx, now=NOW + timedelta(days=1))
     assert p.at_t == int((NOW + timedelta(days=1)).timestamp())
+
+
+def test_schedule_offset_is_the_refill_time_or_this_computer():
+    rx = with_(morphine_continuous(), refill={"removed": "1 mL", "added": "10 mL", "at": "2025-03-01T09:00:00-06:00"})
+    assert run(rx, local_offset_at=lambda t: 120).schedule_offset_min == -360
+    assert run(morphine_continuous(), local_offset_at=lambda t: 120).schedule_offset_min == 120
+    pump = PumpContext("ITP-40", "S", None, 10_000_000, 330)
+    assert run(rx, pump=pump, local_offset_at=lambda t: 120).schedule_offset_min == 330
