@@ -30,11 +30,12 @@ class Step:
 
 @dataclass(frozen=True)
 class PatientBolus:
+    # Disabled, the pump still stores in-range values: its own minimums.
     enabled: bool = False
-    volume_nl: int = 0
-    duration_min: int = 0
-    lockout_min: int = 0
-    max_per_day: int = 0
+    volume_nl: int = 1_000
+    duration_min: int = 1
+    lockout_min: int = 1
+    max_per_day: int = 1
 
     def allowed_per_day(self) -> int:
         """Most boluses the patient can get in any 24 h: lockout and daily cap together."""

@@ -1,0 +1,815 @@
+"""A visit with one pump: connect, interrogate, program, refill, history, clock, end.
+
+Safety rules, in the order the code follows them:
+- Before anything else on connect, an outcome left uncertain for this pump is
+  resolved from the pump's own record (`last_changeset_crc`), and audited.
+- Nothing is sent while an outcome is uncertain.
+- A program is sent only when the plan is ok (soft findings overridden with a
+  reason), the change was confirmed, the password was given again, and the
+  audit intent was written; then STAGE, the pump's canonical read back and
+  compared, COMMIT, and the therapy read back and compared whole.
+- A link lost after COMMIT was sent makes the outcome uncertain, never
+  "applied" or "not applied" by guess.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from fractions import Fraction
+from typing import Any
+
+import msgpack
+
+from programmer.checks import check_pump_clock
+from programmer.findings import Finding
+from programmer.link import DEMO_KEY, LinkError, ProtocolError, PumpClient, open_transport
+from programmer.planner import Plan, PumpContext, plan
+from programmer.prescription import DoseRecord
+from programmer.session.alarms import AlarmAdvice, advice_for
+from programmer.session.changes import ChangeRow, daily_change, therapy_changes
+from programmer.store import (
+    Accounts,
+    Action,
+    AuditAction,
+    AuditTrail,
+    InfusionHour,
+    Principal,
+    ProgramOutcome,
+    PumpEvent,
+    Records,
+    StoreError,
+)
+from programmer.therapy import Therapy
+from programmer.timeutil import OffsetAt, system_offset_at
+
+EVENT_PAGE = 1024
+INFUSION_PAGE = 4096
+LAST_REFILL_SCAN_PAGES = 64
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """MessagePack with every map's keys sorted: the pump's canonical form."""
+
+    def norm(v: Any) -> Any:
+        if isinstance(v, Mapping):
+            return {k: norm(v[k]) for k in sorted(v)}
+        if isinstance(v, list | tuple):
+            return [norm(x) for x in v]
+        return v
+
+    packed: bytes = msgpack.packb(norm(value), use_bin_type=True)
+    return packed
+
+
+def crc32(data: bytes) -> int:
+    return zlib.crc32(data) & 0xFFFFFFFF
+
+
+class SessionError(Exception):
+    """An operation refused, with a message for a person."""
+
+
+class UncertainOutstanding(SessionError):
+    """An earlier outcome is still uncertain: nothing new may be sent."""
+
+
+class NotConnected(SessionError):
+    pass
+
+
+@dataclass(frozen=True)
+class Alarm:
+    code: str
+    since_t: int
+    critical: bool
+    advice: AlarmAdvice
+
+
+@dataclass(frozen=True)
+class Interrogation:
+    model: str
+    serial: str
+    firmware: str
+    status: dict[str, Any]
+    therapy: Therapy
+    cycle_anchor_t: int
+    alarms: list[Alarm]
+    clock_drift_s: int  # pump clock minus this computer's clock
+    local_offset_min: int
+    clock_findings: list[Finding]
+    last_fill_nl: int | None
+    last_refill_t: int | None
+    demo_key: bool
+
+    @property
+    def stopped(self) -> bool:
+        return bool(self.status["delivering"] == "stopped")
+
+    @property
+    def critical(self) -> list[Alarm]:
+        return [a for a in self.alarms if a.critical]
+
+    def pump_context(self) -> PumpContext:
+        return PumpContext(
+            model=self.model,
+            serial=self.serial,
+            therapy=self.therapy,
+            reservoir_nl=int(self.status["reservoir_nl"]),
+            utc_offset_min=int(self.status["utc_offset_min"]),
+            cycle_anchor_t=self.cycle_anchor_t,
+            eri_t=int(self.status["eri_t"]),
+            last_fill_nl=self.last_fill_nl,
+            first_fill=None,
+        )
+
+
+@dataclass(frozen=True)
+class Resolution:
+    prescription_id: int | None
+    crc: int
+    applied: bool
+
+
+@dataclass
+class Proposal:
+    """What would be sent, shown side by side before anyone confirms it."""
+
+    prescription: dict[str, Any]
+    plan: Plan
+    changeset: dict[str, Any]
+    expected_crc: int
+    changes: list[ChangeRow]
+    daily_change: Fraction | None
+    base: Interrogation
+    overrides: dict[str, str]
+
+    @property
+    def needs_program_right(self) -> bool:
+        return "therapy" in self.changeset or "bolus" in self.changeset
+
+
+@dataclass
+class ProgramResult:
+    outcome: str  # applied | not_applied | uncertain | refused
+    message: str
+    therapy_crc: int | None = None
+    applied_t: int | None = None
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    resolved_after_link_loss: bool = False
+    steps: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class HistoryResult:
+    events_added: int
+    events_known: int
+    hours_added: int
+    hours_known: int
+    gaps: list[tuple[int, int]]
+    complete: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class EndResult:
+    ended: bool
+    warnings: list[str]
+
+
+Progress = Callable[[str], None]
+
+
+def _default_programmer_id() -> str:
+    return f"itp-{socket.gethostname()}"[:32]
+
+
+class PumpSession:
+    """One signed-in person's visit with one pump. Not thread-safe: run it on the device worker."""
+
+    def __init__(
+        self,
+        *,
+        address: str,
+        accounts: Accounts,
+        records: Records,
+        trail: AuditTrail,
+        principal: Principal,
+        key: bytes = DEMO_KEY,
+        programmer_id: str | None = None,
+        timeout: float = 0.5,
+        retries: int = 4,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        local_offset_at: OffsetAt = system_offset_at,
+    ) -> None:
+        self.address = address
+        self.accounts = accounts
+        self.records = records
+        self.trail = trail
+        self.principal = principal
+        self.key = key
+        self.programmer_id = programmer_id or _default_programmer_id()
+        self.timeout = timeout
+        self.retries = retries
+        self.now = now
+        self.local_offset_at = local_offset_at
+        self.client: PumpClient | None = None
+        self.identity: dict[str, Any] | None = None
+        self.visit_id: int | None = None
+        self.uncertain: list[int] = []  # prescriptions_sent ids still uncertain
+        self.last: Interrogation | None = None
+
+    # --- connection ---------------------------------------------------------------------
+
+    @property
+    def serial(self) -> str:
+        if self.identity is None:
+            raise NotConnected("not connected to a pump")
+        return str(self.identity["serial"])
+
+    @property
+    def demo_key(self) -> bool:
+        return bool(self.key == DEMO_KEY)
+
+    def _audit(self, action: AuditAction, **kw: Any) -> None:
+        self.trail.append(
+            action,
+            account=self.principal.name,
+            role=str(self.principal.role),
+            pump_serial=self.identity["serial"] if self.identity else None,
+            **kw,
+        )
+
+    def _open_client(self) -> PumpClient:
+        transport = open_transport(self.address, max(self.timeout * 4, 2.0))
+        client = PumpClient(transport, self.programmer_id, self.key, self.timeout, self.retries)
+        try:
+            self.identity = client.connect()
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def connect(self) -> list[Resolution]:
+        """HELLO, AUTH, record the pump, then resolve any uncertain outcome first."""
+        self.accounts.authorize(self.principal, Action.INTERROGATE)
+        self.client = self._open_client()
+        serial = self.serial
+        self.records.upsert_pump(serial, str(self.identity["model"]) if self.identity else None)
+        if self.visit_id is None:
+            self.visit_id = self.records.start_visit(serial, self.principal)
+            self._audit(
+                AuditAction.PUMP_CONNECTED,
+                after={
+                    "address": self.address,
+                    "model": self.identity["model"] if self.identity else None,
+                    "firmware": self.identity["firmware"] if self.identity else None,
+                    "demo_key": self.demo_key,
+                },
+                outcome="connected",
+            )
+        return self.resolve_uncertain()
+
+    def reconnect(self) -> list[Resolution]:
+        """A new link and a new HELLO after a failure; resolves what the failure left."""
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+        return self.connect()
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    def _client(self) -> PumpClient:
+        if self.client is None:
+            raise NotConnected("not connected to a pump")
+        return self.client
+
+    # --- uncertainty --------------------------------------------------------------------
+
+    def _uncertain_rows(self) -> list[tuple[int, dict[str, Any]]]:
+        out = []
+        for pid in self.records.uncertain_prescriptions(self.serial):
+            rows = self.records.store.query(
+                "SELECT program FROM prescriptions_sent WHERE id = ?", (pid,)
+            )
+            out.append((pid, json.loads(rows[0][0])))
+        return out
+
+    def resolve_uncertain(self) -> list[Resolution]:
+        """Decide every uncertain outcome of this pump from its own record, and audit it."""
+        rows = self._uncertain_rows()
+        if not rows:
+            self.uncertain = []
+            return []
+        self.accounts.authorize(self.principal, Action.RESOLVE_UNCERTAIN)
+        status = self._client().get_status()
+        resolutions = []
+        for pid, program in rows:
+            crc = int(program["crc"])
+            now_crc, now_t = status.get("last_changeset_crc"), status.get("last_changeset_t")
+            before = (program.get("before_crc"), program.get("before_t"))
+            applied = now_crc == crc and (now_crc, now_t) != before
+            outcome = ProgramOutcome.APPLIED if applied else ProgramOutcome.NOT_APPLIED
+            self.records.set_prescription_outcome(
+                pid, str(outcome), f"{status['therapy_crc']:08x}" if applied else None
+            )
+            self._audit(
+                AuditAction.PROGRAM_OUTCOME,
+                before={"prescription_id": pid, "crc": crc, "outcome": "uncertain"},
+                after={
+                    "outcome": str(outcome),
+                    "last_changeset_crc": now_crc,
+                    "last_changeset_t": now_t,
+                    "applied_t": now_t if applied else None,
+                    "daily_doses_ng": program.get("daily_doses_ng") if applied else None,
+                },
+                outcome=str(ProgramOutcome.UNCERTAIN_RESOLVED),
+                reason="resolved from the pump's last_changeset_crc at connection",
+            )
+            resolutions.append(Resolution(pid, crc, applied))
+        self.uncertain = []
+        return resolutions
+
+    def _require_certain(self) -> None:
+        if self.uncertain:
+            raise UncertainOutstanding(
+                "an earlier program's outcome is uncertain: reconnect to the pump so it can be "
+                "resolved before anything else is sent"
+            )
+
+    # --- interrogation ------------------------------------------------------------------
+
+    def _last_refill(self, status: Mapping[str, Any]) -> tuple[int | None, int | None]:
+        """The reservoir just after the last refill, from the pump's event log (newest first)."""
+        client = self._client()
+        first, last = int(status["event_first_seq"]), int(status["event_last_seq"])
+        end = last
+        for _ in range(LAST_REFILL_SCAN_PAGES):
+            if end < first or end <= 0:
+                break
+            start = max(first, end - EVENT_PAGE + 1)
+            found: tuple[int | None, int | None] = (None, None)
+            seq = start
+            while seq <= end:
+                page = client.read_events(seq, min(EVENT_PAGE, end - seq + 1))
+                events = page["events"]
+                for ev in events:
+                    if ev["code"] == "refill" and ev["seq"] <= end:
+                        found = (int(ev["data"]["reservoir_nl"]), int(ev["t"]))
+                if not events or page["next_seq"] <= seq:
+                    break
+                seq = int(page["next_seq"])
+            if found[0] is not None:
+                return found
+            end = start - 1
+        return None, None
+
+    def interrogate(self) -> Interrogation:
+        self.accounts.authorize(self.principal, Action.INTERROGATE)
+        client = self._client()
+        status = client.get_status()
+        raw = client.get_therapy()["therapy"]
+        therapy = Therapy.from_wire(raw)
+        now_t = int(self.now().timestamp())
+        local = self.local_offset_at(now_t)
+        last_fill, last_refill_t = self._last_refill(status)
+        alarms = [
+            Alarm(
+                str(a["code"]), int(a["since_t"]), bool(a["critical"]), advice_for(str(a["code"]))
+            )
+            for a in status["alarms"]
+        ]
+        result = Interrogation(
+            model=str(status["model"]),
+            serial=str(status["serial"]),
+            firmware=str(status["firmware"]),
+            status=status,
+            therapy=therapy,
+            cycle_anchor_t=int(raw["cycle_anchor_t"]),
+            alarms=alarms,
+            clock_drift_s=int(status["clock_t"]) - now_t,
+            local_offset_min=local,
+            clock_findings=check_pump_clock(int(status["utc_offset_min"]), local),
+            last_fill_nl=last_fill,
+            last_refill_t=last_refill_t,
+            demo_key=self.demo_key,
+        )
+        self.last = result
+        self._audit(
+            AuditAction.INTERROGATED,
+            after={
+                "therapy_crc": status["therapy_crc"],
+                "reservoir_nl": status["reservoir_nl"],
+                "delivering": status["delivering"],
+                "alarms": [a.code for a in alarms],
+            },
+            outcome="ok",
+        )
+        return result
+
+    # --- programming --------------------------------------------------------------------
+
+    def dose_history(self) -> list[DoseRecord]:
+        """Daily doses this pump was given, from the audit trail of applied programs."""
+        out: list[DoseRecord] = []
+        for rec in self.trail.query(pump=self.serial, action=AuditAction.PROGRAM_OUTCOME):
+            value = rec.after_value()
+            after = value if isinstance(value, dict) else None
+            if not after or after.get("outcome") != "applied" or after.get("applied_t") is None:
+                continue
+            at = datetime.fromtimestamp(int(after["applied_t"]), UTC)
+            for drug, ng in (after.get("daily_doses_ng") or {}).items():
+                out.append(DoseRecord(at, drug, Fraction(ng)))
+        return out
+
+    def propose(
+        self, prescription: dict[str, Any], overrides: Mapping[str, str] | None = None
+    ) -> Proposal:
+        """Plan against the pump as it is now; nothing is sent."""
+        self.accounts.authorize(self.principal, Action.CHECK_PRESCRIPTION)
+        base = self.interrogate()
+        pump_now = datetime.fromtimestamp(int(base.status["clock_t"]), UTC)
+        result = plan(
+            prescription,
+            now=pump_now,
+            pump=base.pump_context(),
+            overrides=overrides,
+            local_offset_at=self.local_offset_at,
+            dose_history=self.dose_history(),
+        )
+        result.findings.extend(base.clock_findings)
+        changeset: dict[str, Any] = {}
+        if result.therapy is not None:
+            changeset["therapy"] = result.therapy.to_wire()
+        if result.prescription.refill is not None:
+            r = result.prescription.refill
+            changeset["refill"] = {
+                "removed_nl": r.removed_nl,
+                "added_nl": r.added_nl,
+                "reservoir_nl": r.added_nl,
+            }
+        if result.bolus is not None:
+            changeset["bolus"] = result.bolus.to_wire()
+        changes = therapy_changes(base.therapy, result.therapy) if result.therapy else []
+        self._audit(
+            AuditAction.PRESCRIPTION_CHECKED,
+            after={"ok": result.ok, "findings": [f.code for f in result.findings]},
+            outcome="ok" if result.ok else "findings",
+        )
+        return Proposal(
+            prescription=prescription,
+            plan=result,
+            changeset=changeset,
+            expected_crc=crc32(canonical_bytes(changeset)),
+            changes=changes,
+            daily_change=daily_change(base.therapy, result.therapy) if result.therapy else None,
+            base=base,
+            overrides=dict(overrides or {}),
+        )
+
+    def send(self, proposal: Proposal, *, confirmed: bool, password: str,
+             progress: Progress | None = None) -> ProgramResult:  # fmt: skip
+        """Stage, verify, commit and read back. Returns the outcome; never guesses it."""
+        say = progress or (lambda _: None)
+        self._require_certain()
+        p = proposal.plan
+        if not p.ok or not proposal.changeset:
+            stand = [f.code for f in p.hard + p.unresolved_soft]
+            return ProgramResult(
+                "refused",
+                "nothing was sent: findings stand: " + ", ".join(stand)
+                if stand
+                else "nothing to send",
+            )
+        if not confirmed:
+            return ProgramResult("refused", "nothing was sent: the change was not confirmed")
+        right = Action.PROGRAM if proposal.needs_program_right else Action.RECORD_REFILL
+        self.accounts.authorize(self.principal, right)
+        if proposal.overrides:
+            self.accounts.authorize(self.principal, Action.OVERRIDE_FINDING)
+        self.accounts.reauthenticate(self.principal, password)
+        client = self._client()
+        status = client.get_status()
+        if status["therapy_crc"] != proposal.base.status["therapy_crc"] or (
+            status.get("last_changeset_crc") != proposal.base.status.get("last_changeset_crc")
+        ):
+            return ProgramResult(
+                "refused", "nothing was sent: the pump changed since the plan was made; plan again"
+            )
+        daily = {d.drug: round(d.amount_ng) for d in p.daily_doses}
+        program = {
+            "changeset": proposal.changeset,
+            "crc": proposal.expected_crc,
+            "before_crc": status.get("last_changeset_crc"),
+            "before_t": status.get("last_changeset_t"),
+            "daily_doses_ng": daily,
+        }
+        try:
+            for code, reason in proposal.overrides.items():
+                self._audit(
+                    AuditAction.FINDING_OVERRIDDEN,
+                    after={"code": code},
+                    reason=reason,
+                    outcome="overridden",
+                )
+            pid = self.records.record_prescription_sent(
+                self.principal, self.serial, proposal.prescription, program, self.visit_id
+            ) if proposal.needs_program_right else None  # fmt: skip
+            self._audit(
+                AuditAction.PROGRAM_INTENT,
+                before=proposal.base.therapy.to_wire(),
+                after={
+                    "changeset": proposal.changeset,
+                    "crc": proposal.expected_crc,
+                    "prescription_id": pid,
+                },
+                outcome="intent",
+            )
+        except StoreError as exc:
+            return ProgramResult(
+                "refused", f"nothing was sent: the audit intent could not be written ({exc})"
+            )
+        steps: list[str] = []
+
+        def finish(outcome: str, message: str, **kw: Any) -> ProgramResult:
+            if pid is not None and outcome in ("applied", "not_applied", "uncertain"):
+                crc_text = f"{kw['therapy_crc']:08x}" if kw.get("therapy_crc") is not None else None
+                self.records.set_prescription_outcome(pid, outcome, crc_text)
+            self._audit(
+                AuditAction.PROGRAM_OUTCOME,
+                after={
+                    "outcome": outcome,
+                    "prescription_id": pid,
+                    "crc": proposal.expected_crc,
+                    "therapy_crc": kw.get("therapy_crc"),
+                    "applied_t": kw.get("applied_t"),
+                    "daily_doses_ng": daily if outcome == "applied" else None,
+                },
+                reason=message,
+                outcome=outcome,
+            )
+            return ProgramResult(outcome, message, steps=steps, **kw)
+
+        # STAGE: nothing changes on the pump until COMMIT.
+        say("stage")
+        try:
+            staged = client.stage(proposal.changeset)
+        except ProtocolError as exc:
+            return finish(
+                "not_applied",
+                f"the pump refused the changeset: {exc.message}",
+                problems=list(exc.problems),
+            )
+        except LinkError as exc:
+            return finish(
+                "not_applied",
+                f"the link failed before COMMIT was sent ({exc}); nothing was committed",
+            )
+        steps.append("staged")
+        say("verify")
+        try:
+            understood = msgpack.unpackb(staged["canonical"], raw=False, strict_map_key=False)
+        except Exception:
+            understood = None
+        if (
+            understood != proposal.changeset
+            or crc32(staged["canonical"]) != staged["staged_crc"]
+            or staged["staged_crc"] != proposal.expected_crc
+        ):
+            with contextlib.suppress(ProtocolError, LinkError):
+                client.discard()  # not committed either way; the next HELLO discards it too
+            return finish(
+                "not_applied",
+                "the pump understood a different changeset from the one meant; it was discarded",
+            )
+        steps.append("verified")
+        say("commit")
+        try:
+            committed = client.commit(int(staged["staged_crc"]))
+        except ProtocolError as exc:
+            return finish("not_applied", f"the pump refused COMMIT: {exc.code}: {exc.message}")
+        except LinkError as exc:
+            return self._after_lost_commit(
+                proposal, pid, finish, f"the link failed at COMMIT ({exc})"
+            )
+        steps.append("committed")
+        say("read back")
+        try:
+            back = client.get_therapy()["therapy"]
+            after_status = client.get_status()
+        except (ProtocolError, LinkError) as exc:
+            return self._after_lost_commit(
+                proposal, pid, finish, f"the read-back failed after COMMIT ({exc})"
+            )
+        steps.append("read back")
+        if "therapy" in proposal.changeset:
+            held = {k: v for k, v in back.items() if k != "cycle_anchor_t"}
+            if held != proposal.changeset["therapy"]:
+                self.uncertain = [pid] if pid is not None else []
+                return finish(
+                    "uncertain",
+                    "the therapy read back differs from the one sent: interrogate the pump before anything else",
+                )
+        if after_status.get("last_changeset_crc") != proposal.expected_crc:
+            return finish("uncertain", "the pump does not report this changeset as its last one")
+        if proposal.changeset.get("refill"):
+            self._record_refill(proposal)
+        return finish(
+            "applied",
+            "applied, and the pump's read-back matches what was sent",
+            therapy_crc=int(committed["therapy_crc"]),
+            applied_t=int(committed["applied_t"]),
+        )
+
+    def _after_lost_commit(self, proposal: Proposal, pid: int | None,
+                           finish: Callable[..., ProgramResult], why: str) -> ProgramResult:  # fmt: skip
+        """COMMIT may or may not have taken effect: record uncertain, then try to learn which."""
+        result = finish("uncertain", why + "; the outcome is uncertain until the pump is read")
+        self.uncertain = [pid] if pid is not None else []
+        try:
+            resolutions = self.reconnect()
+        except (LinkError, ProtocolError, OSError):
+            return result
+        for r in resolutions:
+            if r.prescription_id == pid:
+                if r.applied and proposal.changeset.get("refill"):
+                    self._record_refill(proposal)
+                outcome = "applied" if r.applied else "not_applied"
+                return ProgramResult(
+                    outcome,
+                    f"{why}; reconnected and read the pump: {'applied' if r.applied else 'not applied'}",
+                    resolved_after_link_loss=True,
+                    steps=result.steps,
+                )
+        return result
+
+    def _record_refill(self, proposal: Proposal) -> None:
+        rx = proposal.plan.prescription
+        if rx.refill is None:
+            return
+        check = proposal.plan.refill_check
+        codes = [f.code for f in proposal.plan.findings if f.code.startswith("refill_")]
+        self.records.record_refill(
+            self.principal,
+            self.serial,
+            removed_nl=rx.refill.removed_nl,
+            added_nl=rx.refill.added_nl,
+            expected_nl=int(proposal.base.status["reservoir_nl"]),
+            last_fill_nl=proposal.base.last_fill_nl,
+            discrepancy_pct=float(check.deviation * 100)
+            if check
+            else None,  # display only, never dose maths
+            finding=",".join(codes) or None,
+            drugs=[
+                {"name": d.name, "conc_ng_ml": d.conc_ng_ml}
+                for d in (proposal.plan.therapy.drugs if proposal.plan.therapy else ())
+            ],
+            visit_id=self.visit_id,
+        )
+
+    # --- history ------------------------------------------------------------------------
+
+    def read_history(self, progress: Progress | None = None,
+                     should_stop: Callable[[], bool] = lambda: False) -> HistoryResult:  # fmt: skip
+        """Events and hourly infusion, page by page from what the store has; resumable."""
+        self.accounts.authorize(self.principal, Action.READ_HISTORY)
+        say = progress or (lambda _: None)
+        client = self._client()
+        serial = self.serial
+        status = client.get_status()
+        first, last = int(status["event_first_seq"]), int(status["event_last_seq"])
+        known_last = self.records.last_event_seq(serial) or 0
+        seq = max(first, known_last + 1)
+        added = known = 0
+        complete = True
+        while seq <= last and last > 0:
+            if should_stop():
+                complete = False
+                break
+            page = client.read_events(seq, EVENT_PAGE)
+            events = [
+                PumpEvent(
+                    int(e["seq"]),
+                    datetime.fromtimestamp(int(e["t"]), UTC),
+                    str(e["code"]),
+                    dict(e["data"]),
+                )
+                for e in page["events"]
+            ]
+            if not events:
+                break
+            saved = self.records.save_events(serial, events)
+            added += saved.added
+            known += saved.already_known
+            seq = int(page["next_seq"])
+            say(f"events {seq - 1} of {last}")
+        hours_added = hours_known = 0
+        h_first, h_last = int(status["infusion_first_hour"]), int(status["infusion_last_hour"])
+        rows = self.records.store.query(
+            "SELECT max(hour) FROM infusion_hours WHERE pump_serial = ?", (serial,)
+        )
+        known_hour = rows[0][0] if rows and rows[0][0] is not None else None
+        hour = max(h_first, (known_hour + 1) if known_hour is not None else h_first)
+        while complete and hour <= h_last:
+            if should_stop():
+                complete = False
+                break
+            page = client.read_infusion(hour, INFUSION_PAGE)
+            start = int(page["first_hour"])
+            hours = [
+                InfusionHour(
+                    datetime.fromtimestamp((start + i) * 3600, UTC),
+                    int(b) + int(p),
+                    {"basal_nl": int(b), "bolus_nl": int(p)},
+                )
+                for i, (b, p) in enumerate(zip(page["basal_nl"], page["bolus_nl"], strict=True))
+            ]
+            if not hours:
+                break
+            saved = self.records.save_infusion_hours(serial, hours)
+            hours_added += saved.added
+            hours_known += saved.already_known
+            hour = int(page["next_hour"])
+            say(f"hours {hour - h_first} of {h_last - h_first + 1}")
+        gaps = self.records.missing_event_ranges(serial)
+        self._audit(
+            AuditAction.HISTORY_READ,
+            after={
+                "events_added": added,
+                "hours_added": hours_added,
+                "gaps": gaps,
+                "complete": complete,
+            },
+            outcome="complete" if complete else "partial",
+        )
+        msg = f"{added} new events, {hours_added} new hours" + (f"; gaps at {gaps}" if gaps else "")
+        return HistoryResult(added, known, hours_added, hours_known, gaps, complete, msg)
+
+    # --- clock --------------------------------------------------------------------------
+
+    def clock_change_text(self, clock_t: int, utc_offset_min: int) -> str:
+        base = self.last or self.interrogate()
+        old = int(base.status["utc_offset_min"])
+        shift = utc_offset_min - old
+        text = f"the pump's clock moves by {clock_t - int(base.status['clock_t'])} s"
+        if shift:
+            text += (f"; its UTC offset changes by {shift} min, so every step of the schedule runs "
+                     f"{abs(shift)} min {'earlier' if shift > 0 else 'later'} in UTC (same local times)")  # fmt: skip
+        return text
+
+    def set_clock(self, clock_t: int, utc_offset_min: int, *, confirmed: bool) -> str:
+        """Only on explicit request, after saying how the schedule shifts."""
+        self._require_certain()
+        self.accounts.authorize(self.principal, Action.SET_CLOCK)
+        text = self.clock_change_text(clock_t, utc_offset_min)
+        if not confirmed:
+            raise SessionError("the clock was not changed: confirm after reading: " + text)
+        before = self.last.status if self.last else {}
+        self._audit(AuditAction.CLOCK_SET, before={"clock_t": before.get("clock_t"), "utc_offset_min": before.get("utc_offset_min")},
+                    after={"clock_t": clock_t, "utc_offset_min": utc_offset_min}, outcome="intent", reason=text)  # fmt: skip
+        self._client().set_clock(clock_t, utc_offset_min)
+        self._audit(
+            AuditAction.CLOCK_SET,
+            after={"clock_t": clock_t, "utc_offset_min": utc_offset_min},
+            outcome="applied",
+        )
+        self.last = None
+        return text
+
+    # --- end ----------------------------------------------------------------------------
+
+    def end(self, acknowledge: str | None = None) -> EndResult:
+        """Refuses to end quietly while the pump is stopped or an outcome is uncertain."""
+        warnings: list[str] = []
+        if self.uncertain:
+            warnings.append(
+                "an outcome is uncertain: the pump's therapy is not known until it is read again"
+            )
+        stopped = None
+        try:
+            if self.client is not None:
+                status = self.client.get_status()
+                stopped = status["delivering"] == "stopped"
+                if stopped:
+                    warnings.append("the pump is STOPPED: the patient is getting no drug")
+                critical = [a["code"] for a in status["alarms"] if a["critical"]]
+                if critical:
+                    warnings.append("critical alarms: " + ", ".join(critical))
+        except (LinkError, ProtocolError) as exc:
+            warnings.append(f"the pump could not be read at the end of the session ({exc})")
+        if warnings and not acknowledge:
+            return EndResult(False, warnings)
+        if self.visit_id is not None:
+            self.records.end_visit(self.visit_id)
+        self._audit(AuditAction.SESSION_ENDED, after={"warnings": warnings, "stopped": stopped},
+                    reason=acknowledge, outcome="ended")  # fmt: skip
+        self.close()
+        return EndResult(True, warnings)
