@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 from programmer.drugs import default_library
 from programmer.formatting import (
@@ -95,6 +96,33 @@ def therapy_changes(old: Therapy | None, new: Therapy) -> list[ChangeRow]:
         volume_text(old.catheter_volume_nl) if old else "unknown",
         volume_text(new.catheter_volume_nl),
     )
+    return rows
+
+
+def one_time_rows(changeset: dict[str, Any], reservoir_nl: int) -> list[ChangeRow]:
+    """The parts of a changeset that are not the therapy: a refill and a one-time bolus."""
+    rows: list[ChangeRow] = []
+    refill = changeset.get("refill")
+    if refill:
+        rows.append(
+            ChangeRow(
+                "reservoir (estimate)",
+                volume_text(reservoir_nl),
+                volume_text(refill["reservoir_nl"]),
+            )
+        )
+        rows.append(
+            ChangeRow(
+                "refill",
+                "—",
+                f"{volume_text(refill['removed_nl'])} drawn out, {volume_text(refill['added_nl'])} injected",
+            )
+        )
+    bolus = changeset.get("bolus")
+    if bolus:
+        rows.append(ChangeRow("one-time bolus", "none",
+                              f"{bolus['kind']}: {volume_text(bolus['volume_nl'])} at {volume_rate_text(bolus['rate_nl_day'])}, "
+                              "replacing the basal rate until given"))  # fmt: skip
     return rows
 
 

@@ -32,7 +32,7 @@ from programmer.link import DEMO_KEY, LinkError, ProtocolError, PumpClient, open
 from programmer.planner import Plan, PumpContext, plan
 from programmer.prescription import DoseRecord
 from programmer.session.alarms import AlarmAdvice, advice_for
-from programmer.session.changes import ChangeRow, daily_change, therapy_changes
+from programmer.session.changes import ChangeRow, daily_change, one_time_rows, therapy_changes
 from programmer.store import (
     Accounts,
     Action,
@@ -459,6 +459,7 @@ class PumpSession:
         if result.bolus is not None:
             changeset["bolus"] = result.bolus.to_wire()
         changes = therapy_changes(base.therapy, result.therapy) if result.therapy else []
+        changes += one_time_rows(changeset, int(base.status["reservoir_nl"]))
         self._audit(
             AuditAction.PRESCRIPTION_CHECKED,
             after={"ok": result.ok, "findings": [f.code for f in result.findings]},
@@ -714,9 +715,9 @@ class PumpSession:
         hours_added = hours_known = 0
         h_first, h_last = int(status["infusion_first_hour"]), int(status["infusion_last_hour"])
         rows = self.records.store.query(
-            "SELECT max(hour) FROM infusion_hours WHERE pump_serial = ?", (serial,)
+            "SELECT max(hour_s) FROM infusion_hours WHERE pump_serial = ?", (serial,)
         )
-        known_hour = rows[0][0] if rows and rows[0][0] is not None else None
+        known_hour = int(rows[0][0]) // 3600 if rows and rows[0][0] is not None else None
         hour = max(h_first, (known_hour + 1) if known_hour is not None else h_first)
         while complete and hour <= h_last:
             if should_stop():

@@ -86,6 +86,7 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._conns: list[socket.socket] = []
         self.cuts = 0
+        self.blocked = False  # refuse every new connection (the link is gone for good)
         self._thread = threading.Thread(target=self._accept_loop, daemon=True)
         self._thread.start()
 
@@ -98,6 +99,9 @@ class FaultProxy:
             try:
                 client, _ = self._listener.accept()
             except (TimeoutError, OSError):
+                continue
+            if self.blocked:
+                client.close()
                 continue
             try:
                 upstream = socket.create_connection(self.target, timeout=2)
