@@ -814,3 +814,26 @@ class PumpSession:
                     reason=acknowledge, outcome="ended")  # fmt: skip
         self.close()
         return EndResult(True, warnings)
+
+
+class EmulatorControls:
+    """The emulator-only messages, for demos and training: a real pump answers `unsupported`."""
+
+    def __init__(self, session: PumpSession) -> None:
+        self.session = session
+
+    def advance(self, seconds: int) -> int:
+        clock: int = self.session._client().sim_advance(seconds, timeout=30.0)["clock_t"]
+        return clock
+
+    def press_patient_bolus(self) -> dict[str, Any]:
+        return self.session._client().sim_ptm()
+
+    def fault(self, fault: str) -> None:
+        self.session._client().sim_fault(fault)
+
+    def set_flow_error(self, ppm: int) -> None:
+        self.session._client().sim_set(ppm)
+
+    def truth(self) -> dict[str, Any]:
+        return self.session._client().sim_truth()

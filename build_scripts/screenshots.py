@@ -1,0 +1,79 @@
+"""Screenshots of every screen, for docs/screenshots/. Run under a real X server:
+
+    xvfb-run -a -s "-screen 0 1366x768x24" .venv/bin/python build_scripts/screenshots.py
+
+A throwaway database and the built-in emulator; the window is driven as a person would.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QApplication
+
+from programmer.emulator import inprocess
+from programmer.emulator.model import PumpModel
+from programmer.store import Role
+from ui.app_state import AppState
+from ui.main_window import MainWindow
+
+OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+START_T = 1_767_225_600  # 2026-01-01T00:00:00Z
+
+
+def pump_events(until: Callable[[], bool], seconds: float = 10.0) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and not until():
+        QCoreApplication.processEvents()
+        time.sleep(0.01)
+    QCoreApplication.processEvents()
+
+
+def shot(window: MainWindow, name: str) -> None:
+    pump_events(lambda: False, 0.3)
+    window.grab().save(str(OUT / f"{name}.png"))
+    print("saved", OUT / f"{name}.png")
+
+
+def main() -> int:
+    QApplication(sys.argv[:1])
+    tmp = Path(tempfile.mkdtemp())
+    inprocess.install(PumpModel("ITP-40", START_T), speed=0)
+    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    state = AppState(tmp / "itp.sqlite3", audit_key=tmp / "audit.key", hasher=fast)
+    window = MainWindow(state)
+    window.resize(1366, 768)
+    window.show()
+    shot(window, "01-first-run")
+    state.create_first_admin("admin", "admin-password-1")
+    state.accounts.add("dr.lee", Role.PHYSICIAN, "physician-pass-1", actor=state.principal)
+    state.sign_out()
+    page = window.signin
+    page.name.setText("dr.lee")
+    page.password.setText("physician-pass-1")
+    shot(window, "02-sign-in")
+    page.submit()
+    shot(window, "03-connect")
+    window.pages["Connect"].connect_pump()  # type: ignore[attr-defined]
+    pump_events(lambda: state.interrogation is not None)
+    shot(window, "04-overview")
+    window.show_page("Emulator")
+    shot(window, "05-emulator")
+    state.emulator().fault("motor_stall")
+    state.refresh()
+    pump_events(lambda: bool(state.interrogation and state.interrogation.critical))
+    window.show_page("Pump overview")
+    shot(window, "06-overview-critical-alarm")
+    state.emulator().fault("clear")
+    state.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,245 @@
+"""Opening the local SQLite database: pragmas, migrations, and write transactions.
+
+One `Store` is one connection. Writes go through `Store.write()`, which takes the
+write lock up front (BEGIN IMMEDIATE) so two writers queue instead of deadlocking,
+and commits with synchronous=FULL so an acknowledged write survives power loss.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import sqlite_utils
+
+from programmer.store.clock import Clock, system_clock
+from programmer.store.errors import (
+    StoreCorrupt,
+    StoreError,
+    StoreNewerSchema,
+    StoreUnavailable,
+    translate,
+    translated,
+)
+from programmer.store.schema import LATEST_VERSION, MIGRATIONS
+
+DEFAULT_BUSY_TIMEOUT_S = 5.0
+
+
+def default_db_path() -> Path:
+    return platformdirs.user_data_path("itp") / "itp.sqlite3"
+
+
+class Store:
+    """An open itp database. Use as a context manager or call close()."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path | None, clock: Clock) -> None:
+        self.conn = conn
+        self.path = path
+        self.clock = clock
+        self.where = str(path) if path is not None else "(in memory)"
+        # sqlite-utils for convenience queries and bulk inserts; it nests inside our
+        # transactions as savepoints.
+        self.db: Any = sqlite_utils.Database(conn, execute_plugins=False)
+        self._savepoints = 0
+        # The GUI thread and the device worker share this one connection: every
+        # transaction and query holds the lock, so they never interleave.
+        self.lock = threading.RLock()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        with self.lock:
+            yield from self._write()
+
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; nested calls become savepoints of the outer one.
+
+        On any exception everything since the start is rolled back and a sqlite3
+        error is re-raised as a StoreError; what was committed before stays.
+        """
+        if self.conn.in_transaction:
+            self._savepoints += 1
+            name = f"sp{self._savepoints}"
+            try:
+                with translated(self.where):
+                    self.conn.execute(f"SAVEPOINT {name}")
+                try:
+                    yield self.conn
+                except BaseException:
+                    if self.conn.in_transaction:
+                        self.conn.execute(f"ROLLBACK TO {name}")
+                        self.conn.execute(f"RELEASE {name}")
+                    raise
+                with translated(self.where):
+                    self.conn.execute(f"RELEASE {name}")
+            except sqlite3.Error as exc:
+                raise translate(exc, self.where) from exc
+            finally:
+                self._savepoints -= 1
+            return
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+                self.conn.execute("COMMIT")
+            except BaseException:
+                _rollback(self.conn)
+                raise
+        except sqlite3.Error as exc:
+            raise translate(exc, self.where) from exc
+
+    def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[Any]:
+        with self.lock, translated(self.where):
+            return self.conn.execute(sql, params).fetchall()
+
+    @property
+    def schema_version(self) -> int:
+        version: int = self.query("PRAGMA user_version")[0][0]
+        return version
+
+    def integrity_check(self) -> list[str]:
+        """PRAGMA integrity_check; ["ok"] when the file is sound."""
+        return [str(row[0]) for row in self.query("PRAGMA integrity_check")]
+
+    def pragma(self, name: str) -> Any:
+        return self.query(f"PRAGMA {name}")[0][0]
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    # A failed COMMIT (disk full, busy) can leave the transaction open; close it.
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def open_store(
+    path: str | Path | None = None,
+    *,
+    create: bool = True,
+    read_only: bool = False,
+    clock: Clock = system_clock,
+    busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
+) -> Store:
+    """Open (and, unless read_only, migrate) the database; None means the default path.
+
+    create=False refuses to make a new file, so a mistyped --db does not silently
+    start an empty trail. Raises StoreError subclasses with clear messages.
+    """
+    db_path = Path(path) if path is not None else default_db_path()
+    where = str(db_path)
+    if not db_path.exists():
+        if read_only or not create:
+            raise StoreUnavailable(f"there is no database at {where}")
+        try:
+            db_path.parent.mkdir(parents=True, exist_ok=True)
+            # Owner-only from the start: it holds password hashes and pump history.
+            os.close(os.open(db_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot create the database {where}: {exc}") from exc
+    elif not db_path.is_file():
+        raise StoreUnavailable(f"{where} is not a file")
+    try:
+        if read_only:
+            conn = sqlite3.connect(
+                f"{db_path.resolve().as_uri()}?mode=ro",
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        else:
+            conn = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise translate(exc, where) from exc
+    store = Store(conn, db_path, clock)
+    try:
+        _configure(conn, busy_timeout_s, read_only)
+        _check_is_ours(store)
+        if not read_only:
+            migrate(store)
+        elif store.schema_version > LATEST_VERSION:
+            raise _newer(store)
+    except sqlite3.Error as exc:
+        conn.close()
+        raise translate(exc, where) from exc
+    except StoreError:
+        conn.close()
+        raise
+    return store
+
+
+def open_memory_store(clock: Clock = system_clock) -> Store:
+    """A migrated in-memory database (tests and `itp plan`-like dry runs)."""
+    conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    store = Store(conn, None, clock)
+    _configure(conn, DEFAULT_BUSY_TIMEOUT_S, read_only=False)
+    migrate(store)
+    return store
+
+
+def _configure(conn: sqlite3.Connection, busy_timeout_s: float, read_only: bool) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+    # Reading the header here turns "not a database" into an error now, not mid-session.
+    conn.execute("PRAGMA schema_version").fetchone()
+    if not read_only:
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() not in ("wal", "memory"):
+            raise StoreError(f"could not switch the database to WAL mode (got {mode})")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA cell_size_check = ON")
+    conn.execute("PRAGMA trusted_schema = OFF")
+
+
+def _check_is_ours(store: Store) -> None:
+    """A non-empty database without our version stamp is someone else's file."""
+    version = store.schema_version
+    if version == 0:
+        tables = store.query("SELECT count(*) FROM sqlite_schema WHERE type = 'table'")[0][0]
+        if tables:
+            raise StoreCorrupt(
+                f"{store.where} is an SQLite database but not an itp database; "
+                "choose another file with --db"
+            )
+
+
+def _newer(store: Store) -> StoreNewerSchema:
+    return StoreNewerSchema(
+        f"the database {store.where} was written by a newer itp "
+        f"(schema {store.schema_version}, this program knows up to {LATEST_VERSION}); "
+        "update itp, do not open it with this version"
+    )
+
+
+def migrate(store: Store) -> None:
+    """Apply pending migrations, each in its own transaction with its version bump."""
+    version = store.schema_version
+    if version > LATEST_VERSION:
+        raise _newer(store)
+    if version == LATEST_VERSION:
+        return  # the usual case: no write lock taken just for opening
+    for migration in MIGRATIONS:
+        with store.write() as conn:
+            # Re-read under the write lock: another process may have migrated meanwhile.
+            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            if current >= migration.version:
+                continue
+            for statement in migration.statements:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {migration.version}")

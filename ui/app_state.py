@@ -1,0 +1,268 @@
+"""The app's state as an evented model: who is signed in, which pump, what it said.
+
+Screens read it and listen to its signals; every pump operation goes through the
+device bridge to the core's worker. Tested without any window.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from argon2 import PasswordHasher
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from programmer.cli_support import read_key_file
+from programmer.link import DEMO_KEY
+from programmer.session.forecast import Forecast, forecast
+from programmer.session.pump_session import (
+    EmulatorControls,
+    Interrogation,
+    ProgramResult,
+    Proposal,
+    PumpSession,
+)
+from programmer.store import (
+    IDLE_LOCK,
+    Accounts,
+    AuditTrail,
+    Principal,
+    Records,
+    Role,
+    Store,
+    open_store,
+)
+from ui.device import DeviceBridge
+from ui.style import CRITICAL, INFO, OFFLINE, WARNING
+
+EMULATOR = "emulator:"
+
+
+class AppState(QObject):
+    sig_user_changed = Signal()
+    sig_pump_changed = Signal()
+    sig_message = Signal(str, str)  # level (info, warning, error), text
+    sig_locked = Signal(bool)
+
+    def __init__(self, db_path: Path | None, address: str = EMULATOR, *, audit_key: Path | None = None,
+                 offline: bool = False, hasher: PasswordHasher | None = None,
+                 idle_lock_s: float | None = None, parent: QObject | None = None) -> None:  # fmt: skip
+        super().__init__(parent)
+        self.store: Store = open_store(db_path, create=not offline, read_only=offline)
+        self.trail = AuditTrail.open(self.store, audit_key)
+        self.accounts = Accounts(self.store, self.trail, hasher)
+        self.records = Records(self.store, self.trail)
+        self.bridge = DeviceBridge(parent=self)
+        self.offline = offline
+        self.address = address
+        self.key: bytes = DEMO_KEY
+        self.principal: Principal | None = None
+        self.session: PumpSession | None = None
+        self.interrogation: Interrogation | None = None
+        self.forecast: Forecast | None = None
+        self.locked = False
+        self._last_activity = time.monotonic()
+        self.idle_lock_s = idle_lock_s if idle_lock_s is not None else IDLE_LOCK.total_seconds()
+        self._idle = QTimer(self)
+        self._idle.setInterval(1000)
+        self._idle.timeout.connect(self._check_idle)
+        self._idle.start()
+
+    # --- accounts -------------------------------------------------------------------
+
+    def needs_first_admin(self) -> bool:
+        return self.accounts.is_empty()
+
+    def create_first_admin(self, name: str, password: str) -> None:
+        self.accounts.add(name, Role.ADMIN, password, actor=None)
+        self.sign_in(name, password)
+
+    def sign_in(self, name: str, password: str) -> None:
+        self.principal = self.accounts.sign_in(name, password)
+        self.locked = False
+        self.touch()
+        self.sig_user_changed.emit()
+
+    def sign_out(self) -> None:
+        if self.session is not None:
+            session = self.session
+            self.bridge.run("close", session.close, lambda _: None, lambda _: None)
+        if self.principal is not None:
+            self.accounts.sign_out(self.principal)
+        self.principal = None
+        self.session = None
+        self.interrogation = None
+        self.sig_pump_changed.emit()
+        self.sig_user_changed.emit()
+
+    def touch(self) -> None:
+        """Any user activity: restarts the idle-lock countdown."""
+        self._last_activity = time.monotonic()
+
+    def _check_idle(self) -> None:
+        if (
+            self.principal is not None
+            and not self.locked
+            and time.monotonic() - self._last_activity >= self.idle_lock_s
+        ):
+            self.lock()
+
+    def lock(self) -> None:
+        if self.principal is None or self.locked:
+            return
+        self.accounts.lock(self.principal)
+        self.locked = True
+        self.sig_locked.emit(True)
+
+    def unlock(self, password: str) -> None:
+        assert self.principal is not None
+        self.accounts.unlock(self.principal, password)
+        self.locked = False
+        self.touch()
+        self.sig_locked.emit(False)
+
+    # --- the pump -------------------------------------------------------------------
+
+    @property
+    def demo_key(self) -> bool:
+        return bool(self.key == DEMO_KEY)
+
+    @property
+    def on_emulator(self) -> bool:
+        i = self.interrogation
+        return self.address == EMULATOR or (i is not None and i.firmware.startswith("emu"))
+
+    def connect_pump(
+        self, address: str, key_file: Path | None, on_done: Callable[[Any], None] | None = None
+    ) -> None:
+        assert self.principal is not None, "sign in first"
+        self.key = read_key_file(key_file)
+        self.address = address
+        session = PumpSession(address=address, accounts=self.accounts, records=self.records, trail=self.trail,
+                              principal=self.principal, key=self.key)  # fmt: skip
+
+        def work() -> tuple[list[Any], Interrogation]:
+            resolutions = session.connect()
+            return resolutions, session.interrogate()
+
+        def ok(result: tuple[list[Any], Interrogation]) -> None:
+            if self.session is not None and self.session is not session:
+                old = self.session
+                self.bridge.run("close", old.close, lambda _: None, lambda _: None)
+            self.session = session
+            resolutions, interrogation = result
+            for r in resolutions:
+                verdict = "APPLIED" if r.applied else "NOT applied"
+                self.sig_message.emit(
+                    "warning",
+                    f"An earlier program left uncertain was {verdict} (from the pump's own record).",
+                )
+            self._set_interrogation(interrogation)
+            if on_done:
+                on_done(result)
+
+        self.bridge.run("connect", work, ok, self._failed)
+
+    def refresh(self, on_done: Callable[[Any], None] | None = None) -> None:
+        session = self.session
+        if session is None:
+            return
+
+        def ok(i: Interrogation) -> None:
+            self._set_interrogation(i)
+            if on_done:
+                on_done(i)
+
+        self.bridge.run("interrogate", session.interrogate, ok, self._failed)
+
+    def _set_interrogation(self, i: Interrogation) -> None:
+        self.interrogation = i
+        self.forecast = forecast(i)
+        self.sig_pump_changed.emit()
+
+    def propose(self, prescription: dict[str, Any], overrides: dict[str, str] | None,
+                on_ok: Callable[[Proposal], None], on_error: Callable[[BaseException], None] | None = None) -> None:  # fmt: skip
+        """Plan against the pump as it is now (a fresh interrogation); nothing is sent."""
+        session = self.session
+        if session is None:
+            raise RuntimeError("no pump connected")
+        self.bridge.run(
+            "plan",
+            lambda: session.propose(prescription, overrides),
+            on_ok,
+            on_error or self._failed,
+        )
+
+    def send(self, proposal: Proposal, password: str, on_ok: Callable[[ProgramResult], None],
+             on_error: Callable[[BaseException], None] | None = None) -> None:  # fmt: skip
+        """Stage, verify, commit, read back; progress arrives on bridge.sig_progress."""
+        session = self.session
+        if session is None:
+            raise RuntimeError("no pump connected")
+        progress = self.bridge.progress()
+
+        def ok(result: ProgramResult) -> None:
+            on_ok(result)
+            self.refresh()  # show what the pump holds now, and any uncertainty banner
+
+        self.bridge.run("send", lambda: session.send(proposal, confirmed=True, password=password, progress=progress),
+                        ok, on_error or self._failed)  # fmt: skip
+
+    def emulator(self) -> EmulatorControls:
+        assert self.session is not None
+        return EmulatorControls(self.session)
+
+    def _failed(self, error: BaseException) -> None:
+        self.sig_message.emit("error", f"{type(error).__name__}: {error}")
+
+    # --- what must not be missed --------------------------------------------------------
+
+    def banners(self) -> list[tuple[str, str, str]]:
+        """(text, colour, object name) for every condition that must be seen at a glance."""
+        out: list[tuple[str, str, str]] = []
+        if self.offline:
+            out.append(
+                (
+                    "OFFLINE REVIEW: no pump connected; nothing can be sent",
+                    OFFLINE,
+                    "banner_offline",
+                )
+            )
+        s = self.session
+        if s is not None and s.uncertain:
+            out.append(
+                (
+                    "OUTCOME UNCERTAIN: the last program may or may not be on the pump. Reconnect before anything else.",
+                    CRITICAL,
+                    "banner_uncertain",
+                )
+            )
+        i = self.interrogation
+        if i is not None:
+            if i.stopped:
+                out.append(
+                    ("PUMP STOPPED: the patient is getting no drug", CRITICAL, "banner_stopped")
+                )
+            for a in i.critical:
+                out.append(
+                    (
+                        f"CRITICAL ALARM: {a.advice.title}. {a.advice.remedy}",
+                        CRITICAL,
+                        f"banner_alarm_{a.code}",
+                    )
+                )
+        if self.session is not None and self.demo_key:
+            out.append(("DEMO KEY in use: not for clinical use", WARNING, "banner_demo"))
+        if not out and i is not None:
+            out.append((f"Connected to {i.model} {i.serial}", INFO, "banner_connected"))
+        return out
+
+    def shutdown(self) -> None:
+        self._idle.stop()
+        if self.session is not None:
+            session = self.session
+            self.bridge.run("close", session.close, lambda _: None, lambda _: None)
+        self.bridge.shutdown()
+        self.store.close()

@@ -1,0 +1,45 @@
+"""`itp` with no arguments, or `itp gui [--pump ADDRESS] [--db PATH] [--offline]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from programmer.exitcodes import ExitCode
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="itp gui", description="the desktop app")
+    parser.add_argument(
+        "--pump", default="emulator:", help="address to connect to (default: the built-in emulator)"
+    )
+    parser.add_argument(
+        "--db", type=Path, help="the local database (default: the user data folder)"
+    )
+    parser.add_argument("--audit-key", type=Path, help="the audit key file")
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="review a database (or an exported copy) with no pump",
+    )
+    try:
+        args = parser.parse_args(list(argv))
+    except SystemExit as exc:
+        return int(exc.code or 0) and ExitCode.USAGE
+    from PySide6.QtWidgets import QApplication
+
+    from programmer.store import StoreError
+    from ui.app_state import AppState
+    from ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    try:
+        state = AppState(args.db, args.pump, audit_key=args.audit_key, offline=args.offline)
+    except StoreError as exc:
+        sys.stderr.write(f"itp: {exc}\n")
+        return ExitCode.USAGE
+    window = MainWindow(state)
+    window.show()
+    return int(app.exec())

@@ -1,0 +1,214 @@
+"""The main window: who is signed in and which pump, always visible; banners; the screens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.app_state import AppState
+from ui.connect.page import ConnectPage
+from ui.emulator.page import EmulatorPage
+from ui.overview.page import OverviewPage
+from ui.signin.page import SignInPage
+from ui.style import STYLE
+from ui.widgets import Banner
+
+# (title, factory, needs a pump, available offline)
+PageSpec = tuple[str, Callable[[AppState], QWidget], bool, bool]
+
+
+def default_pages() -> list[PageSpec]:
+    pages: list[PageSpec] = [
+        ("Connect", ConnectPage, False, False),
+        ("Pump overview", OverviewPage, True, False),
+    ]
+    pages += optional_pages()
+    pages.append(("Emulator", EmulatorPage, True, False))
+    return pages
+
+
+def optional_pages() -> list[PageSpec]:
+    """Screens that live in their own folders; each is added when present."""
+    found: list[PageSpec] = []
+    try:
+        from ui.therapy.page import TherapyPage
+
+        found.append(("Therapy editor", TherapyPage, True, False))
+    except ImportError:
+        pass
+    try:
+        from ui.refill.wizard import RefillPage
+
+        found.append(("Refill", RefillPage, True, False))
+    except ImportError:
+        pass
+    try:
+        from ui.history.page import HistoryPage
+
+        found.append(("History", HistoryPage, False, True))
+    except ImportError:
+        pass
+    try:
+        from ui.audit.page import AuditPage
+
+        found.append(("Audit", AuditPage, False, True))
+    except ImportError:
+        pass
+    try:
+        from ui.accounts.page import AccountsPage
+
+        found.append(("Accounts", AccountsPage, False, True))
+    except ImportError:
+        pass
+    return found
+
+
+class _ActivityFilter(QObject):
+    """Any key or mouse input restarts the idle-lock countdown."""
+
+    def __init__(self, state: AppState) -> None:
+        super().__init__()
+        self.state = state
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.Wheel):
+            self.state.touch()
+        return False
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, state: AppState, pages: list[PageSpec] | None = None) -> None:
+        super().__init__()
+        self.state = state
+        self.setWindowTitle("itp — intrathecal pump programmer")
+        self.setStyleSheet(STYLE)
+        self.resize(1280, 800)
+        root = QWidget()
+        outer = QVBoxLayout(root)
+        header = QHBoxLayout()
+        self.user_label = QLabel()
+        self.user_label.setObjectName("user_label")
+        self.user_label.setAccessibleName("signed-in account")
+        self.pump_label = QLabel()
+        self.pump_label.setObjectName("pump_label")
+        self.busy_label = QLabel()
+        self.busy_label.setProperty("role", "muted")
+        self.lock_button = QPushButton("Lock")
+        self.lock_button.clicked.connect(state.lock)
+        self.signout_button = QPushButton("Sign out")
+        self.signout_button.clicked.connect(state.sign_out)
+        header.addWidget(self.user_label)
+        header.addSpacing(24)
+        header.addWidget(self.pump_label, 1)
+        header.addWidget(self.busy_label)
+        header.addWidget(self.lock_button)
+        header.addWidget(self.signout_button)
+        outer.addLayout(header)
+        self.banner_box = QVBoxLayout()
+        outer.addLayout(self.banner_box)
+        body = QHBoxLayout()
+        self.nav = QListWidget()
+        self.nav.setObjectName("nav")
+        self.nav.setAccessibleName("screens")
+        self.nav.setFixedWidth(190)
+        self.stack = QStackedWidget()
+        body.addWidget(self.nav)
+        body.addWidget(self.stack, 1)
+        outer.addLayout(body, 1)
+        self.setCentralWidget(root)
+        self.signin = SignInPage(state)
+        self.stack.addWidget(self.signin)
+        self.specs = pages if pages is not None else default_pages()
+        self._had_pump = False
+        self.pages: dict[str, QWidget] = {}
+        for title, factory, _, _ in self.specs:
+            page = factory(state)
+            self.pages[title] = page
+            self.stack.addWidget(page)
+            self.nav.addItem(title)
+        self.nav.currentRowChanged.connect(self._show_row)
+        self._filter = _ActivityFilter(state)
+        self.installEventFilter(self._filter)
+        state.sig_user_changed.connect(self._refresh)
+        state.sig_pump_changed.connect(self._refresh)
+        state.sig_locked.connect(lambda _: self._refresh())
+        state.bridge.sig_busy.connect(lambda name: self.busy_label.setText(f"working: {name}…"))
+        state.bridge.sig_idle.connect(lambda: self.busy_label.clear())
+        state.sig_message.connect(self._message)
+        self._refresh()
+
+    def show_page(self, title: str) -> None:
+        titles = [t for t, *_ in self.specs]
+        self.nav.setCurrentRow(titles.index(title))
+
+    def _show_row(self, row: int) -> None:
+        if row < 0 or self.state.principal is None or self.state.locked:
+            return
+        title = self.specs[row][0]
+        self.stack.setCurrentWidget(self.pages[title])
+
+    def _message(self, level: str, text: str) -> None:
+        self.statusBar().showMessage(text, 15000)
+
+    def _refresh(self) -> None:
+        s = self.state
+        signed_in = s.principal is not None and not s.locked
+        if s.principal is not None:
+            self.user_label.setText(
+                f"Signed in: {s.principal.name} ({s.principal.role})"
+                + ("  — LOCKED" if s.locked else "")
+            )
+        else:
+            self.user_label.setText("Not signed in")
+        i = s.interrogation
+        self.pump_label.setText(
+            f"Pump: {i.model} {i.serial}" if i else ("Offline review" if s.offline else "No pump")
+        )
+        self.lock_button.setVisible(signed_in)
+        self.signout_button.setVisible(s.principal is not None)
+        self.nav.setEnabled(signed_in)
+        for row, (title, _, needs_pump, offline_ok) in enumerate(self.specs):
+            item = self.nav.item(row)
+            hidden = (s.offline and not offline_ok) or (title == "Emulator" and not s.on_emulator)
+            item.setHidden(hidden)
+            item.setFlags(
+                item.flags() | Qt.ItemFlag.ItemIsEnabled
+                if (not needs_pump or i is not None)
+                else item.flags() & ~Qt.ItemFlag.ItemIsEnabled
+            )
+        while self.banner_box.count():
+            old = self.banner_box.takeAt(0)
+            w = old.widget() if old is not None else None
+            if w is not None:
+                w.deleteLater()
+        for text, colour, name in s.banners():
+            self.banner_box.addWidget(Banner(text, colour, name))
+        if i is not None and not self._had_pump and signed_in and "Pump overview" in self.pages:
+            self.show_page("Pump overview")  # just connected: show what the pump says
+        self._had_pump = i is not None
+        if not signed_in:
+            self.signin.refresh()
+            self.stack.setCurrentWidget(self.signin)
+        elif self.stack.currentWidget() is self.signin:
+            first = (
+                "Connect"
+                if not s.offline
+                else next((t for t, _, _, ok in self.specs if ok), "Connect")
+            )
+            self.show_page(first if i is None else "Pump overview")
+            self._show_row(self.nav.currentRow())
+
+    def closeEvent(self, event: object) -> None:
+        self.state.shutdown()
+        super().closeEvent(event)  # type: ignore[arg-type]

@@ -1,0 +1,151 @@
+"""Pump overview: who the pump is, what it holds, what it is doing, and what is due."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from programmer.formatting import clock_text, volume_rate_text, volume_text
+from programmer.session.changes import daily_doses
+from programmer.timeutil import iso_local
+from ui.app_state import AppState
+from ui.widgets import Card
+
+REASONS = {
+    "low_reservoir_alarm": "the low-reservoir alarm (estimate)",
+    "drug_stability": "drug stability",
+    "elective_replacement": "battery replacement",
+}
+
+
+def drift_text(seconds: int) -> str:
+    """A clock drift a person can read: seconds when small, days and hours when not."""
+    sign = "+" if seconds >= 0 else "-"
+    left = abs(seconds)
+    if left < 120:
+        return f"{sign}{left} s"
+    days, rest = divmod(left, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes = rest // 60
+    parts = [
+        f"{days} d" if days else "",
+        f"{hours} h" if hours else "",
+        f"{minutes} min" if minutes and not days else "",
+    ]
+    return (
+        sign + " ".join(p for p in parts if p) + " (pump ahead)"
+        if sign == "+"
+        else sign + " ".join(p for p in parts if p) + " (pump behind)"
+    )
+
+
+class OverviewPage(QWidget):
+    def __init__(self, state: AppState) -> None:
+        super().__init__()
+        self.state = state
+        outer = QVBoxLayout(self)
+        self.empty = QLabel("No pump connected. Go to Connect.")
+        self.empty.setProperty("role", "title")
+        outer.addWidget(self.empty)
+        self.body = QWidget()
+        grid = QGridLayout(self.body)
+        self.identity = Card("Pump")
+        self.reservoir = Card("Reservoir")
+        self.gauge = QProgressBar()
+        self.gauge.setObjectName("reservoir_gauge")
+        self.gauge.setAccessibleName("reservoir estimate")
+        self.gauge.setFormat("%p % (estimate)")
+        self.reservoir.box.insertWidget(1, self.gauge)
+        self.dates = Card("Dates")
+        self.clock = Card("Clock")
+        self.therapy = Card("Therapy on the pump")
+        self.steps = QTableWidget(0, 2)
+        self.steps.setHorizontalHeaderLabels(["From", "Rate"])
+        self.steps.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.steps.verticalHeader().setVisible(False)
+        self.steps.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.steps.setAccessibleName("therapy steps on the pump")
+        self.therapy.box.insertWidget(2, self.steps)
+        self.alarms = Card("Alarms")
+        grid.addWidget(self.identity, 0, 0)
+        grid.addWidget(self.reservoir, 0, 1)
+        grid.addWidget(self.dates, 0, 2)
+        grid.addWidget(self.therapy, 1, 0, 1, 2)
+        grid.addWidget(self.alarms, 1, 2)
+        grid.addWidget(self.clock, 2, 0, 1, 3)
+        outer.addWidget(self.body, 1)
+        self.refresh_button = QPushButton("Read the pump again")
+        self.refresh_button.clicked.connect(lambda: self.state.refresh())
+        outer.addWidget(self.refresh_button, alignment=Qt.AlignmentFlag.AlignLeft)
+        state.sig_pump_changed.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        i, f = self.state.interrogation, self.state.forecast
+        self.empty.setVisible(i is None)
+        self.body.setVisible(i is not None)
+        self.refresh_button.setVisible(i is not None)
+        if i is None or f is None:
+            return
+        s = i.status
+        off = int(s["utc_offset_min"])
+        self.identity.set_rows([
+            ("Model", i.model), ("Serial", i.serial), ("Firmware", i.firmware),
+            ("Implanted", iso_local(int(s["implanted_t"]), off)[:10]),
+            ("Delivering", str(s["delivering"]).replace("_", " ")),
+        ])  # fmt: skip
+        cap, res = int(s["reservoir_capacity_nl"]), int(s["reservoir_nl"])
+        self.gauge.setRange(0, cap // 1000)
+        self.gauge.setValue(res // 1000)
+        self.reservoir.set_rows([
+            ("Estimate (never measured)", volume_text(res)),
+            ("Capacity", volume_text(cap)),
+            ("Low-reservoir alarm at", volume_text(int(s["low_alarm_nl"]))),
+            ("Last fill", volume_text(i.last_fill_nl) if i.last_fill_nl is not None else "not in the pump's log"),
+        ])  # fmt: skip
+        due = (
+            f"{iso_local(f.refill_due_t, off)[:16]} ({REASONS.get(f.refill_due_reason or '', f.refill_due_reason)})"
+            if f.refill_due_t
+            else "unknown"
+        )
+        self.dates.set_rows([
+            ("Low-reservoir alarm (estimate)", iso_local(f.low_alarm_t, off)[:16] if f.low_alarm_t else "not within 2 years"),
+            ("Refill due", due),
+            ("Replacement indicator", iso_local(f.eri_t, off)[:10]),
+            ("End of service", iso_local(f.end_of_service_t, off)[:10]),
+        ])  # fmt: skip
+        doses = daily_doses(i.therapy)
+        drugs = ", ".join(f"{n}: {t}" for n, t in doses.items()) or "saline (no drug)"
+        self.therapy.set_rows([("Mode", i.therapy.mode), ("Daily dose", drugs),
+                               ("Daily volume", volume_text(i.therapy.max_day_volume_nl()) + "/day")])  # fmt: skip
+        self.steps.setRowCount(len(i.therapy.steps))
+        for r, st in enumerate(i.therapy.steps):
+            a = QTableWidgetItem(clock_text(st.start_min, i.therapy.cycle_days))
+            b = QTableWidgetItem(volume_rate_text(st.rate_nl_day))
+            b.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.steps.setItem(r, 0, a)
+            self.steps.setItem(r, 1, b)
+        self.alarms.set_rows(
+            [
+                (("CRITICAL: " if a.critical else "") + a.advice.title, a.advice.remedy)
+                for a in i.alarms
+            ]
+            or [("None", "")]
+        )
+        self.clock.set_rows([
+            ("Pump clock", iso_local(int(s["clock_t"]), off)),
+            ("Pump UTC offset", f"{off:+d} min (fixed: the pump knows nothing of daylight saving)"),
+            ("This computer's offset", f"{i.local_offset_min:+d} min"),
+            ("Drift", drift_text(i.clock_drift_s)),
+            *[("Check", fnd.message) for fnd in i.clock_findings],
+        ])  # fmt: skip

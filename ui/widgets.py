@@ -1,0 +1,60 @@
+"""Small widgets the screens share."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
+
+from ui.style import banner_css
+
+
+class Banner(QLabel):
+    """A line that cannot be missed: pump stopped, critical alarm, uncertain, demo key, offline."""
+
+    def __init__(self, text: str, colour: str, name: str) -> None:
+        super().__init__(text)
+        self.setStyleSheet(banner_css(colour))
+        self.setWordWrap(True)
+        self.setObjectName(name)
+        self.setAccessibleName(f"banner: {text}")
+
+
+class Card(QFrame):
+    """A titled box of label: value rows, numbers right-aligned."""
+
+    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setProperty("role", "card")
+        layout = QVBoxLayout(self)
+        self.box = layout
+        heading = QLabel(title)
+        heading.setProperty("role", "title")
+        layout.addWidget(heading)
+        self.grid = QGridLayout()
+        layout.addLayout(self.grid)
+        layout.addStretch(1)
+        self._values: dict[str, QLabel] = {}
+
+    def set_rows(self, rows: list[tuple[str, str]]) -> None:
+        while self.grid.count():
+            item = self.grid.takeAt(0)
+            w = item.widget() if item is not None else None
+            if w is not None:
+                w.deleteLater()
+        self._values = {}
+        for r, (label, value) in enumerate(rows):
+            name = QLabel(label)
+            name.setProperty("role", "muted")
+            val = QLabel(value)
+            val.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            val.setWordWrap(True)  # long remedies wrap instead of widening the window
+            val.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            val.setAccessibleName(label)
+            name.setWordWrap(True)
+            self.grid.addWidget(name, r, 0)
+            self.grid.addWidget(val, r, 1)
+            self._values[label] = val
+        self.grid.setColumnStretch(1, 1)
+
+    def value(self, label: str) -> str:
+        return self._values[label].text()
