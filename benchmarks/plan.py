@@ -54,10 +54,14 @@ def startup(code: str, runs: int = 7) -> float:
 def main() -> None:
     plans = rate(lambda: plan(json.loads(TEXT), now=NOW, local_offset_at=lambda t: -360))
     floor = rate(lambda: json.loads(TEXT))
-    print(f"plans per second: {plans:.0f} (floor json.loads: {floor:.0f}/s; ratio {floor / plans:.0f}x slower than parsing alone)")
+    print(
+        f"plans per second: {plans:.0f} (floor json.loads: {floor:.0f}/s; ratio {floor / plans:.0f}x slower than parsing alone)"
+    )
     bare = startup("pass")
     core = startup("import programmer.planner")
-    print(f"import programmer.planner: {core * 1000:.0f} ms (floor python -c pass: {bare * 1000:.0f} ms; ratio {core / bare:.2f})")
+    print(
+        f"import programmer.planner: {core * 1000:.0f} ms (floor python -c pass: {bare * 1000:.0f} ms; ratio {core / bare:.2f})"
+    )
 
 
 if __name__ == "__main__":

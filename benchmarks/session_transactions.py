@@ -116,12 +116,29 @@ def main() -> None:
     try:
         store = open_store(tmp / "db.sqlite3", create=True)
         trail = AuditTrail.open(store, tmp / "key")
-        accounts = Accounts(store, trail, PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+        accounts = Accounts(
+            store, trail, PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        )
         accounts.add("admin", Role.ADMIN, "bench-admin-pw", actor=None)
-        accounts.add("doc", Role.PHYSICIAN, "bench-doc-pw1", actor=accounts.sign_in("admin", "bench-admin-pw"))
+        accounts.add(
+            "doc",
+            Role.PHYSICIAN,
+            "bench-doc-pw1",
+            actor=accounts.sign_in("admin", "bench-admin-pw"),
+        )
         me = accounts.sign_in("doc", "bench-doc-pw1")
-        for label, address in (("TCP loopback", f"tcp://127.0.0.1:{port}"), ("serial 115200 (simulated)", f"serialsim://127.0.0.1:{port}")):
-            s = PumpSession(address=address, accounts=accounts, records=Records(store, trail), trail=trail, principal=me, timeout=2.0)
+        for label, address in (
+            ("TCP loopback", f"tcp://127.0.0.1:{port}"),
+            ("serial 115200 (simulated)", f"serialsim://127.0.0.1:{port}"),
+        ):
+            s = PumpSession(
+                address=address,
+                accounts=accounts,
+                records=Records(store, trail),
+                trail=trail,
+                principal=me,
+                timeout=2.0,
+            )
             s.connect()
             interrogations, programs, sizes_i, sizes_p, bytes_i, bytes_p = [], [], [], [], [], []
             for i in range(RUNS):
@@ -132,30 +149,51 @@ def main() -> None:
                 t = time.perf_counter()
                 s.interrogate()
                 interrogations.append(time.perf_counter() - t)
-                bytes_i.append((SIMS[-1].bytes - sim_bytes0) if address.startswith("serialsim") else 0)
+                bytes_i.append(
+                    (SIMS[-1].bytes - sim_bytes0) if address.startswith("serialsim") else 0
+                )
                 n = c.requests - n0
-                sizes_i = [((c.bytes_sent - b0) // max(n, 1), (c.bytes_received - r0) // max(n, 1))] * n
-                rx = {"pump_model": "ITP-40", "drugs": [], "mode": "continuous", "rate": f"{200_000 + i * 1000} nL/day"}
+                sizes_i = [
+                    ((c.bytes_sent - b0) // max(n, 1), (c.bytes_received - r0) // max(n, 1))
+                ] * n
+                rx = {
+                    "pump_model": "ITP-40",
+                    "drugs": [],
+                    "mode": "continuous",
+                    "rate": f"{200_000 + i * 1000} nL/day",
+                }
                 b0, r0, n0 = c.bytes_sent, c.bytes_received, c.requests
                 sim_bytes0 = SIMS[-1].bytes if address.startswith("serialsim") else 0
                 t = time.perf_counter()
                 result = s.send(s.propose(rx), confirmed=True, password="bench-doc-pw1")
                 programs.append(time.perf_counter() - t)
                 assert result.outcome == "applied", result.message
-                bytes_p.append((SIMS[-1].bytes - sim_bytes0) if address.startswith("serialsim") else 0)
+                bytes_p.append(
+                    (SIMS[-1].bytes - sim_bytes0) if address.startswith("serialsim") else 0
+                )
                 n = c.requests - n0
-                sizes_p = [((c.bytes_sent - b0) // max(n, 1), (c.bytes_received - r0) // max(n, 1))] * n
+                sizes_p = [
+                    ((c.bytes_sent - b0) // max(n, 1), (c.bytes_received - r0) // max(n, 1))
+                ] * n
             s.close()
             ti, tp = statistics.median(interrogations), statistics.median(programs)
             if address.startswith("tcp"):
                 fi, fp = echo_floor(sizes_i), echo_floor(sizes_p)
-                print(f"{label}: interrogation {ti * 1000:.1f} ms (target < 50 ms; floor {len(sizes_i)} bare round trips {fi * 1000:.2f} ms; ratio {ti / fi:.1f})")
-                print(f"{label}: program transaction {tp * 1000:.1f} ms (target < 150 ms; floor {len(sizes_p)} bare round trips {fp * 1000:.2f} ms; ratio {tp / fp:.1f})")
+                print(
+                    f"{label}: interrogation {ti * 1000:.1f} ms (target < 50 ms; floor {len(sizes_i)} bare round trips {fi * 1000:.2f} ms; ratio {ti / fi:.1f})"
+                )
+                print(
+                    f"{label}: program transaction {tp * 1000:.1f} ms (target < 150 ms; floor {len(sizes_p)} bare round trips {fp * 1000:.2f} ms; ratio {tp / fp:.1f})"
+                )
             else:
                 wi = statistics.median(bytes_i) * 10 / BAUD
                 wp = statistics.median(bytes_p) * 10 / BAUD
-                print(f"{label}: interrogation {ti * 1000:.1f} ms vs {wi * 1000:.1f} ms of bytes on the wire (ratio {ti / wi:.2f})")
-                print(f"{label}: program transaction {tp * 1000:.1f} ms vs {wp * 1000:.1f} ms of bytes on the wire (ratio {tp / wp:.2f})")
+                print(
+                    f"{label}: interrogation {ti * 1000:.1f} ms vs {wi * 1000:.1f} ms of bytes on the wire (ratio {ti / wi:.2f})"
+                )
+                print(
+                    f"{label}: program transaction {tp * 1000:.1f} ms vs {wp * 1000:.1f} ms of bytes on the wire (ratio {tp / wp:.2f})"
+                )
     finally:
         emu.kill()
 

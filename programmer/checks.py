@@ -6,10 +6,12 @@ it without opening a manual.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from programmer.drugs import Drug, DrugLibrary
 from programmer.findings import Finding, finding
@@ -48,7 +50,7 @@ from programmer.therapy import (
 )
 
 if TYPE_CHECKING:
-    from programmer.planner import BolusPlan, PumpContext, RefillCheck
+    from programmer.planner import BolusPlan, PumpContext
 
 DISCREPANCY_LIMIT = Fraction(145, 1000)  # pump accuracy ±14.5 % (lessons-from-the-field)
 
@@ -157,14 +159,16 @@ def _check_profile(rx: Prescription) -> list[Finding]:
     if steps and steps[0].start_min != 0:
         out.append(finding("invalid_profile", steps[0].field,
                            "the first step must start at day 1 00:00 so that every minute has a rate"))  # fmt: skip
-    for prev, step in zip(steps, steps[1:], strict=False):
+    for prev, step in itertools.pairwise(steps):
         if step.start_min <= prev.start_min:
             out.append(finding("invalid_profile", step.field,
                                f"{step.field} starts at or before {prev.field}: list steps in time order, "
                                "each starting later than the one before"))  # fmt: skip
     per_day: dict[int, int] = {}
     for step in steps:
-        per_day[step.start_min // MINUTES_PER_DAY] = per_day.get(step.start_min // MINUTES_PER_DAY, 0) + 1
+        per_day[step.start_min // MINUTES_PER_DAY] = (
+            per_day.get(step.start_min // MINUTES_PER_DAY, 0) + 1
+        )
     for day, count in sorted(per_day.items()):
         if count > MAX_STEPS_PER_DAY:
             out.append(finding("invalid_profile", "steps",
@@ -232,7 +236,9 @@ def build_therapy(rx: Prescription, lib: DrugLibrary) -> tuple[Therapy | None, l
                            "mode stopped: the pump will deliver nothing, and raises a critical "
                            "alarm after 48 h"))  # fmt: skip
     elif rx.mode == "flex" and steps and all(s.rate_nl_day == 0 for s in steps):
-        out.append(finding("therapy_stopped", "steps", "every step has rate 0: the pump delivers nothing"))
+        out.append(
+            finding("therapy_stopped", "steps", "every step has rate 0: the pump delivers nothing")
+        )
     low = rx.low_alarm_nl if rx.low_alarm_nl is not None else LOW_ALARM_DEFAULT_NL
     if not LOW_ALARM_MIN_NL <= low <= LOW_ALARM_MAX_NL:
         out.append(finding("invalid_low_reservoir_alarm", "low_reservoir_alarm",
@@ -241,7 +247,17 @@ def build_therapy(rx: Prescription, lib: DrugLibrary) -> tuple[Therapy | None, l
     ptm, ptm_found = _patient_bolus(rx, first, lib)
     out.extend(ptm_found)
     structural = any(f.severity == "hard" for f in out)
-    unreadable = rx.incomplete & {"drugs", "mode", "cycle_days", "steps", "dose", "rate", "patient_bolus", "low_reservoir_alarm", "catheter"}
+    unreadable = rx.incomplete & {
+        "drugs",
+        "mode",
+        "cycle_days",
+        "steps",
+        "dose",
+        "rate",
+        "patient_bolus",
+        "low_reservoir_alarm",
+        "catheter",
+    }
     if structural or unreadable or ptm is None or len(steps) != len(rx.steps):
         return None, out
     if rx.mode in ("continuous", "flex") and not steps:
@@ -275,7 +291,11 @@ def check_daily_dose(
                            f"{dose_per_day_text(limit.soft_ng, unit)} ({limit.source})"))  # fmt: skip
     usual = drug.usual_daily
     f = lib.unit_suspect_factor
-    if usual is not None and base_ng > 0 and (base_ng > usual.max_ng * f or base_ng * f < usual.min_ng):
+    if (
+        usual is not None
+        and base_ng > 0
+        and (base_ng > usual.max_ng * f or base_ng * f < usual.min_ng)
+    ):
         out.append(finding("unit_suspect", "steps",
                            f"{drug.name} {dose_per_day_text(base_ng, unit)} is more than {f}x outside the "
                            f"usual {dose_per_day_text(usual.min_ng, unit)} to "
@@ -286,7 +306,7 @@ def check_daily_dose(
 def _increases(history: Sequence[DoseRecord], drug: str) -> list[datetime]:
     """When each recorded increase of `drug` took effect."""
     records = sorted((r for r in history if r.drug == drug), key=lambda r: r.at)
-    return [b.at for a, b in zip(records, records[1:], strict=False) if b.daily_ng > a.daily_ng]
+    return [b.at for a, b in itertools.pairwise(records) if b.daily_ng > a.daily_ng]
 
 
 def check_titration(
@@ -353,7 +373,9 @@ def check_titration(
     return out
 
 
-def check_bolus(kind: str, volume_nl: int, rate_nl_day: int, reservoir_nl: int | None) -> list[Finding]:
+def check_bolus(
+    kind: str, volume_nl: int, rate_nl_day: int, reservoir_nl: int | None
+) -> list[Finding]:
     out: list[Finding] = []
     if volume_nl < 1:
         out.append(finding("invalid_bolus", "bolus", f"a {kind} bolus of {volume_nl} nl is empty"))
@@ -431,10 +453,30 @@ def check_refill(
     return out
 
 
-def refill_discrepancy(rx: Prescription, pump: PumpContext | None) -> RefillCheck | None:
-    """Programmed delivery is last_fill - expected; actual is last_fill - removed."""
-    from programmer.planner import RefillCheck
+@dataclass(frozen=True)
+class RefillCheck:
+    programmed_nl: int
+    actual_nl: int
+    deviation: Fraction  # (actual - programmed) / programmed
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "programmed_nl": self.programmed_nl,
+            "actual_nl": self.actual_nl,
+            "deviation_percent": str(round(self.deviation * 100, 1)),
+        }
+
+
+def discrepancy(removed_nl: int, expected_nl: int, last_fill_nl: int) -> RefillCheck | None:
+    """Programmed delivery is last_fill - expected; actual is last_fill - removed."""
+    programmed = last_fill_nl - expected_nl
+    if programmed <= 0:
+        return None
+    actual = last_fill_nl - removed_nl
+    return RefillCheck(programmed, actual, Fraction(actual - programmed, programmed))
+
+
+def refill_discrepancy(rx: Prescription, pump: PumpContext | None) -> RefillCheck | None:
     if rx.refill is None:
         return None
     expected = rx.refill.expected_nl if rx.refill.expected_nl is not None else (
@@ -443,11 +485,7 @@ def refill_discrepancy(rx: Prescription, pump: PumpContext | None) -> RefillChec
         pump.last_fill_nl if pump else None)  # fmt: skip
     if expected is None or last_fill is None:
         return None
-    programmed = last_fill - expected
-    if programmed <= 0:
-        return None
-    actual = last_fill - rx.refill.removed_nl
-    return RefillCheck(programmed, actual, Fraction(actual - programmed, programmed))
+    return discrepancy(rx.refill.removed_nl, expected, last_fill)
 
 
 def check_discrepancy(check: RefillCheck) -> list[Finding]:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from fractions import Fraction
 from math import floor
 from typing import Any
 
 from programmer import checks
+from programmer.checks import RefillCheck
 from programmer.drugs import Drug, DrugLibrary, default_library
 from programmer.findings import Finding, Severity, finding
 from programmer.formatting import (
@@ -28,7 +29,6 @@ from programmer.pump_limits import (
     CAPACITY_NL,
     DEFAULT_PRIMING_RATE_NL_DAY,
     ERI_TO_END_OF_SERVICE_DAYS,
-    LOW_ALARM_DEFAULT_NL,
     PUMP_TUBING_NL,
 )
 from programmer.reservoir import OneTimeBolus, low_alarm_instant
@@ -88,20 +88,6 @@ class DrugDose:
             "drug": self.drug,
             "amount_ng": round_half_even(self.amount_ng),
             "text": dose_per_day_text(self.amount_ng, self.unit),
-        }
-
-
-@dataclass(frozen=True)
-class RefillCheck:
-    programmed_nl: int
-    actual_nl: int
-    deviation: Fraction  # (actual - programmed) / programmed
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "programmed_nl": self.programmed_nl,
-            "actual_nl": self.actual_nl,
-            "deviation_percent": str(round(self.deviation * 100, 1)),
         }
 
 

@@ -63,6 +63,7 @@ class AppState(QObject):
         self.interrogation: Interrogation | None = None
         self.forecast: Forecast | None = None
         self.locked = False
+        self._shut_down = False
         self._last_activity = time.monotonic()
         self.idle_lock_s = idle_lock_s if idle_lock_s is not None else IDLE_LOCK.total_seconds()
         self._idle = QTimer(self)
@@ -260,9 +261,12 @@ class AppState(QObject):
         return out
 
     def shutdown(self) -> None:
+        """Close the pump link on the worker, stop it, close the store. Safe to call twice."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         self._idle.stop()
         if self.session is not None:
-            session = self.session
-            self.bridge.run("close", session.close, lambda _: None, lambda _: None)
-        self.bridge.shutdown()
+            self.bridge.worker.submit("close", self.session.close)  # queued before the stop
+        self.bridge.shutdown()  # finishes what is queued
         self.store.close()

@@ -92,10 +92,24 @@ STRUCTURAL: list[tuple[str, Any, Any, str]] = [
     ("drug without concentration", ("drugs", 0, "concentration"), _DELETE, "invalid_prescription"),
     ("zero concentration", ("drugs", 0, "concentration"), "0 mg/mL", "invalid_quantity"),
     ("drugs not a list", ("drugs",), {"name": "morphine"}, "invalid_prescription"),
-    ("five drugs", ("drugs",), [{"name": n, "concentration": "1 mg/mL"} for n in
-                                ("morphine", "hydromorphone", "bupivacaine", "fentanyl", "sufentanil")], "invalid_prescription"),
-    ("duplicate drug", ("drugs",), [{"name": "morphine", "concentration": "10 mg/mL"},
-                                    {"name": "Infumorph", "concentration": "10 mg/mL"}], "invalid_prescription"),
+    (
+        "five drugs",
+        ("drugs",),
+        [
+            {"name": n, "concentration": "1 mg/mL"}
+            for n in ("morphine", "hydromorphone", "bupivacaine", "fentanyl", "sufentanil")
+        ],
+        "invalid_prescription",
+    ),
+    (
+        "duplicate drug",
+        ("drugs",),
+        [
+            {"name": "morphine", "concentration": "10 mg/mL"},
+            {"name": "Infumorph", "concentration": "10 mg/mL"},
+        ],
+        "invalid_prescription",
+    ),
     ("over capacity", ("refill", "added"), "41 mL", "over_capacity"),
     ("pump model unknown", ("pump_model",), "ITP-80", "invalid_prescription"),
     ("jurisdiction unknown", ("jurisdiction",), "UK", "invalid_prescription"),
@@ -114,7 +128,12 @@ STRUCTURAL: list[tuple[str, Any, Any, str]] = [
     ("refill time garbage", ("refill", "at"), "yesterday", "invalid_prescription"),
     ("bolus kind unknown", ("bolus",), {"kind": "loading"}, "invalid_bolus"),
     ("bridge without previous", ("bolus",), {"kind": "bridge"}, "invalid_bolus"),
-    ("single bolus without duration", ("bolus",), {"kind": "single", "dose": "1 mg"}, "invalid_prescription"),
+    (
+        "single bolus without duration",
+        ("bolus",),
+        {"kind": "single", "dose": "1 mg"},
+        "invalid_prescription",
+    ),
     ("rate above pump max", ("steps", 1, "rate"), "1.1 mL/h", "above_max_rate"),
     ("rate below pump min", ("steps", 1, "rate"), "1 uL/h", "below_min_rate"),
     ("catheter both ways", ("catheter", "volume"), "0.1 mL", "invalid_prescription"),
@@ -125,10 +144,18 @@ for name, path, value, code in STRUCTURAL:
 
 CASES.append(("ziconotide over hard max", {"drugs": [{"name": "ziconotide", "concentration": "100 mcg/mL"}],
               "mode": "continuous", "dose": "1 mcg/h"}, "over_hard_max_daily_dose"))  # fmt: skip
-CASES.append(("stopped with a dose", {"drugs": [], "mode": "stopped", "dose": "1 mg/day"}, "invalid_profile"))
+CASES.append(
+    ("stopped with a dose", {"drugs": [], "mode": "stopped", "dose": "1 mg/day"}, "invalid_profile")
+)
 CASES.append(("continuous with steps", {"drugs": [{"name": "morphine", "concentration": "10 mg/mL"}],
               "mode": "continuous", "dose": "1 mg/day", "steps": []}, "invalid_profile"))  # fmt: skip
-CASES.append(("saline with a dose", {"drugs": [{"name": "saline"}], "mode": "continuous", "dose": "1 mg/day"}, "invalid_profile"))
+CASES.append(
+    (
+        "saline with a dose",
+        {"drugs": [{"name": "saline"}], "mode": "continuous", "dose": "1 mg/day"},
+        "invalid_profile",
+    )
+)
 CASES.append(("baclofen mixed", {"drugs": [{"name": "baclofen", "concentration": "500 mcg/mL"},
               {"name": "clonidine", "concentration": "100 mcg/mL"}], "mode": "continuous", "rate": "0.5 mL/day"},
               "mixing_not_allowed"))  # fmt: skip

@@ -54,7 +54,9 @@ def _flex(n_per_day: int, days: int = 1) -> dict:
     return with_(baclofen_flex(), cycle_days=days, steps=steps)
 
 
-@pytest.mark.parametrize(("n", "days", "ok"), [(13, 1, True), (14, 1, False), (13, 7, True), (14, 2, False)])
+@pytest.mark.parametrize(
+    ("n", "days", "ok"), [(13, 1, True), (14, 1, False), (13, 7, True), (14, 2, False)]
+)
 def test_at_most_13_steps_a_day(n, days, ok):
     p = run(_flex(n, days))
     assert ("invalid_profile" in codes(p)) is (not ok)
@@ -65,8 +67,15 @@ def test_at_most_13_steps_a_day(n, days, ok):
     [
         [{"start": "01:00", "rate": "0.1 mL/day"}],  # not starting at 0
         [{"start": "00:00", "rate": "0.1 mL/day"}, {"start": "00:00", "rate": "0.2 mL/day"}],
-        [{"start": "00:00", "rate": "0.1 mL/day"}, {"start": "08:00", "rate": "0.2 mL/day"}, {"start": "07:00", "rate": "0.2 mL/day"}],
-        [{"start": "00:00", "rate": "0.1 mL/day"}, {"day": 2, "start": "00:00", "rate": "0.2 mL/day"}],  # day outside a 1-day cycle
+        [
+            {"start": "00:00", "rate": "0.1 mL/day"},
+            {"start": "08:00", "rate": "0.2 mL/day"},
+            {"start": "07:00", "rate": "0.2 mL/day"},
+        ],
+        [
+            {"start": "00:00", "rate": "0.1 mL/day"},
+            {"day": 2, "start": "00:00", "rate": "0.2 mL/day"},
+        ],  # day outside a 1-day cycle
         [{"start": "24:00", "rate": "0.1 mL/day"}],
         [{"start": "7:00", "rate": "0.1 mL/day"}],
         [{"start": "00:00"}],
@@ -91,19 +100,25 @@ def test_multi_day_cycle_steps_are_placed_in_their_day():
     assert p.daily_volume_nl == 1_100_000  # the heaviest day
 
 
-@pytest.mark.parametrize(("conc", "flag"), [("20 mg/mL", False), ("20.001 mg/mL", True), ("25 mg/mL", True)])
+@pytest.mark.parametrize(
+    ("conc", "flag"), [("20 mg/mL", False), ("20.001 mg/mL", True), ("25 mg/mL", True)]
+)
 def test_max_concentration(conc, flag):
     rx = with_(morphine_continuous(), drugs=[{"name": "morphine", "concentration": conc}])
     assert ("over_max_concentration" in codes(run(rx))) is flag
 
 
 # the last rounds to the same stored rate as 15 mg/day, so the pump delivers exactly 15 mg
-@pytest.mark.parametrize(("dose", "flag"), [("15 mg/day", False), ("15.00001 mg/day", True), ("15.000001 mg/day", False)])
+@pytest.mark.parametrize(
+    ("dose", "flag"), [("15 mg/day", False), ("15.00001 mg/day", True), ("15.000001 mg/day", False)]
+)
 def test_morphine_soft_daily_maximum_at_the_limit(dose, flag):
     p = run(morphine_continuous(dose))
     assert ("over_max_daily_dose" in codes(p)) is flag
     if flag:
-        assert [f.severity for f in p.findings if f.code == "over_max_daily_dose"] == [Severity.SOFT]
+        assert [f.severity for f in p.findings if f.code == "over_max_daily_dose"] == [
+            Severity.SOFT
+        ]
         assert "15 mg/day" in next(f.message for f in p.findings if f.code == "over_max_daily_dose")
 
 
@@ -132,7 +147,9 @@ def test_patient_boluses_count_toward_the_daily_maximum():
 )
 def test_ziconotide_hard_maximum(dose, jur, code):
     p = run(ziconotide(dose, jur))
-    assert (codes(p) & {"over_hard_max_daily_dose", "over_max_daily_dose"}) == ({code} if code else set())
+    assert (codes(p) & {"over_hard_max_daily_dose", "over_max_daily_dose"}) == (
+        {code} if code else set()
+    )
     if code:
         assert not p.ok and p.hard
 
@@ -143,7 +160,10 @@ def test_ziconotide_hard_maximum(dose, jur, code):
         ({"dose": "1 uL", "duration": "1 min", "lockout": "1 min", "max_per_day": 1}, True),
         ({"dose": "0.999 uL", "duration": "1 min", "lockout": "1 min", "max_per_day": 1}, False),
         ({"dose": "1 mL", "duration": "60 min", "lockout": "24 h", "max_per_day": 24}, True),
-        ({"dose": "1.000001 mL", "duration": "60 min", "lockout": "24 h", "max_per_day": 24}, False),
+        (
+            {"dose": "1.000001 mL", "duration": "60 min", "lockout": "24 h", "max_per_day": 24},
+            False,
+        ),
         ({"dose": "10 uL", "duration": "61 min", "lockout": "24 h", "max_per_day": 1}, False),
         ({"dose": "10 uL", "duration": "0 min", "lockout": "24 h", "max_per_day": 1}, False),
         ({"dose": "10 uL", "duration": "10 min", "lockout": "9 min", "max_per_day": 1}, False),
@@ -161,7 +181,10 @@ def test_patient_bolus_limits(changes, ok):
 
 
 def test_baclofen_never_takes_patient_boluses():
-    rx = with_(baclofen_flex(), patient_bolus={"dose": "50 mcg", "duration": "10 min", "lockout": "4 h", "max_per_day": 2})
+    rx = with_(
+        baclofen_flex(),
+        patient_bolus={"dose": "50 mcg", "duration": "10 min", "lockout": "4 h", "max_per_day": 2},
+    )
     p = run(rx)
     assert "patient_bolus_not_allowed" in codes(p)
     assert p.hard
@@ -177,7 +200,10 @@ def test_baclofen_is_never_mixed():
     assert p.hard
 
 
-@pytest.mark.parametrize(("alarm", "ok"), [("0.5 mL", True), ("0.499999 mL", False), ("10 mL", True), ("10.000001 mL", False)])
+@pytest.mark.parametrize(
+    ("alarm", "ok"),
+    [("0.5 mL", True), ("0.499999 mL", False), ("10 mL", True), ("10.000001 mL", False)],
+)
 def test_low_reservoir_alarm_limits(alarm, ok):
     p = run(with_(morphine_continuous(), low_reservoir_alarm=alarm))
     assert ("invalid_low_reservoir_alarm" not in codes(p)) is ok
@@ -185,7 +211,9 @@ def test_low_reservoir_alarm_limits(alarm, ok):
 
 def _titrate(rx, old: str, at_delta: timedelta, **kw):
     drug = rx["drugs"][0]["name"]
-    rx = with_(rx, dose_history=[{"at": (NOW - at_delta).isoformat(), "drug": drug, "daily_dose": old}])
+    rx = with_(
+        rx, dose_history=[{"at": (NOW - at_delta).isoformat(), "drug": drug, "daily_dose": old}]
+    )
     return run(rx, **kw)
 
 
@@ -216,7 +244,14 @@ def test_morphine_titration_percent(indication, new, flag):
     ],
 )
 def test_baclofen_titration_by_origin(indication, new, flag):
-    rx = with_(baclofen_flex(), indication=indication, mode="continuous", dose=new, steps=None, cycle_days=None)
+    rx = with_(
+        baclofen_flex(),
+        indication=indication,
+        mode="continuous",
+        dose=new,
+        steps=None,
+        cycle_days=None,
+    )
     p = _titrate(rx, "400 mcg/day", timedelta(days=3))
     assert ("dose_change_too_large" in codes(p)) is flag
 
@@ -225,8 +260,16 @@ def test_baclofen_titration_by_origin(indication, new, flag):
 def test_baclofen_once_per_24_hours(hours, flag):
     rx = with_(baclofen_flex(), mode="continuous", dose="420 mcg/day", steps=None, cycle_days=None)
     history = [
-        {"at": (NOW - timedelta(days=10)).isoformat(), "drug": "baclofen", "daily_dose": "380 mcg/day"},
-        {"at": (NOW - timedelta(hours=hours)).isoformat(), "drug": "baclofen", "daily_dose": "400 mcg/day"},
+        {
+            "at": (NOW - timedelta(days=10)).isoformat(),
+            "drug": "baclofen",
+            "daily_dose": "380 mcg/day",
+        },
+        {
+            "at": (NOW - timedelta(hours=hours)).isoformat(),
+            "drug": "baclofen",
+            "daily_dose": "400 mcg/day",
+        },
     ]
     p = run(with_(rx, dose_history=history))
     assert ("titration_too_frequent" in codes(p)) is flag
@@ -244,11 +287,23 @@ def test_ziconotide_start_is_limited_to_2_4_mcg_from_zero():
 
 
 def _zic_history(days_ago: list[float]) -> list[dict]:
-    out = [{"at": (NOW - timedelta(days=30)).isoformat(), "drug": "ziconotide", "daily_dose": "1 mcg/day"}]
+    out = [
+        {
+            "at": (NOW - timedelta(days=30)).isoformat(),
+            "drug": "ziconotide",
+            "daily_dose": "1 mcg/day",
+        }
+    ]
     dose = 1.0
     for d in days_ago:
         dose += 0.5
-        out.append({"at": (NOW - timedelta(days=d)).isoformat(), "drug": "ziconotide", "daily_dose": f"{dose} mcg/day"})
+        out.append(
+            {
+                "at": (NOW - timedelta(days=d)).isoformat(),
+                "drug": "ziconotide",
+                "daily_dose": f"{dose} mcg/day",
+            }
+        )
     return out
 
 
@@ -270,8 +325,16 @@ def test_ziconotide_us_at_most_three_increases_in_seven_days(days_ago, flag):
 @pytest.mark.parametrize(("hours", "flag"), [(24, False), (23, True)])
 def test_ziconotide_eu_at_least_24_hours_apart(hours, flag):
     history = [
-        {"at": (NOW - timedelta(days=9)).isoformat(), "drug": "ziconotide", "daily_dose": "2 mcg/day"},
-        {"at": (NOW - timedelta(hours=hours)).isoformat(), "drug": "ziconotide", "daily_dose": "3 mcg/day"},
+        {
+            "at": (NOW - timedelta(days=9)).isoformat(),
+            "drug": "ziconotide",
+            "daily_dose": "2 mcg/day",
+        },
+        {
+            "at": (NOW - timedelta(hours=hours)).isoformat(),
+            "drug": "ziconotide",
+            "daily_dose": "3 mcg/day",
+        },
     ]
     rx = with_(ziconotide("4 mcg/day", "EU"), dose_history=history)
     assert ("titration_too_frequent" in codes(run(rx))) is flag
@@ -285,7 +348,11 @@ def test_large_decreases_are_flagged_for_withdrawal_risk(new, flag):
 
 @pytest.mark.parametrize(("new", "flag"), [("2 mcg/day", False), ("2.001 mcg/day", True)])
 def test_drugs_without_titration_rules_get_the_glaring_change_guard(new, flag):
-    rx = {"drugs": [{"name": "sufentanil", "concentration": "5 mcg/mL"}], "mode": "continuous", "dose": new}
+    rx = {
+        "drugs": [{"name": "sufentanil", "concentration": "5 mcg/mL"}],
+        "mode": "continuous",
+        "dose": new,
+    }
     p = _titrate(rx, "1 mcg/day", timedelta(days=30))
     assert ("dose_change_too_large" in codes(p)) is flag
 
@@ -313,7 +380,15 @@ def test_refill_discrepancy_at_14_5_percent(removed, code):
     assert p.refill_check is not None and p.refill_check.programmed_nl == 16_000_000
 
 
-@pytest.mark.parametrize(("added", "model", "flag"), [("40 mL", "ITP-40", False), ("40.000001 mL", "ITP-40", True), ("20 mL", "ITP-20", False), ("20.000001 mL", "ITP-20", True)])
+@pytest.mark.parametrize(
+    ("added", "model", "flag"),
+    [
+        ("40 mL", "ITP-40", False),
+        ("40.000001 mL", "ITP-40", True),
+        ("20 mL", "ITP-20", False),
+        ("20.000001 mL", "ITP-20", True),
+    ],
+)
 def test_fill_over_capacity(added, model, flag):
     rx = with_(_refill("4 mL", added=added), pump_model=model)
     p = run(rx)
@@ -325,7 +400,9 @@ def test_more_drawn_out_than_was_filled_suggests_the_pocket():
     assert "refill_removed_over_fill" in codes(p)
 
 
-@pytest.mark.parametrize(("pump", "local", "flag"), [(-360, -360, False), (-360, -300, True), (60, 120, True)])
+@pytest.mark.parametrize(
+    ("pump", "local", "flag"), [(-360, -360, False), (-360, -300, True), (60, 120, True)]
+)
 def test_pump_clock_offset(pump, local, flag):
     found = check_pump_clock(pump, local)
     assert bool(found) is flag
@@ -338,7 +415,9 @@ def test_stopped_mode_needs_an_override():
     p = run({"drugs": [], "mode": "stopped"})
     assert "therapy_stopped" in codes(p)
     assert not p.ok
-    p2 = run({"drugs": [], "mode": "stopped"}, overrides={"therapy_stopped": "explant planned tomorrow"})
+    p2 = run(
+        {"drugs": [], "mode": "stopped"}, overrides={"therapy_stopped": "explant planned tomorrow"}
+    )
     assert p2.ok
 
 

@@ -52,7 +52,12 @@ def test_human_output_names_doses_and_dates(tmp_path: Path):
 
 
 def test_usage_errors_exit_2_without_traceback(tmp_path: Path):
-    for args in (["plan"], ["plan", str(tmp_path / "missing.json")], ["frobnicate"], ["plan", "--bogus", "x"]):
+    for args in (
+        ["plan"],
+        ["plan", str(tmp_path / "missing.json")],
+        ["frobnicate"],
+        ["plan", "--bogus", "x"],
+    ):
         result = _itp(*args)
         assert result.returncode == 2, args
         assert "Traceback" not in result.stderr

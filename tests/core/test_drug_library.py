@@ -40,11 +40,20 @@ def test_the_facts_of_the_issue():
     assert zic.daily_max["EU"].hard_ng == Fraction(216 * mcg, 10)
     assert zic.titration["US"].max_increases == (3, 7)
     assert zic.titration["EU"].min_hours_between_increases == 24
-    assert (zic.stability.first_fill_days, zic.stability.diluted_days, zic.stability.undiluted_days) == (14, 40, 84)
+    assert (
+        zic.stability.first_fill_days,
+        zic.stability.diluted_days,
+        zic.stability.undiluted_days,
+    ) == (14, 40, 84)
     bac = lib.drugs["baclofen"]
     assert bac.daily_max["US"].soft_ng == 1000 * mcg
     assert bac.titration["any"].percent_for(bac.titration["any"].max_increase_percent, None) == 15
-    assert bac.titration["any"].percent_for(bac.titration["any"].max_increase_percent, "spasticity-spinal") == 30
+    assert (
+        bac.titration["any"].percent_for(
+            bac.titration["any"].max_increase_percent, "spasticity-spinal"
+        )
+        == 30
+    )
     assert bac.stability.days == 180
     assert bac.patient_bolus_allowed.value is False
     assert bac.mix_with_others.value is False

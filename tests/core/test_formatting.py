@@ -38,7 +38,9 @@ def test_non_terminating_values_are_marked_approximate():
 def test_two_different_rates_never_print_the_same(rate, delta, conc, unit):
     other = rate + delta
     assert volume_rate_text(rate) != volume_rate_text(other)
-    assert dose_per_day_text(dose_ng(rate, conc), unit) != dose_per_day_text(dose_ng(other, conc), unit)
+    assert dose_per_day_text(dose_ng(rate, conc), unit) != dose_per_day_text(
+        dose_ng(other, conc), unit
+    )
 
 
 @given(st.fractions(min_value=0, max_value=10**9, max_denominator=10**6))

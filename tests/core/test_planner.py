@@ -15,7 +15,9 @@ REFILL = {"removed": "4.6 mL", "added": "18 mL", "at": "2025-03-01T09:00:00-06:0
 
 def test_doses_are_computed_back_from_the_stored_rate():
     # 0.05 mg/h at 7 mg/mL needs 171428.57 nl/day: the pump stores 171429
-    rx = with_(morphine_continuous("0.05 mg/h"), drugs=[{"name": "morphine", "concentration": "7 mg/mL"}])
+    rx = with_(
+        morphine_continuous("0.05 mg/h"), drugs=[{"name": "morphine", "concentration": "7 mg/mL"}]
+    )
     p = run(rx)
     assert p.therapy is not None and p.therapy.steps[0].rate_nl_day == 171_429
     assert p.daily_doses[0].amount_ng == 1_200_003
@@ -25,8 +27,18 @@ def test_doses_are_computed_back_from_the_stored_rate():
 
 def test_half_even_rounding_happens_once_at_the_end():
     # 0.0000005 mL/day more than a whole nl: x.5 nl/day rounds to even
-    assert run(with_(morphine_continuous(), dose=None, rate="100000.5 nL/day")).therapy.steps[0].rate_nl_day == 100_000
-    assert run(with_(morphine_continuous(), dose=None, rate="100001.5 nL/day")).therapy.steps[0].rate_nl_day == 100_002
+    assert (
+        run(with_(morphine_continuous(), dose=None, rate="100000.5 nL/day"))
+        .therapy.steps[0]
+        .rate_nl_day
+        == 100_000
+    )
+    assert (
+        run(with_(morphine_continuous(), dose=None, rate="100001.5 nL/day"))
+        .therapy.steps[0]
+        .rate_nl_day
+        == 100_002
+    )
 
 
 def test_admixture_doses_per_drug_from_the_same_volume():
@@ -67,9 +79,16 @@ def test_drugs_cannot_change_without_a_refill():
 
 
 def test_priming_bolus_fills_tubing_and_catheter():
-    rx = with_(morphine_continuous(), refill=REFILL, catheter={"volume": "0.286 mL"}, bolus={"kind": "priming"})
+    rx = with_(
+        morphine_continuous(),
+        refill=REFILL,
+        catheter={"volume": "0.286 mL"},
+        bolus={"kind": "priming"},
+    )
     p = run(rx)
-    assert p.bolus is not None and p.bolus.volume_nl == 426_000 and p.bolus.rate_nl_day == 24_000_000
+    assert (
+        p.bolus is not None and p.bolus.volume_nl == 426_000 and p.bolus.rate_nl_day == 24_000_000
+    )
     rx["bolus"]["rate"] = "1 mL/h"
     assert run(rx).bolus.rate_nl_day == 24_000_000
     rx["bolus"]["rate"] = "0.5 mL/h"
@@ -82,7 +101,10 @@ def test_a_bolus_needs_the_catheter_volume():
 
 
 def test_single_bolus_dose_over_duration_and_counts_in_the_day():
-    rx = with_(morphine_continuous("14 mg/day"), bolus={"kind": "single", "dose": "1 mg", "duration": "30 min"})
+    rx = with_(
+        morphine_continuous("14 mg/day"),
+        bolus={"kind": "single", "dose": "1 mg", "duration": "30 min"},
+    )
     p = run(rx)
     assert p.bolus is not None and p.bolus.volume_nl == 100_000
     assert p.bolus.rate_nl_day == 4_800_000  # 0.1 mL in 30 min
@@ -91,7 +113,9 @@ def test_single_bolus_dose_over_duration_and_counts_in_the_day():
     assert "over_max_daily_dose" in codes(run(rx))
 
 
-def _minute_sim(therapy: Therapy, start: int, anchor: int, reservoir: int, bolus: tuple[int, int] | None) -> int:
+def _minute_sim(
+    therapy: Therapy, start: int, anchor: int, reservoir: int, bolus: tuple[int, int] | None
+) -> int:
     """Reference: minute by minute, written independently of programmer.reservoir."""
     left = Fraction(reservoir)
     t = start
@@ -107,7 +131,9 @@ def _minute_sim(therapy: Therapy, start: int, anchor: int, reservoir: int, bolus
         ptm = therapy.ptm
         if ptm.enabled:
             window = [s for s in ptm_starts if s > t - 86400]
-            can = (not ptm_starts or t - ptm_starts[-1] >= ptm.lockout_min * 60) and len(window) < ptm.max_per_day
+            can = (not ptm_starts or t - ptm_starts[-1] >= ptm.lockout_min * 60) and len(
+                window
+            ) < ptm.max_per_day
             if can:
                 ptm_starts.append(t)
             if ptm_starts and t < ptm_starts[-1] + ptm.duration_min * 60:
@@ -120,7 +146,10 @@ def _minute_sim(therapy: Therapy, start: int, anchor: int, reservoir: int, bolus
 
 @pytest.mark.parametrize("with_ptm", [False, True])
 def test_alarm_instant_follows_the_steps_not_an_average(with_ptm):
-    rx = with_(baclofen_flex(), refill={"removed": "2 mL", "added": "6 mL", "at": "2025-03-01T09:00:00+00:00"})
+    rx = with_(
+        baclofen_flex(),
+        refill={"removed": "2 mL", "added": "6 mL", "at": "2025-03-01T09:00:00+00:00"},
+    )
     rx["steps"] = [
         {"start": "00:00", "rate": "0.1 mL/day"},
         {"start": "06:00", "rate": "2 mL/day"},
@@ -128,7 +157,12 @@ def test_alarm_instant_follows_the_steps_not_an_average(with_ptm):
     ]
     if with_ptm:
         rx["drugs"] = [{"name": "morphine", "concentration": "1 mg/mL"}]
-        rx["patient_bolus"] = {"volume": "20 uL", "duration": "15 min", "lockout": "3 h", "max_per_day": 5}
+        rx["patient_bolus"] = {
+            "volume": "20 uL",
+            "duration": "15 min",
+            "lockout": "3 h",
+            "max_per_day": 5,
+        }
     p = run(rx)
     assert p.low_alarm_at is not None and p.therapy is not None
     start = int(datetime(2025, 3, 1, 9, tzinfo=UTC).timestamp())
@@ -139,11 +173,16 @@ def test_alarm_instant_follows_the_steps_not_an_average(with_ptm):
 
 
 def test_refill_due_is_the_earliest_reason():
-    big = with_(morphine_continuous("0.5 mg/day"), refill={"removed": "1 mL", "added": "40 mL", "at": "2025-03-01T09:00:00+00:00"})
+    big = with_(
+        morphine_continuous("0.5 mg/day"),
+        refill={"removed": "1 mL", "added": "40 mL", "at": "2025-03-01T09:00:00+00:00"},
+    )
     p = run(big)
     assert p.refill_due_reason == "drug_stability"
     assert p.refill_due_at == int(datetime(2025, 3, 1, 9, tzinfo=UTC).timestamp()) + 90 * 86400
-    pump = PumpContext("ITP-40", "S1", None, 0, 0, eri_t=int(datetime(2025, 4, 1, tzinfo=UTC).timestamp()))
+    pump = PumpContext(
+        "ITP-40", "S1", None, 0, 0, eri_t=int(datetime(2025, 4, 1, tzinfo=UTC).timestamp())
+    )
     p = run(big, pump=pump)
     assert p.refill_due_reason == "elective_replacement"
 
@@ -176,7 +215,10 @@ def test_daylight_saving_changeover_is_explained():
     rx = with_(baclofen_flex(), refill={"removed": "1 mL", "added": "18 mL", "at": "2025-03-10T09:00:00+01:00"},
                drugs=[{"name": "baclofen", "concentration": "2000 mcg/mL"}])  # fmt: skip
     p = run(rx, local_offset_at=offset_at)
-    assert p.refill_due_at is not None and p.refill_due_at > datetime(2025, 3, 30, tzinfo=UTC).timestamp()
+    assert (
+        p.refill_due_at is not None
+        and p.refill_due_at > datetime(2025, 3, 30, tzinfo=UTC).timestamp()
+    )
     dst = [f for f in p.findings if f.code == "dst_changeover"]
     assert len(dst) == 1
     assert "2025-03-30" in dst[0].message and "60 min later" in dst[0].message
@@ -190,7 +232,9 @@ def test_pump_context_mismatches_are_hard():
 
 
 def test_pump_therapy_is_the_current_dose_for_titration():
-    old = Therapy((DrugFill("morphine", 10_000_000),), "continuous", 1, (Step(0, 100_000),))  # 1 mg/day
+    old = Therapy(
+        (DrugFill("morphine", 10_000_000),), "continuous", 1, (Step(0, 100_000),)
+    )  # 1 mg/day
     pump = PumpContext("ITP-40", "S", old, 10_000_000, 0)
     assert "dose_change_too_large" in codes(run(morphine_continuous("1.31 mg/day"), pump=pump))
     assert "dose_change_too_large" not in codes(run(morphine_continuous("1.3 mg/day"), pump=pump))
@@ -222,7 +266,10 @@ def test_now_is_used_when_the_refill_has_no_time():
 
 
 def test_schedule_offset_is_the_refill_time_or_this_computer():
-    rx = with_(morphine_continuous(), refill={"removed": "1 mL", "added": "10 mL", "at": "2025-03-01T09:00:00-06:00"})
+    rx = with_(
+        morphine_continuous(),
+        refill={"removed": "1 mL", "added": "10 mL", "at": "2025-03-01T09:00:00-06:00"},
+    )
     assert run(rx, local_offset_at=lambda t: 120).schedule_offset_min == -360
     assert run(morphine_continuous(), local_offset_at=lambda t: 120).schedule_offset_min == 120
     pump = PumpContext("ITP-40", "S", None, 10_000_000, 330)

@@ -25,7 +25,13 @@ def flex_rx(draw):
     for s in starts:
         day, minute = divmod(s, 1440)
         rate = draw(st.integers(48_000, 3_000_000))
-        steps.append({"day": day + 1, "start": f"{minute // 60:02d}:{minute % 60:02d}", "rate": f"{rate} nL/day"})
+        steps.append(
+            {
+                "day": day + 1,
+                "start": f"{minute // 60:02d}:{minute % 60:02d}",
+                "rate": f"{rate} nL/day",
+            }
+        )
     return {
         "drugs": [{"name": name, "concentration": f"{conc} {unit}/mL"}],
         "mode": "flex",
@@ -46,7 +52,9 @@ def test_step_doses_add_up_exactly_to_the_daily_totals(rx):
         per_day[minute // 1440] += Fraction(t.rate_at(minute), 1440)
     assert p.day_volumes_nl == per_day
     conc = t.drugs[0].conc_ng_ml
-    step_doses = sum((dose_ng(Fraction(s.rate_nl_day * n, 1440), conc) for s, n in t.step_spans()), Fraction(0))
+    step_doses = sum(
+        (dose_ng(Fraction(s.rate_nl_day * n, 1440), conc) for s, n in t.step_spans()), Fraction(0)
+    )
     assert step_doses == dose_ng(sum(per_day, Fraction(0)), conc)
     assert p.daily_doses[0].amount_ng == dose_ng(max(per_day), conc)
 
@@ -66,7 +74,13 @@ def _mutate(text: str, kind: str) -> str:
     number, unit = text.split(" ")
     value = Fraction(number)
     if kind in ("x10", "x24", "x1000", "/10", "/1000"):
-        factor = {"x10": Fraction(10), "x24": Fraction(24), "x1000": Fraction(1000), "/10": Fraction(1, 10), "/1000": Fraction(1, 1000)}[kind]
+        factor = {
+            "x10": Fraction(10),
+            "x24": Fraction(24),
+            "x1000": Fraction(1000),
+            "/10": Fraction(1, 10),
+            "/1000": Fraction(1, 1000),
+        }[kind]
         value *= factor
         from programmer.formatting import decimal_text
 
@@ -132,6 +146,14 @@ def test_every_slip_mutant_is_flagged_or_changes_the_shown_total(index, data):
     # the shown total: the day's dose or volume, or the mutated step's own rate in the table
     ratios = {dose_ratio, vol_ratio, 1 / vol_ratio, step_ratio, 1 / step_ratio}
     if expected is None:
-        assert any(abs(r - 1000) / 1000 < Fraction(1, 1000) or abs(r - Fraction(1, 1000)) * 1000 < Fraction(1, 1000) for r in ratios)
+        assert any(
+            abs(r - 1000) / 1000 < Fraction(1, 1000)
+            or abs(r - Fraction(1, 1000)) * 1000 < Fraction(1, 1000)
+            for r in ratios
+        )
     else:
-        assert any(abs(r - expected) / expected < Fraction(1, 1000) for r in ratios), (kind, path, ratios)
+        assert any(abs(r - expected) / expected < Fraction(1, 1000) for r in ratios), (
+            kind,
+            path,
+            ratios,
+        )

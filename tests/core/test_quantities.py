@@ -159,4 +159,7 @@ def test_parse_of_format_round_trips(dim_unit, digits, places):
     again = parse_quantity(f"{decimal_text(number)} {unit}", dim)
     assert q == again
     # the printed number is the exact value that was meant
-    assert parse_quantity(f"{decimal_text(number)} {unit}", dim).value == parse_quantity(f"1 {unit}", dim).value * number
+    assert (
+        parse_quantity(f"{decimal_text(number)} {unit}", dim).value
+        == parse_quantity(f"1 {unit}", dim).value * number
+    )

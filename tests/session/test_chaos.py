@@ -28,7 +28,12 @@ SEED = int(os.environ.get("ITP_CHAOS_SEED", "20261122"))
 
 
 def _saline(rate_nl_day: int) -> dict[str, Any]:
-    return {"pump_model": "ITP-40", "drugs": [], "mode": "continuous", "rate": f"{rate_nl_day} nL/day"}
+    return {
+        "pump_model": "ITP-40",
+        "drugs": [],
+        "mode": "continuous",
+        "rate": f"{rate_nl_day} nL/day",
+    }
 
 
 def _held_rate(emulator: Emulator) -> int:
@@ -101,7 +106,9 @@ def _run(clinic: Clinic, emulator: Emulator, proxy: FaultProxy, rng: random.Rand
             for pid in clinic.records.uncertain_prescriptions(s.serial) if s.identity else []:
                 pending.setdefault(pid, (new_rate, rate == new_rate))
             if rate != before:
-                assert clinic.records.uncertain_prescriptions(s.serial), "applied, but not even uncertain"
+                assert clinic.records.uncertain_prescriptions(s.serial), (
+                    "applied, but not even uncertain"
+                )
             continue
         counts[result.outcome] += 1
         counts["resolved_in_send"] += result.resolved_after_link_loss

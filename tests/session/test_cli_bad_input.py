@@ -15,7 +15,9 @@ from .conftest import PASSWORDS, Clinic, Emulator
 GOOD = {"pump_model": "ITP-40", "drugs": [], "mode": "continuous", "rate": "0.2 mL/day"}
 
 
-def _itp(args: list[str], clinic: Clinic, password: str = PASSWORDS["doc"]) -> subprocess.CompletedProcess[str]:
+def _itp(
+    args: list[str], clinic: Clinic, password: str = PASSWORDS["doc"]
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "ITP_PASSWORD": password, "PYTHONWARNINGS": "error"}
     return subprocess.run([sys.executable, "-m", "programmer.cli", *args, "--db", str(clinic.db), "--audit-key", str(clinic.key)],
                           capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)  # fmt: skip
@@ -51,25 +53,105 @@ def _cases(emulator: Emulator, rx: Path, tmp: Path) -> list[tuple[str, list[str]
     wrong_key.write_bytes(b"\x07" * 32)
     pump = ["--pump", emulator.address]
     return [
-        ("missing prescription", ["program", *pump, str(tmp / "nope.json"), "--user", "doc", "--yes"], "doc", 2, "no such file"),
-        ("malformed JSON", ["program", *pump, str(bad_json), "--user", "doc", "--yes"], "doc", 2, "not valid JSON"),
-        ("unknown option", ["program", *pump, str(rx), "--user", "doc", "--yess"], "doc", 2, "unrecognized"),
+        (
+            "missing prescription",
+            ["program", *pump, str(tmp / "nope.json"), "--user", "doc", "--yes"],
+            "doc",
+            2,
+            "no such file",
+        ),
+        (
+            "malformed JSON",
+            ["program", *pump, str(bad_json), "--user", "doc", "--yes"],
+            "doc",
+            2,
+            "not valid JSON",
+        ),
+        (
+            "unknown option",
+            ["program", *pump, str(rx), "--user", "doc", "--yess"],
+            "doc",
+            2,
+            "unrecognized",
+        ),
         ("no --pump", ["interrogate", "--user", "doc"], "doc", 2, "--pump"),
         ("no --user", ["interrogate", *pump], "doc", 2, "--user"),
-        ("wrong address scheme", ["interrogate", "--pump", "http://x", "--user", "doc"], "doc", 2, "address"),
-        ("nothing listening", ["interrogate", "--pump", "tcp://127.0.0.1:1", "--user", "doc"], "doc", 2, "could not"),
-        ("key file too short", ["interrogate", *pump, "--user", "doc", "--key-file", str(short_key)], "doc", 2, "32"),
-        ("wrong key", ["program", *pump, str(rx), "--user", "doc", "--yes", "--key-file", str(wrong_key)], "doc", 7, "key"),
-        ("wrong password", ["program", *pump, str(rx), "--user", "doc", "--yes"], "wrong-password", 7, ""),
-        ("unknown user", ["program", *pump, str(rx), "--user", "ghost", "--yes"], "whatever-123", 7, ""),
-        ("nurse programs", ["program", *pump, str(rx), "--user", "nurse", "--yes"], "nurse", 7, "may not program"),
-        ("override without reason", ["program", *pump, str(rx), "--user", "doc", "--yes", "--override", "unit_suspect"], "doc", 2, "--reason"),
-        ("no terminal and no --yes", ["program", *pump, str(rx), "--user", "doc"], "doc", 2, "--yes"),
-        ("history bad format", ["history", *pump, "--user", "doc", "--format", "xml"], "doc", 2, "invalid choice"),
+        (
+            "wrong address scheme",
+            ["interrogate", "--pump", "http://x", "--user", "doc"],
+            "doc",
+            2,
+            "address",
+        ),
+        (
+            "nothing listening",
+            ["interrogate", "--pump", "tcp://127.0.0.1:1", "--user", "doc"],
+            "doc",
+            2,
+            "could not",
+        ),
+        (
+            "key file too short",
+            ["interrogate", *pump, "--user", "doc", "--key-file", str(short_key)],
+            "doc",
+            2,
+            "32",
+        ),
+        (
+            "wrong key",
+            ["program", *pump, str(rx), "--user", "doc", "--yes", "--key-file", str(wrong_key)],
+            "doc",
+            7,
+            "key",
+        ),
+        (
+            "wrong password",
+            ["program", *pump, str(rx), "--user", "doc", "--yes"],
+            "wrong-password",
+            7,
+            "",
+        ),
+        (
+            "unknown user",
+            ["program", *pump, str(rx), "--user", "ghost", "--yes"],
+            "whatever-123",
+            7,
+            "",
+        ),
+        (
+            "nurse programs",
+            ["program", *pump, str(rx), "--user", "nurse", "--yes"],
+            "nurse",
+            7,
+            "may not program",
+        ),
+        (
+            "override without reason",
+            ["program", *pump, str(rx), "--user", "doc", "--yes", "--override", "unit_suspect"],
+            "doc",
+            2,
+            "--reason",
+        ),
+        (
+            "no terminal and no --yes",
+            ["program", *pump, str(rx), "--user", "doc"],
+            "doc",
+            2,
+            "--yes",
+        ),
+        (
+            "history bad format",
+            ["history", *pump, "--user", "doc", "--format", "xml"],
+            "doc",
+            2,
+            "invalid choice",
+        ),
     ]
 
 
-def test_every_bad_input_gets_its_exit_code_and_nothing_is_sent(clinic: Clinic, emulator: Emulator, rx_file: Path, tmp_path: Path) -> None:
+def test_every_bad_input_gets_its_exit_code_and_nothing_is_sent(
+    clinic: Clinic, emulator: Emulator, rx_file: Path, tmp_path: Path
+) -> None:
     before = _therapy_changes(emulator)
     for name, args, who, code, text in _cases(emulator, rx_file, tmp_path):
         password = PASSWORDS.get(who, who)
@@ -81,7 +163,9 @@ def test_every_bad_input_gets_its_exit_code_and_nothing_is_sent(clinic: Clinic, 
     assert _therapy_changes(emulator) == before
 
 
-def test_a_soft_finding_needs_override_and_reason(clinic: Clinic, emulator: Emulator, tmp_path: Path) -> None:
+def test_a_soft_finding_needs_override_and_reason(
+    clinic: Clinic, emulator: Emulator, tmp_path: Path
+) -> None:
     rx = tmp_path / "stop.json"
     rx.write_text(json.dumps({"pump_model": "ITP-40", "drugs": [], "mode": "stopped"}))
     args = ["program", "--pump", emulator.address, str(rx), "--user", "doc", "--yes", "--json"]
@@ -90,7 +174,9 @@ def test_a_soft_finding_needs_override_and_reason(clinic: Clinic, emulator: Emul
     r = _itp([*args, "--override", "therapy_stopped", "--reason", "explant tomorrow"], clinic)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert out["outcome"] == "applied" and out["overrides"] == [{"code": "therapy_stopped", "reason": "explant tomorrow"}]
+    assert out["outcome"] == "applied" and out["overrides"] == [
+        {"code": "therapy_stopped", "reason": "explant tomorrow"}
+    ]
 
 
 def test_history_json_and_csv(clinic: Clinic, emulator: Emulator) -> None:

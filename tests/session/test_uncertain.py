@@ -32,7 +32,9 @@ def _lose_commit(forward: bool, proxy: FaultProxy):  # type: ignore[no-untyped-d
 
 
 @pytest.mark.parametrize("reached_pump", [True, False])
-def test_uncertain_then_resolved_at_next_connection(clinic: Clinic, emulator: Emulator, reached_pump: bool) -> None:
+def test_uncertain_then_resolved_at_next_connection(
+    clinic: Clinic, emulator: Emulator, reached_pump: bool
+) -> None:
     with FaultProxy(("127.0.0.1", emulator.port)) as proxy:
         proxy.policy = _lose_commit(reached_pump, proxy)
         s = clinic.session("doc", proxy.address, timeout=0.1, retries=2)
@@ -47,22 +49,35 @@ def test_uncertain_then_resolved_at_next_connection(clinic: Clinic, emulator: Em
     resolutions = nxt.connect()
     assert len(resolutions) == 1 and resolutions[0].applied is reached_pump
     assert not clinic.records.uncertain_prescriptions(nxt.serial)
-    resolved = [r for r in clinic.trail.query(pump=nxt.serial, action=AuditAction.PROGRAM_OUTCOME) if r.outcome == "uncertain_resolved"]
-    assert len(resolved) == 1 and resolved[0].after_value()["outcome"] == ("applied" if reached_pump else "not_applied")
+    resolved = [
+        r
+        for r in clinic.trail.query(pump=nxt.serial, action=AuditAction.PROGRAM_OUTCOME)
+        if r.outcome == "uncertain_resolved"
+    ]
+    assert len(resolved) == 1 and resolved[0].after_value()["outcome"] == (
+        "applied" if reached_pump else "not_applied"
+    )
 
 
-def _itp(args: list[str], clinic: Clinic, password: str = PASSWORDS["doc"]) -> subprocess.CompletedProcess[str]:
+def _itp(
+    args: list[str], clinic: Clinic, password: str = PASSWORDS["doc"]
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "ITP_PASSWORD": password}
     return subprocess.run([sys.executable, "-m", "programmer.cli", *args, "--db", str(clinic.db), "--audit-key", str(clinic.key)],
                           capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)  # fmt: skip
 
 
-def test_cli_exit_6_then_the_next_command_resolves(clinic: Clinic, emulator: Emulator, tmp_path: Path) -> None:
+def test_cli_exit_6_then_the_next_command_resolves(
+    clinic: Clinic, emulator: Emulator, tmp_path: Path
+) -> None:
     rx = tmp_path / "rx.json"
     rx.write_text(json.dumps(SALINE))
     with FaultProxy(("127.0.0.1", emulator.port)) as proxy:
         proxy.policy = _lose_commit(True, proxy)
-        r = _itp(["program", "--pump", proxy.address, str(rx), "--user", "doc", "--yes", "--json"], clinic)
+        r = _itp(
+            ["program", "--pump", proxy.address, str(rx), "--user", "doc", "--yes", "--json"],
+            clinic,
+        )
         assert r.returncode == 6, r.stderr
         assert json.loads(r.stdout)["outcome"] == "uncertain"
     r = _itp(["interrogate", "--pump", emulator.address, "--user", "doc", "--json"], clinic)

@@ -34,7 +34,11 @@ def test_submit_returns_at_once_and_the_callback_gets_the_result() -> None:
     done = threading.Event()
     got: list[object] = []
     t = time.perf_counter()
-    job = w.submit("slow", lambda: gate.wait(5) and "finished", on_done=lambda j: (got.append(j.result), done.set()))
+    job = w.submit(
+        "slow",
+        lambda: gate.wait(5) and "finished",
+        on_done=lambda j: (got.append(j.result), done.set()),
+    )
     assert time.perf_counter() - t < 0.05 and not job.done
     gate.set()
     assert done.wait(5) and got == ["finished"]
