@@ -415,6 +415,14 @@ def check_drug_change(
         return [finding("invalid_prescription", "drugs",
                         "the drugs or concentrations differ from those in the pump, which can only "
                         "change with a refill: add the refill, or correct the drugs")]  # fmt: skip
+    if not old:
+        # The catheter holds saline: bridging it at the old (often minimum) rate only delays the drug.
+        if bolus is not None and bolus.kind == "bridge":
+            days = decimal_text(Fraction(bolus.volume_nl, max(bolus.rate_nl_day, 1)), Fraction(1, 10))
+            return [finding("bridge_from_saline", "bolus",
+                            f"the catheter holds saline: a bridge bolus would run it at the old rate for about {days} days "
+                            "before any drug reaches the patient")]  # fmt: skip
+        return []
     if bolus is None or bolus.kind != "bridge":
         olds = ", ".join(f"{n} {_conc_text(c, None)}" for n, c in old) or "saline"
         news = ", ".join(f"{n} {_conc_text(c, None)}" for n, c in new) or "saline"

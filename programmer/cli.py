@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "interrogate": "programmer.session_cli:main_interrogate",
     "program": "programmer.session_cli:main_program",
     "history": "programmer.session_cli:main_history",
+    "--self-test": "ui.selftest:main",
 }
 
 USAGE = """usage: itp [COMMAND] [OPTIONS]
@@ -39,6 +40,7 @@ commands:
   history      read and cache a pump's events and hourly infusion
   audit        verify, export or checkpoint the audit trail
   users        add, list or disable accounts
+  --self-test  prove this installation works (built-in emulator, throwaway data)
 
 Run `itp COMMAND --help` for the options of one command.
 """

@@ -188,6 +188,11 @@ _KINDS = [
         "On that day the wall clock and the pump's fixed-offset clock part; set the pump clock at the next visit.",
     ),
     FindingKind(
+        "bridge_from_saline",
+        Severity.SOFT,
+        "Use a priming bolus: it fills the tubing and catheter with the new drug now.",
+    ),
+    FindingKind(
         "capacity_unknown",
         Severity.INFO,
         "Give pump_model so the fill can be checked against the right reservoir.",

@@ -86,7 +86,14 @@ def concentration_text(ng_per_ml: int, unit: str) -> str:
 
 
 def percent_text(value: Fraction) -> str:
-    return f"{'+' if value > 0 else ''}{decimal_text(value, Fraction(1, 10))} %"
+    """A signed percentage: "+30 %", "≈+133.3 %" (one decimal when it is not exact)."""
+    text = decimal_text(value, Fraction(1, 10))
+    approx = text.startswith("≈")
+    number = text.removeprefix("≈")
+    if approx:
+        number = _fixed(Fraction(value), 1)
+    sign = "+" if value > 0 else ""
+    return f"{'≈' if approx else ''}{sign}{number} %"
 
 
 def minutes_text(minutes: int) -> str:

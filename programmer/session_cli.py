@@ -359,6 +359,7 @@ def main_history(argv: list[str]) -> int:
 def _history(args: argparse.Namespace) -> int:
     with _session(args) as session:
         session.connect()
+
         def progress(message: str) -> None:
             sys.stderr.write(message + "\n")
 

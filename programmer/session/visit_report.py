@@ -122,7 +122,7 @@ class VisitReport:
                 "<h2>Who did what</h2><table border='1' cellspacing='0' cellpadding='2'><tr><th>Time (UTC)</th><th>Account</th><th>Action</th><th>Outcome</th><th>Reason</th></tr>"
             )
             for rec in self.trail:
-                h.append(f"<tr><td>{escape(str(rec.ts))}</td><td>{escape(str(rec.account or ''))}</td><td>{escape(str(rec.action))}</td>"
+                h.append(f"<tr><td>{escape(str(rec.ts)[:19].replace('T', ' '))}</td><td>{escape(str(rec.account or ''))}</td><td>{escape(str(rec.action))}</td>"
                          f"<td>{escape(str(rec.outcome or ''))}</td><td>{escape(str(rec.reason or ''))}</td></tr>")  # fmt: skip
             h.append("</table>")
         h.append("</body></html>")

@@ -274,3 +274,13 @@ def test_schedule_offset_is_the_refill_time_or_this_computer():
     assert run(morphine_continuous(), local_offset_at=lambda t: 120).schedule_offset_min == 120
     pump = PumpContext("ITP-40", "S", None, 10_000_000, 330)
     assert run(rx, pump=pump, local_offset_at=lambda t: 120).schedule_offset_min == 330
+
+
+def test_from_saline_prime_do_not_bridge():
+    saline = {"drugs": [], "rate": "0.048 mL/day"}
+    first_fill = with_(morphine_continuous("1 mg/day"), refill=REFILL, catheter={"volume": "0.15 mL"}, previous=saline)
+    assert "bridge_bolus_needed" not in codes(run(first_fill))
+    bridged = run(with_(first_fill, bolus={"kind": "bridge"}))
+    found = [f for f in bridged.findings if f.code == "bridge_from_saline"]
+    assert len(found) == 1 and "about ≈6.0 days" in found[0].message  # 0.29 mL at 0.048 mL/day
+    assert run(with_(first_fill, bolus={"kind": "priming"})).ok

@@ -24,8 +24,8 @@ def _rx(**kw: Any) -> dict[str, Any]:
 
 
 def _fill(session: PumpSession, fill: dict[str, str] = FIRST_FILL) -> None:
-    """Put morphine in the emulator's saline pump (a refill with a bridge)."""
-    proposal = session.propose(_rx(refill=fill, bolus={"kind": "bridge"}))
+    """Put morphine in the emulator's saline pump (a first fill, primed)."""
+    proposal = session.propose(_rx(refill=fill, bolus={"kind": "priming"}))
     assert proposal.plan.ok, proposal.plan.findings
     result = session.send(proposal, confirmed=True, password=PASSWORDS["doc"])
     assert result.outcome == "applied", result.message
@@ -174,7 +174,7 @@ def test_titration_refused_across_two_sessions_hours_apart(
     s = clinic.session("doc", emulator.address)
     s.connect()
     first = s.propose(
-        baclofen | {"dose": "300 mcg/day", "refill": FIRST_FILL, "bolus": {"kind": "bridge"}}
+        baclofen | {"dose": "300 mcg/day", "refill": FIRST_FILL, "bolus": {"kind": "priming"}}
     )
     assert s.send(first, confirmed=True, password=PASSWORDS["doc"]).outcome == "applied"
     _observe(emulator, s, lambda c: c.sim_advance(30 * 3600))
@@ -220,7 +220,7 @@ def test_nurse_cannot_program_but_can_interrogate(clinic: Clinic, emulator: Emul
     s = clinic.session("nurse", emulator.address)
     s.connect()
     s.interrogate()
-    proposal = s.propose(_rx(refill=FIRST_FILL, bolus={"kind": "bridge"}))
+    proposal = s.propose(_rx(refill=FIRST_FILL, bolus={"kind": "priming"}))
     with pytest.raises(NotAllowed):
         s.send(proposal, confirmed=True, password=PASSWORDS["nurse"])
     assert _held(emulator, s)["drugs"] == []
@@ -229,7 +229,7 @@ def test_nurse_cannot_program_but_can_interrogate(clinic: Clinic, emulator: Emul
 def test_wrong_password_at_send_sends_nothing(clinic: Clinic, emulator: Emulator) -> None:
     s = clinic.session("doc", emulator.address)
     s.connect()
-    proposal = s.propose(_rx(refill=FIRST_FILL, bolus={"kind": "bridge"}))
+    proposal = s.propose(_rx(refill=FIRST_FILL, bolus={"kind": "priming"}))
     with pytest.raises(AuthenticationFailed):
         s.send(proposal, confirmed=True, password="not-the-password")
     assert _held(emulator, s)["drugs"] == []
@@ -239,7 +239,7 @@ def test_wrong_password_at_send_sends_nothing(clinic: Clinic, emulator: Emulator
 def test_unconfirmed_changes_are_not_sent(clinic: Clinic, emulator: Emulator) -> None:
     s = clinic.session("doc", emulator.address)
     s.connect()
-    proposal = s.propose(_rx(refill=FIRST_FILL, bolus={"kind": "bridge"}))
+    proposal = s.propose(_rx(refill=FIRST_FILL, bolus={"kind": "priming"}))
     assert s.send(proposal, confirmed=False, password=PASSWORDS["doc"]).outcome == "refused"
     assert _held(emulator, s)["drugs"] == []
 
@@ -249,7 +249,7 @@ def test_no_audit_intent_means_nothing_is_sent(
 ) -> None:
     s = clinic.session("doc", emulator.address)
     s.connect()
-    proposal = s.propose(_rx(refill=FIRST_FILL, bolus={"kind": "bridge"}))
+    proposal = s.propose(_rx(refill=FIRST_FILL, bolus={"kind": "priming"}))
     real = clinic.trail.append
 
     def failing(action: Any, **kw: Any) -> Any:
@@ -288,7 +288,7 @@ def test_the_pump_changing_after_the_plan_refuses_the_send(
 def test_nothing_is_sent_while_an_outcome_is_uncertain(clinic: Clinic, emulator: Emulator) -> None:
     s = clinic.session("doc", emulator.address)
     s.connect()
-    proposal = s.propose(_rx(refill=FIRST_FILL, bolus={"kind": "bridge"}))
+    proposal = s.propose(_rx(refill=FIRST_FILL, bolus={"kind": "priming"}))
     s.uncertain = [123]
     with pytest.raises(UncertainOutstanding):
         s.send(proposal, confirmed=True, password=PASSWORDS["doc"])

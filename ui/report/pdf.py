@@ -21,6 +21,10 @@ def write_pdf(html: str, path: Path, title: str = "itp visit report") -> Path:
     )
     writer.setResolution(300)
     doc = QTextDocument()
+    # Lay out at the writer's resolution, or 10 pt text comes out at a third of its size.
+    layout_engine = doc.documentLayout()
+    if layout_engine is not None:
+        layout_engine.setPaintDevice(writer)
     doc.setHtml(html)
     layout = writer.pageLayout()
     rect = layout.paintRectPixels(writer.resolution())

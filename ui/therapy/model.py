@@ -468,10 +468,23 @@ class TherapyModel(QObject):
     def old_segments(self) -> list[Segment]:
         return self.segments(self.pump_therapy, self.chart_unit())
 
-    def level_text(self, level: Fraction) -> str:
-        return (
-            f"{decimal_text(level, Fraction(1, 10**4))} {self.chart_unit().label.split(', ')[-1]}"
-        )
+    def row_results(self, p: Plan | None = None) -> list[str]:
+        """What the pump will run for each table row: per day, and its volume rate."""
+        p = p or self.plan()
+        t = p.therapy
+        if t is None:
+            return []
+        first = t.drugs[0] if t.drugs else None
+        unit = p.daily_doses[0].unit if p.daily_doses else None
+        out = []
+        for s in t.steps:
+            rate = volume_rate_text(s.rate_nl_day)
+            if first is not None and unit is not None:
+                dose = dose_per_day_text(dose_ng(s.rate_nl_day, first.conc_ng_ml), unit)
+                out.append(f"{dose} · {rate}")
+            else:
+                out.append(rate)
+        return out
 
     # --- chart gestures ---------------------------------------------------------------------
 

@@ -1,0 +1,386 @@
+"""Review and send: the change side by side, the daily total's % change, the findings with
+overrides and reasons, the password again, then stage → verify → commit → read back.
+
+The core decides everything: `state.propose` plans against the pump as it is now (and
+again with the overrides given), `state.send` sends only a proposal whose plan is ok.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from programmer.findings import Finding, Severity
+from programmer.formatting import percent_text
+from programmer.session.pump_session import ProgramResult, Proposal
+from ui.app_state import AppState
+from ui.style import CRITICAL, OK, STYLE, WARNING
+
+STEPS = [("stage", "Stage"), ("verify", "Verify"), ("commit", "Commit"), ("read back", "Read back")]
+OUTCOME = {
+    "applied": ("APPLIED", OK),
+    "not_applied": ("NOT APPLIED", WARNING),
+    "uncertain": ("OUTCOME UNCERTAIN", CRITICAL),
+    "refused": ("REFUSED: nothing was sent", WARNING),
+}
+UNCERTAIN_NOTE = "Nothing else will be sent until the pump is read again."
+
+
+class _Override(QWidget):
+    """One soft finding: an override checkbox and the reason it requires."""
+
+    def __init__(self, f: Finding, index: int) -> None:
+        super().__init__()
+        self.finding = f
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 2, 0 , 2)
+        text = QLabel(f"<b>SOFT</b> {f.code} ({f.field}): {f.message}<br><i>{f.remedy}</i>")
+        text.setWordWrap(True)
+        text.setStyleSheet(f"color: {WARNING};")
+        self.box = QCheckBox("Override")
+        self.box.setObjectName(f"override_{f.code}")
+        self.box.setAccessibleName(f"override {f.code}")
+        self.reason = QLineEdit()
+        self.reason.setObjectName(f"reason_{f.code}")
+        self.reason.setAccessibleName(f"reason for overriding {f.code}")
+        self.reason.setPlaceholderText("clinical reason (required to override)")
+        self.reason.setEnabled(False)
+        self.box.toggled.connect(self.reason.setEnabled)
+        grid.addWidget(text, 0, 0, 1, 2)
+        grid.addWidget(self.box, 1, 0)
+        grid.addWidget(self.reason, 1, 1)
+        grid.setColumnStretch(1, 1)
+
+
+class ConfirmDialog(QDialog):
+    def __init__(self, state: AppState, prescription: dict[str, Any], parent: QWidget | None = None) -> None:  # fmt: skip
+        super().__init__(parent)
+        self.setObjectName("confirm_dialog")
+        self.setWindowTitle("Review and send")
+        self.setStyleSheet(STYLE)
+        self.setModal(True)
+        self.resize(1100, 720)
+        self.state = state
+        self.prescription = prescription
+        self.proposal: Proposal | None = None
+        self.result: ProgramResult | None = None
+        self.progress: list[str] = []
+        self._overrides: list[_Override] = []
+        self._sending = False
+
+        outer = QVBoxLayout(self)
+        self.status = QLabel("Planning against the pump as it is now…")
+        self.status.setObjectName("confirm_status")
+        self.status.setWordWrap(True)
+        outer.addWidget(self.status)
+
+        top = QHBoxLayout()
+        self.changes = QTableWidget(0, 3)
+        self.changes.setObjectName("changes_table")
+        self.changes.setAccessibleName("changes: field, now on the pump, will be")
+        self.changes.setHorizontalHeaderLabels(["Field", "Now on the pump", "Will be"])
+        self.changes.verticalHeader().setVisible(False)
+        self.changes.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.changes.setWordWrap(True)
+        hh = self.changes.horizontalHeader()
+        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        hh.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        top.addWidget(self.changes, 3)
+        change_box = QVBoxLayout()
+        head = QLabel("Daily total")
+        head.setProperty("role", "muted")
+        head.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.change = QLabel("…")
+        self.change.setObjectName("confirm_daily_change")
+        self.change.setAccessibleName("daily total change")
+        self.change.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.change.setStyleSheet("font-size: 36pt; font-weight: 800;")
+        self.doses = QLabel()
+        self.doses.setObjectName("confirm_doses")
+        self.doses.setWordWrap(True)
+        self.doses.setAlignment(Qt.AlignmentFlag.AlignRight)
+        change_box.addWidget(head)
+        change_box.addWidget(self.change)
+        change_box.addWidget(self.doses)
+        change_box.addStretch(1)
+        top.addLayout(change_box, 1)
+        outer.addLayout(top, 3)
+
+        self.findings_area = QScrollArea()
+        self.findings_area.setWidgetResizable(True)
+        self.findings_area.setObjectName("confirm_findings")
+        self.findings_widget = QWidget()
+        self.findings_box = QVBoxLayout(self.findings_widget)
+        self.findings_area.setWidget(self.findings_widget)
+        outer.addWidget(self.findings_area, 2)
+        over_row = QHBoxLayout()
+        self.recheck = QPushButton("Check again with these overrides")
+        self.recheck.setObjectName("recheck")
+        self.recheck.clicked.connect(self.recheck_overrides)
+        self.override_error = QLabel()
+        self.override_error.setObjectName("override_error")
+        self.override_error.setWordWrap(True)
+        self.override_error.setStyleSheet(f"color: {CRITICAL}; font-weight: 600;")
+        over_row.addWidget(self.recheck)
+        over_row.addWidget(self.override_error, 1)
+        outer.addLayout(over_row)
+
+        send_row = QHBoxLayout()
+        self.password = QLineEdit()
+        self.password.setObjectName("confirm_password")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setAccessibleName("your password, again, to send")
+        self.password.setPlaceholderText("your password, again")
+        self.password.textChanged.connect(lambda _: self._update_buttons())
+        self.password.returnPressed.connect(self.send)
+        self.send_button = QPushButton("Send to the pump")
+        self.send_button.setObjectName("send")
+        self.send_button.setProperty("role", "primary")
+        self.send_button.clicked.connect(self.send)
+        self.close_button = QPushButton("Cancel")
+        self.close_button.setObjectName("confirm_close")
+        self.close_button.clicked.connect(self.reject)
+        send_row.addWidget(QLabel("Password"))
+        send_row.addWidget(self.password, 1)
+        send_row.addWidget(self.send_button)
+        send_row.addWidget(self.close_button)
+        outer.addLayout(send_row)
+
+        prog = QHBoxLayout()
+        self.step_labels: dict[str, QLabel] = {}
+        for key, title in STEPS:
+            label = QLabel(f"○ {title}")
+            label.setObjectName(f"progress_{key.replace(' ', '_')}")
+            label.setProperty("role", "muted")
+            self.step_labels[key] = label
+            prog.addWidget(label)
+        prog.addStretch(1)
+        outer.addLayout(prog)
+        self.outcome = QLabel()
+        self.outcome.setObjectName("confirm_outcome")
+        self.outcome.setWordWrap(True)
+        self.outcome.setVisible(False)
+        outer.addWidget(self.outcome)
+
+        state.bridge.sig_progress.connect(self._progress)
+        self.finished.connect(self._disconnect)
+        self._update_buttons()
+        self._propose({})
+
+    # --- planning ---------------------------------------------------------------------------
+
+    def _propose(self, overrides: dict[str, str]) -> None:
+        self.status.setText("Planning against the pump as it is now…")
+        self.recheck.setEnabled(False)
+        self.send_button.setEnabled(False)
+        try:
+            self.state.propose(self.prescription, overrides or None, self._proposed, self._failed)
+        except RuntimeError as exc:
+            self._failed(exc)
+
+    def _proposed(self, proposal: Proposal) -> None:
+        self.proposal = proposal
+        self._show_changes(proposal)
+        self._show_findings(proposal)
+        p = proposal.plan
+        if p.hard:
+            self.status.setText("This cannot be sent: the findings in red must be corrected in the editor.")
+            self.status.setStyleSheet(f"color: {CRITICAL}; font-weight: 700;")
+        elif p.unresolved_soft:
+            self.status.setText("Review the findings below: override each with a reason, then check again.")
+            self.status.setStyleSheet(f"color: {WARNING}; font-weight: 700;")
+        else:
+            self.status.setText("Checked against the pump. Read every row, then give your password to send.")
+            self.status.setStyleSheet(f"color: {OK}; font-weight: 700;")
+        self._update_buttons()
+
+    def _failed(self, error: BaseException) -> None:
+        self._sending = False
+        self.status.setText(f"{type(error).__name__}: {error}")
+        self.status.setStyleSheet(f"color: {CRITICAL}; font-weight: 700;")
+        self._update_buttons()
+
+    def _show_changes(self, proposal: Proposal) -> None:
+        rows = proposal.changes
+        self.changes.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            for c, text in enumerate((row.field, row.old, row.new)):
+                item = QTableWidgetItem(text)
+                if c:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if c == 2:
+                    font = item.font()
+                    font.setBold(True)
+                    item.setFont(font)
+                self.changes.setItem(r, c, item)
+        self.changes.resizeRowsToContents()
+        change = proposal.daily_change
+        if change is None:
+            self.change.setText("new")
+            self.change.setToolTip("the pump delivered nothing before, or its therapy is unknown")
+            colour = WARNING
+        else:
+            self.change.setText(percent_text(change * 100))
+            colour = CRITICAL if abs(change) >= 1 else WARNING if abs(change) >= 0.2 else "#1f2328"
+        self.change.setStyleSheet(f"font-size: 36pt; font-weight: 800; color: {colour};")
+        doses = [f"{d.drug}: {d.to_json()['text']}" for d in proposal.plan.daily_doses]
+        self.doses.setText("<br>".join(doses) or "saline: no drug")
+
+    def _show_findings(self, proposal: Proposal) -> None:
+        old = {o.finding.code: (o.box.isChecked(), o.reason.text()) for o in self._overrides}
+        while self.findings_box.count():
+            item = self.findings_box.takeAt(0)
+            w = item.widget() if item is not None else None
+            if w is not None:
+                w.setParent(None)
+                w.deleteLater()
+        self._overrides = []
+        p = proposal.plan
+        if not p.findings:
+            self.findings_box.addWidget(QLabel("No findings."))
+        seen: set[str] = set()
+        for f in sorted(p.findings, key=lambda f: ["hard", "soft", "info"].index(str(f.severity))):
+            if f.severity is Severity.SOFT:
+                if f.code in seen:  # an override is per code; show its other messages together
+                    extra = QLabel(f"      also: {f.message}")
+                    extra.setWordWrap(True)
+                    extra.setStyleSheet(f"color: {WARNING};")
+                    self.findings_box.addWidget(extra)
+                    continue
+                seen.add(f.code)
+                o = _Override(f, len(self._overrides))
+                checked, reason = old.get(f.code, (f.code in proposal.overrides, proposal.overrides.get(f.code, "")))
+                o.box.setChecked(checked)
+                o.reason.setText(reason)
+                o.box.toggled.connect(lambda _: self._update_buttons())
+                o.reason.textChanged.connect(lambda _: self._update_buttons())
+                self.findings_box.addWidget(o)
+                self._overrides.append(o)
+            else:
+                colour = CRITICAL if f.severity is Severity.HARD else "#5f6368"
+                word = "HARD (blocks sending)" if f.severity is Severity.HARD else "INFO"
+                label = QLabel(f"<b>{word}</b> {f.code} ({f.field}): {f.message}")
+                label.setObjectName(f"finding_{f.code}")
+                label.setWordWrap(True)
+                label.setStyleSheet(f"color: {colour};")
+                self.findings_box.addWidget(label)
+        self.findings_box.addStretch(1)
+
+    def overrides(self) -> dict[str, str]:
+        return {o.finding.code: o.reason.text().strip() for o in self._overrides if o.box.isChecked()}
+
+    def recheck_overrides(self) -> bool:
+        """Plan again with the overrides ticked; refused while any lacks a reason."""
+        missing = [code for code, reason in self.overrides().items() if not reason]
+        if missing:
+            self.override_error.setText("Give a reason for every override: " + ", ".join(missing))
+            return False
+        self.override_error.clear()
+        self._propose(self.overrides())
+        return True
+
+    def _overrides_current(self) -> bool:
+        return self.proposal is not None and self.overrides() == self.proposal.overrides
+
+    def _update_buttons(self) -> None:
+        p = self.proposal
+        done = self.result is not None
+        plan_ok = p is not None and p.plan.ok and self._overrides_current()
+        self.send_button.setEnabled(plan_ok and bool(self.password.text()) and not self._sending and not done)
+        self.recheck.setEnabled(p is not None and not p.plan.hard and bool(self._overrides) and not done and not self._sending)  # fmt: skip
+        self.password.setEnabled(not done and not self._sending)
+        for o in self._overrides:
+            o.box.setEnabled(not done and not self._sending)
+            o.reason.setEnabled(o.box.isChecked() and not done and not self._sending)
+        if p is not None and p.plan.unresolved_soft and not self._overrides_current():
+            self.send_button.setToolTip("Check again with the overrides first")
+        else:
+            self.send_button.setToolTip("")
+
+    # --- sending --------------------------------------------------------------------------------
+
+    def send(self) -> bool:
+        p = self.proposal
+        if p is None or self._sending or self.result is not None:
+            return False
+        if any(not r for r in self.overrides().values()):
+            self.override_error.setText("Give a reason for every override before sending.")
+            return False
+        if not (p.plan.ok and self._overrides_current()):
+            self.override_error.setText("The findings must be overridden (and checked again) first.")
+            return False
+        if not self.password.text():
+            self.override_error.setText("Give your password again to send.")
+            return False
+        self._sending = True
+        self.progress = []
+        for key, title in STEPS:
+            self.step_labels[key].setText(f"○ {title}")
+        self.status.setText("Sending… do not move the telemetry head.")
+        password = self.password.text()
+        self.password.clear()
+        self._update_buttons()
+        try:
+            self.state.send(p, password, self._sent, self._failed)
+        except RuntimeError as exc:
+            self._failed(exc)
+            return False
+        return True
+
+    def _progress(self, step: str) -> None:
+        if not self._sending:
+            return
+        self.progress.append(step)
+        seen = set(self.progress)
+        for key, title in STEPS:
+            if key == step:
+                self.step_labels[key].setText(f"▶ {title}…")
+                self.step_labels[key].setStyleSheet("font-weight: 700;")
+            elif key in seen:
+                self.step_labels[key].setText(f"✓ {title}")
+
+    def _sent(self, result: ProgramResult) -> None:
+        self._sending = False
+        self.result = result
+        done = {"staged": "stage", "verified": "verify", "committed": "commit", "read back": "read back"}
+        finished = {done[s] for s in result.steps if s in done}
+        for key, title in STEPS:
+            mark = "✓" if key in finished else ("✗" if key in self.progress else "○")
+            self.step_labels[key].setText(f"{mark} {title}")
+            self.step_labels[key].setStyleSheet("font-weight: 700;" if key in finished else "")
+        word, colour = OUTCOME.get(result.outcome, (result.outcome.upper(), CRITICAL))
+        text = f"{word}: {result.message}"
+        if result.outcome == "uncertain":
+            text += "\n" + UNCERTAIN_NOTE
+        self.outcome.setText(text)
+        self.outcome.setStyleSheet(
+            f"background: {colour}; color: white; font-size: 14pt; font-weight: 700; padding: 10px; border-radius: 4px;"
+        )
+        self.outcome.setVisible(True)
+        self.status.setText("Finished: the pump is read again to show what it holds now.")
+        self.close_button.setText("Close")
+        self._update_buttons()
+
+    def _disconnect(self) -> None:
+        try:
+            self.state.bridge.sig_progress.disconnect(self._progress)
+        except (RuntimeError, TypeError):
+            pass

@@ -1,0 +1,183 @@
+"""The history charts: daily totals, hour by hour, reservoir estimate and alarms, one time axis.
+
+Only drawing: every number comes from programmer.history_series (exact); it becomes a
+float here, for plotting. A value the pump never reported is NaN, drawn as a gap
+(connect="finite"), never joined across.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+
+import numpy as np
+import pyqtgraph as pg
+from numpy.typing import NDArray
+from PySide6.QtCore import Qt
+
+from programmer.drugs import default_library
+from programmer.history_series import History
+from programmer.quantities import MASS_UNITS, NL_PER_ML
+
+REFILL_COLOUR = "#1e7e34"
+PROGRAM_COLOUR = "#0b5394"
+UNKNOWN_COLOUR = "#c26a00"
+GAP_BRUSH = (150, 150, 150, 60)
+CRITICAL_ALARMS = {"empty_reservoir", "end_of_service", "motor_stall", "pump_stopped"}
+DAY_S = 86_400
+
+
+def dose_unit(drug: str) -> str:
+    """The drug library's unit for a drug's dose; mcg for a drug it does not know."""
+    found = default_library().find(drug)
+    return found.dose_unit if found is not None and found.dose_unit else "mcg"
+
+
+def to_floats(values: Sequence[Fraction | int | None], divisor: int) -> NDArray[np.float64]:
+    """Exact values to floats in a display unit; None becomes NaN (a gap)."""
+    out = np.full(len(values), np.nan, dtype=np.float64)
+    for i, v in enumerate(values):
+        if v is not None:
+            out[i] = float(Fraction(v) / divisor)
+    return out
+
+
+def tune(plot: pg.PlotItem) -> None:
+    """Smooth with years of hourly data: draw only what is visible, peak-downsampled."""
+    plot.setClipToView(True)
+    plot.setDownsampling(auto=True, mode="peak")
+    plot.showGrid(x=True, y=True, alpha=0.2)
+    plot.setMenuEnabled(False)
+
+
+class HistoryCharts(pg.GraphicsLayoutWidget):  # type: ignore[misc]
+    """Four plots sharing one date axis that zooms from years to hours."""
+
+    def __init__(self, utc_offset_min: int = 0) -> None:
+        super().__init__()
+        self.setObjectName("history_chart")
+        self.setAccessibleName("history charts: daily totals, hour by hour, reservoir, alarms")
+        self.setBackground("w")
+        self.ci.setSpacing(2)
+        self.daily = self._plot(0, "Daily total")
+        self.hourly = self._plot(1, "Hour by hour")
+        self.reservoir = self._plot(2, "Reservoir (estimate)")
+        self.alarms = self._plot(3, "Alarms")
+        for p in (self.hourly, self.reservoir, self.alarms):
+            p.setXLink(self.daily)
+        self.ci.layout.setRowStretchFactor(0, 3)
+        self.ci.layout.setRowStretchFactor(1, 2)
+        self.ci.layout.setRowStretchFactor(2, 2)
+        self.ci.layout.setRowStretchFactor(3, 2)
+        self.alarms.getAxis("left").setWidth(110)
+        for p in (self.daily, self.hourly, self.reservoir):
+            p.getAxis("left").setWidth(110)
+        self.alarms.setMouseEnabled(x=True, y=False)
+        self.reservoir.setMouseEnabled(x=True, y=False)
+        self.daily_curve = self.daily.plot([], [], pen=pg.mkPen("#0b5394", width=2), connect="finite")
+        self.hourly_curve = self.hourly.plot([], [], pen=pg.mkPen("#5f6368", width=1), connect="finite")
+        self.reservoir_curve = self.reservoir.plot(
+            [], [], pen=pg.mkPen("#6a1b9a", width=2), connect="finite"
+        )
+        self._decor: list[tuple[pg.PlotItem, pg.GraphicsObject]] = []
+        self.set_utc_offset(utc_offset_min)
+
+    def _plot(self, row: int, title: str) -> pg.PlotItem:
+        axis = pg.DateAxisItem(orientation="bottom")
+        plot: pg.PlotItem = self.addPlot(row=row, col=0, axisItems={"bottom": axis})
+        plot.setTitle(title, size="10pt", justify="left")
+        tune(plot)
+        return plot
+
+    def set_utc_offset(self, minutes: int) -> None:
+        for p in (self.daily, self.hourly, self.reservoir, self.alarms):
+            p.getAxis("bottom").utcOffset = -minutes * 60  # seconds west of UTC
+
+    def show_history(self, h: History, drug: str | None) -> None:
+        """Draw the volume (drug None) or the dose of one drug."""
+        for plot, item in self._decor:
+            plot.removeItem(item)
+        self._decor = []
+        self.set_utc_offset(h.utc_offset_min)
+        if drug is None:
+            unit, divisor = "mL", NL_PER_ML
+        else:
+            unit = dose_unit(drug)
+            divisor = MASS_UNITS[unit]
+        what = "volume" if drug is None else f"{drug} dose"
+        days_x, days_y = h.day_series(drug)
+        hours_x, hours_y = h.hour_series(drug)
+        # A day's total is drawn at noon of its day; an hour's at its middle.
+        self.daily_curve.setData(
+            np.asarray(days_x, dtype=np.float64) + DAY_S / 2, to_floats(days_y, divisor)
+        )
+        self.hourly_curve.setData(
+            np.asarray(hours_x, dtype=np.float64) + 1800, to_floats(hours_y, divisor)
+        )
+        self.daily.setTitle(f"Daily total {what} ({unit}/day)", size="10pt", justify="left")
+        self.hourly.setTitle(f"Hour by hour {what} ({unit}/h)", size="10pt", justify="left")
+        self.daily.setLabel("left", f"{unit}/day")
+        self.hourly.setLabel("left", f"{unit}/h")
+        self.reservoir_curve.setData(
+            np.asarray(h.reservoir_t, dtype=np.float64), to_floats(h.reservoir_nl, NL_PER_ML)
+        )
+        self.reservoir.setTitle(
+            "Reservoir estimate between refills (mL): from the fills and the delivered volume, never measured",
+            size="10pt",
+            justify="left",
+        )
+        self.reservoir.setLabel("left", "mL")
+        for p in (self.daily, self.hourly, self.reservoir):
+            for m in h.refill_markers:
+                self._add(p, pg.InfiniteLine(m.t_s, pen=pg.mkPen(REFILL_COLOUR, width=1, style=Qt.PenStyle.DashLine)))  # fmt: skip
+            for pm in h.program_markers:
+                if "therapy" not in pm.parts:
+                    continue
+                colour = PROGRAM_COLOUR if pm.known else UNKNOWN_COLOUR
+                self._add(p, pg.InfiniteLine(pm.t_s, pen=pg.mkPen(colour, width=1)))
+            for g in h.event_gaps:
+                a = g.after_s if g.after_s is not None else g.before_s
+                b = g.before_s if g.before_s is not None else g.after_s
+                if a is not None and b is not None:
+                    region = pg.LinearRegionItem((a, b), movable=False, brush=GAP_BRUSH)
+                    self._add(p, region)
+        self._draw_alarms(h)
+        xs = [*h.hour_starts, *h.reservoir_t]
+        if xs:
+            self.daily.setXRange(min(xs), max(xs) + 3600, padding=0.02)
+        for p in (self.daily, self.hourly, self.reservoir):
+            p.enableAutoRange(axis="y")
+            p.setAutoVisible(y=True)
+
+    def _add(self, plot: pg.PlotItem, item: pg.GraphicsObject) -> None:
+        plot.addItem(item, ignoreBounds=True)
+        self._decor.append((plot, item))
+
+    def _draw_alarms(self, h: History) -> None:
+        codes = sorted({a.code for a in h.alarms})
+        rows = {c: i for i, c in enumerate(codes)}
+        axis = self.alarms.getAxis("left")
+        axis.setTicks([[(i, c.replace("_", " ")) for c, i in rows.items()]])
+        for code in codes:
+            known_x: list[float] = []
+            vague_x: list[float] = []
+            for a in h.alarms:
+                if a.code != code:
+                    continue
+                start = a.start_s if a.start_s is not None else a.start_bound_s
+                end = a.end_s if a.end_s is not None else a.end_bound_s
+                target = known_x if a.start_s is not None and a.end_s is not None else vague_x
+                target += [start, end, np.nan]
+            colour = "#b00020" if code in CRITICAL_ALARMS else "#9a6700"
+            y = rows[code]
+            for xs, style in ((known_x, Qt.PenStyle.SolidLine), (vague_x, Qt.PenStyle.DotLine)):
+                if not xs:
+                    continue
+                item = pg.PlotDataItem(
+                    np.asarray(xs, dtype=np.float64),
+                    np.full(len(xs), y, dtype=np.float64),
+                    pen=pg.mkPen(colour, width=8, style=style),
+                    connect="finite",
+                )
+                self._add(self.alarms, item)
+        self.alarms.setYRange(-0.7, max(len(codes), 1) - 0.3, padding=0)

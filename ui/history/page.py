@@ -1,0 +1,361 @@
+"""History: read the pump's log (resumable), then chart what the store holds; works offline.
+
+The series come from programmer.history_series; this page only draws them. What the
+pump never reported is a gap, and the page says how many.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from programmer.formatting import decimal_text, volume_text
+from programmer.history_series import History, load_history, pumps_with_history
+from programmer.session.pump_session import HistoryResult
+from ui.app_state import AppState
+from ui.history.charts import (
+    GAP_BRUSH,
+    PROGRAM_COLOUR,
+    REFILL_COLOUR,
+    UNKNOWN_COLOUR,
+    HistoryCharts,
+    dose_unit,
+)
+
+READ_DEADLINE_S = 1800.0  # five years of hours over a slow serial link
+
+
+def _right(text: str) -> QTableWidgetItem:
+    item = QTableWidgetItem(text)
+    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    return item
+
+
+def deviation_text(dev: Fraction | None, recorded_pct: float | None) -> str:
+    if dev is not None:
+        pct = dev * 100
+        return f"{'+' if pct > 0 else ''}{decimal_text(pct, Fraction(1, 10))} %"
+    if recorded_pct is not None:
+        return f"{recorded_pct:+.1f} % (recorded)"
+    return "unknown"
+
+
+class HistoryPage(QWidget):
+    sig_history_loaded = Signal(str)  # serial
+    sig_read_finished = Signal(object)  # HistoryResult or the exception
+
+    def __init__(self, state: AppState) -> None:
+        super().__init__()
+        self.state = state
+        self.history: History | None = None
+        self._stop = False
+        self._reading = False
+        self._dirty = True
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(4, 4, 4, 4)
+        top = QHBoxLayout()
+        title = QLabel("History")
+        title.setProperty("role", "title")
+        top.addWidget(title)
+        top.addSpacing(12)
+        pump_label = QLabel("Pump")
+        self.pump_select = QComboBox()
+        self.pump_select.setObjectName("pump_select")
+        self.pump_select.setAccessibleName("pump whose history is shown")
+        self.pump_select.setMinimumWidth(160)
+        pump_label.setBuddy(self.pump_select)
+        top.addWidget(pump_label)
+        top.addWidget(self.pump_select)
+        show_label = QLabel("Show")
+        self.series_select = QComboBox()
+        self.series_select.setObjectName("series_select")
+        self.series_select.setAccessibleName("what the charts show: volume or the dose of a drug")
+        self.series_select.setMinimumWidth(200)
+        show_label.setBuddy(self.series_select)
+        top.addWidget(show_label)
+        top.addWidget(self.series_select)
+        top.addStretch(1)
+        self.read_button = QPushButton("Read from pump")
+        self.read_button.setObjectName("read_button")
+        self.read_button.setProperty("role", "primary")
+        self.read_button.setAccessibleName("read the pump's history into this computer")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancel_button")
+        self.cancel_button.setAccessibleName("stop reading; what arrived is kept")
+        self.progress_label = QLabel()
+        self.progress_label.setObjectName("progress_label")
+        self.progress_label.setProperty("role", "muted")
+        top.addWidget(self.progress_label)
+        top.addWidget(self.read_button)
+        top.addWidget(self.cancel_button)
+        outer.addLayout(top)
+        self.summary = QLabel()
+        self.summary.setObjectName("summary_label")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        outer.addWidget(self.summary)
+        legend = QLabel(
+            f'<span style="color:{REFILL_COLOUR}">┆ refill</span> &nbsp; '
+            f'<span style="color:{PROGRAM_COLOUR}">│ program change (sent from here)</span> &nbsp; '
+            f'<span style="color:{UNKNOWN_COLOUR}">│ program change not sent from here: drug unknown</span> &nbsp; '
+            f'<span style="background:rgba{GAP_BRUSH}">&nbsp;grey&nbsp;</span> pump events missing'
+            " &nbsp; · a break in a line: the pump never reported those hours"
+        )
+        legend.setObjectName("legend_label")
+        legend.setWordWrap(True)
+        legend.setProperty("role", "muted")
+        outer.addWidget(legend)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        self.charts = HistoryCharts()
+        split.addWidget(self.charts)
+        side = QWidget()
+        side_box = QVBoxLayout(side)
+        side_box.setContentsMargins(0, 0, 0, 0)
+        self.ptm_plot = pg.PlotWidget(background="w")
+        self.ptm_plot.setObjectName("ptm_chart")
+        self.ptm_plot.setAccessibleName("patient bolus requests granted and denied by hour of day")
+        self.ptm_plot.setMenuEnabled(False)
+        self.ptm_plot.setMouseEnabled(x=False, y=False)
+        self.ptm_plot.setTitle("Patient bolus requests by hour (pump time)", size="10pt")
+        self.ptm_plot.getAxis("bottom").setTicks([[(h, f"{h:02d}") for h in range(0, 24, 3)]])
+        self.ptm_plot.setLabel("left", "requests")
+        self.ptm_plot.addLegend(offset=(5, 5))
+        self.ptm_granted = pg.BarGraphItem(x=[], height=[], width=0.4, brush="#1e7e34", name="granted")  # fmt: skip
+        self.ptm_denied = pg.BarGraphItem(x=[], height=[], width=0.4, brush="#b00020", name="denied")  # fmt: skip
+        self.ptm_plot.addItem(self.ptm_granted)
+        self.ptm_plot.addItem(self.ptm_denied)
+        side_box.addWidget(self.ptm_plot, 1)
+        self.ptm_label = QLabel()
+        self.ptm_label.setObjectName("ptm_label")
+        self.ptm_label.setWordWrap(True)
+        side_box.addWidget(self.ptm_label)
+        acc_title = QLabel("Pump accuracy at each refill")
+        acc_title.setStyleSheet("font-weight: 600;")
+        side_box.addWidget(acc_title)
+        self.accuracy_table = QTableWidget(0, 4)
+        self.accuracy_table.setObjectName("accuracy_table")
+        self.accuracy_table.setAccessibleName("pump accuracy at each refill")
+        self.accuracy_table.setHorizontalHeaderLabels(["Refill", "Drawn out", "Expected", "Delivery vs programmed"])  # fmt: skip
+        self.accuracy_table.verticalHeader().setVisible(False)
+        self.accuracy_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.accuracy_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # fmt: skip
+        self.accuracy_table.horizontalHeader().setStretchLastSection(True)
+        acc_title.setBuddy(self.accuracy_table)
+        side_box.addWidget(self.accuracy_table, 1)
+        split.addWidget(side)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        split.setSizes([780, 340])
+        outer.addWidget(split, 1)
+        self.pump_select.currentIndexChanged.connect(lambda _: self.reload())
+        self.series_select.currentIndexChanged.connect(lambda _: self._draw())
+        self.read_button.clicked.connect(self.read_from_pump)
+        self.cancel_button.clicked.connect(self.cancel)
+        state.sig_pump_changed.connect(self._on_pump_changed)
+        state.bridge.sig_progress.connect(self._on_progress)
+        self.setTabOrder(self.pump_select, self.series_select)
+        self.setTabOrder(self.series_select, self.read_button)
+        self.setTabOrder(self.read_button, self.cancel_button)
+        self.setTabOrder(self.cancel_button, self.accuracy_table)
+        self._update_buttons()
+
+    # --- pumps and loading -------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._dirty:
+            self.reload()
+
+    def _on_pump_changed(self) -> None:
+        self._update_buttons()
+        self._dirty = True
+        if self.isVisible():
+            self.reload()
+
+    def _connected_serial(self) -> str | None:
+        i = self.state.interrogation
+        return i.serial if i is not None and self.state.session is not None else None
+
+    def _utc_offset(self, serial: str) -> int | None:
+        i = self.state.interrogation
+        if i is not None and i.serial == serial:
+            return int(i.status["utc_offset_min"])
+        return None
+
+    def reload(self) -> None:
+        """Re-read the store and redraw (the store is the only source of the charts)."""
+        self._dirty = False
+        pumps = pumps_with_history(self.state.store)
+        wanted = self.pump_select.currentData() or self._connected_serial()
+        self.pump_select.blockSignals(True)
+        self.pump_select.clear()
+        for serial, model in pumps:
+            self.pump_select.addItem(f"{model or 'pump'} {serial}", serial)
+        index = self.pump_select.findData(wanted) if wanted else 0
+        self.pump_select.setCurrentIndex(max(index, 0))
+        self.pump_select.blockSignals(False)
+        serial = self.pump_select.currentData()
+        if serial is None:
+            self.history = None
+            self.summary.setText(
+                "No pump history in this database yet."
+                + ("" if self.state.offline else " Connect to a pump and read its history.")
+            )
+            self._fill_series([])
+            return
+        offset = self._utc_offset(serial)
+        self.history = load_history(self.state.records, serial, offset or 0)
+        self._fill_series(self.history.drug_names)
+        self._draw()
+        self._summarise(offset)
+        self.sig_history_loaded.emit(serial)
+
+    def _fill_series(self, drugs: list[str]) -> None:
+        current = self.series_select.currentData()
+        self.series_select.blockSignals(True)
+        self.series_select.clear()
+        for d in drugs:
+            self.series_select.addItem(f"{d} dose ({dose_unit(d)})", d)
+        self.series_select.addItem("Volume delivered (mL)", "")
+        i = self.series_select.findData(current) if current is not None else 0
+        self.series_select.setCurrentIndex(max(i, 0))
+        self.series_select.blockSignals(False)
+
+    def selected_drug(self) -> str | None:
+        data = self.series_select.currentData()
+        return str(data) if data else None
+
+    def _draw(self) -> None:
+        h = self.history
+        if h is None:
+            return
+        self.charts.show_history(h, self.selected_drug())
+        ptm = h.ptm_by_hour
+        hours = np.arange(24, dtype=np.float64)
+        self.ptm_granted.setOpts(x=hours - 0.2, height=[p.granted for p in ptm])
+        self.ptm_denied.setOpts(x=hours + 0.2, height=[p.denied for p in ptm])
+        granted = sum(p.granted for p in ptm)
+        denied = sum(p.denied for p in ptm)
+        reasons: dict[str, int] = {}
+        for p in ptm:
+            for k, v in p.denied_reasons.items():
+                reasons[k] = reasons.get(k, 0) + v
+        why = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(reasons.items()))
+        self.ptm_label.setText(
+            f"Granted {granted}, denied {denied}" + (f" ({why})" if why else "")
+            + (" · in stored events only" if h.event_gaps else "")
+        )
+        self.accuracy_table.setRowCount(len(h.accuracy))
+        for r, a in enumerate(reversed(h.accuracy)):
+            self.accuracy_table.setItem(r, 0, QTableWidgetItem(a.at[:10]))
+            self.accuracy_table.setItem(r, 1, _right(volume_text(a.removed_nl)))
+            self.accuracy_table.setItem(
+                r, 2, _right(volume_text(a.expected_nl) if a.expected_nl is not None else "unknown")
+            )
+            dev = _right(deviation_text(a.deviation, a.recorded_pct))
+            if a.finding:
+                dev.setToolTip(a.finding)
+                dev.setText(dev.text() + " ⚠")
+            self.accuracy_table.setItem(r, 3, dev)
+
+    def _summarise(self, offset: int | None) -> None:
+        h = self.history
+        if h is None:
+            return
+        parts: list[str] = []
+        if h.hour_starts:
+            missing = sum(1 for v in h.hour_volume_nl if v is None)
+            parts.append(
+                f"{len(h.hour_starts) - missing} hours reported, {len(h.days)} days"
+                + (f"; <b>{missing} hours never reported</b> (gaps)" if missing else "")
+            )
+        else:
+            parts.append("no hourly delivery stored")
+        parts.append(f"{h.events_stored} events")
+        if h.event_gaps:
+            n = sum(g.last_seq - g.first_seq + 1 for g in h.event_gaps)
+            parts.append(f"<b>{n} events missing</b> in {len(h.event_gaps)} gap(s)")
+        unknown = h.unknown_drug_days()
+        if unknown:
+            parts.append(f"drug unknown on {unknown} days: dose not shown, volume is")
+        if not h.drug_names and h.hour_starts:
+            parts.append("drug never known from this database: only volume is shown")
+        parts.append(
+            f"times in pump time (UTC{offset:+d} min)"
+            if offset is not None
+            else "times in UTC (the pump's offset is known only when connected)"
+        )
+        self.summary.setText(" · ".join(parts))
+
+    # --- reading the pump --------------------------------------------------------------
+
+    def _update_buttons(self) -> None:
+        offline = self.state.offline
+        self.read_button.setVisible(not offline)
+        self.cancel_button.setVisible(not offline and self._reading)
+        self.read_button.setEnabled(self.state.session is not None and not self._reading)
+        self.read_button.setToolTip(
+            "" if self.state.session is not None else "Connect to a pump first"
+        )
+
+    def read_from_pump(self) -> None:
+        session = self.state.session
+        if session is None or self.state.offline or self._reading:
+            return
+        self._stop = False
+        self._reading = True
+        self.progress_label.setText("reading…")
+        self._update_buttons()
+        progress = self.state.bridge.progress()
+
+        def work() -> HistoryResult:
+            return session.read_history(progress=progress, should_stop=lambda: self._stop)
+
+        self.state.bridge.run("read history", work, self._read_done, self._read_failed, READ_DEADLINE_S)  # fmt: skip
+
+    def cancel(self) -> None:
+        """Stop after the page being read; what arrived is kept, the next read resumes."""
+        self._stop = True
+        self.progress_label.setText("stopping…")
+
+    def _on_progress(self, text: str) -> None:
+        if self._reading:
+            self.progress_label.setText(text)
+
+    def _read_done(self, result: HistoryResult) -> None:
+        self._reading = False
+        self.progress_label.setText(
+            ("Read complete: " if result.complete else "Stopped; read again to resume: ")
+            + result.message
+        )
+        self._update_buttons()
+        self.reload()
+        self.sig_read_finished.emit(result)
+
+    def _read_failed(self, error: BaseException) -> None:
+        self._reading = False
+        self.progress_label.setText(f"Reading failed ({error}); what arrived is kept")
+        self._update_buttons()
+        self.reload()
+        self.sig_read_finished.emit(error)
+
+    def current(self) -> dict[str, Any]:
+        """What is on screen, for tests."""
+        return {"serial": self.pump_select.currentData(), "drug": self.selected_drug()}

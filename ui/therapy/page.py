@@ -1,0 +1,637 @@
+"""The therapy editor: a step table and a profile chart that edit the same prescription,
+live totals and % change from the core's plan, findings at their fields, undo, files."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from programmer.drugs import default_library
+from programmer.formatting import percent_text
+from programmer.planner import Plan
+from programmer.prescription import PrescriptionFileError
+from programmer.session.changes import daily_doses
+from ui.app_state import AppState
+from ui.style import CRITICAL, OK, WARNING
+from ui.therapy.chart import ProfileChart
+from ui.therapy.model import STEP_UNITS, TherapyModel, severity_rank, split_quantity
+from ui.therapy.widgets import SEVERITY_COLOUR, FieldMessage, QuantityField, findings_text
+
+COL_DAY, COL_START, COL_AMOUNT, COL_UNIT, COL_RUNS, COL_CHECK = range(6)
+ROW_TINT = {"hard": "#fde7e9", "soft": "#fff4ce", "info": "#e8f0fe"}
+VERDICT_COLOUR = {"ok": OK, "soft": WARNING, "hard": CRITICAL}
+
+
+class _UnitDelegate(QStyledItemDelegate):
+    """The unit column edits with a list of units: never typed free-hand."""
+
+    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem,
+                     index: QModelIndex | QPersistentModelIndex) -> QWidget:  # fmt: skip
+        box = QComboBox(parent)
+        box.setAccessibleName("step unit")
+        box.addItems(STEP_UNITS)
+        return box
+
+    def setEditorData(self, editor: QWidget, index: QModelIndex | QPersistentModelIndex) -> None:
+        assert isinstance(editor, QComboBox)
+        text = str(index.data() or "")
+        if text and editor.findText(text) < 0:
+            editor.addItem(text)
+        editor.setCurrentText(text)
+
+    def setModelData(self, editor: QWidget, model: Any, index: QModelIndex | QPersistentModelIndex) -> None:  # fmt: skip
+        assert isinstance(editor, QComboBox)
+        model.setData(index, editor.currentText())
+
+
+class _DrugRow(QWidget):
+    def __init__(self, page: TherapyPage, index: int) -> None:
+        super().__init__()
+        self.index = index
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        self.name = QComboBox()
+        self.name.setEditable(True)
+        self.name.addItems([d for d in default_library().drugs])
+        self.name.setObjectName(f"drug_{index}_name")
+        self.name.setAccessibleName(f"drug {index + 1} name")
+        self.conc = QuantityField(f"drug_{index}_concentration", f"drug {index + 1} concentration",
+                                  ["mg/mL", "mcg/mL"])  # fmt: skip
+        self.remove = QPushButton("Remove")
+        self.remove.setObjectName(f"drug_{index}_remove")
+        self.remove.setAccessibleName(f"remove drug {index + 1}")
+        self.message = FieldMessage(f"drug_{index}_message")
+        grid.addWidget(self.name, 0, 0)
+        grid.addWidget(self.conc, 0, 1)
+        grid.addWidget(self.remove, 0, 2)
+        grid.addWidget(self.message, 1, 0, 1, 3)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
+        self.name.lineEdit().editingFinished.connect(lambda: page._drug_edited(self.index))
+        self.name.activated.connect(lambda _: page._drug_edited(self.index))
+        self.conc.sig_edited.connect(lambda _: page._drug_edited(self.index))
+        self.remove.clicked.connect(lambda: page.model.remove_drug(self.index))
+
+
+class TherapyPage(QWidget):
+    def __init__(self, state: AppState) -> None:
+        super().__init__()
+        self.setObjectName("therapy_page")
+        self.state = state
+        self.model = TherapyModel(self)
+        self.confirm: QWidget | None = None
+        self._filling = False
+        self._drug_rows: list[_DrugRow] = []
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(6, 6, 6, 6)
+        top = QHBoxLayout()
+        title = QLabel("Therapy editor")
+        title.setProperty("role", "title")
+        self.verdict = QLabel()
+        self.verdict.setObjectName("therapy_verdict")
+        self.verdict.setWordWrap(True)
+        top.addWidget(title)
+        top.addSpacing(16)
+        top.addWidget(self.verdict, 1)
+        outer.addLayout(top)
+
+        body = QHBoxLayout()
+        outer.addLayout(body, 1)
+        body.addWidget(self._build_form(), 5)
+        body.addLayout(self._build_right(), 6)
+        outer.addLayout(self._build_buttons())
+
+        self.model.sig_changed.connect(self.refresh)
+        self.model.undo_stack.canUndoChanged.connect(self.undo_button.setEnabled)
+        self.model.undo_stack.canRedoChanged.connect(self.redo_button.setEnabled)
+        self.chart.sig_level_dragged.connect(self._level_dragged)
+        self.chart.sig_edge_dragged.connect(self._edge_dragged)
+        state.sig_pump_changed.connect(self._pump_changed)
+        self._pump_changed()
+        self.refresh()
+
+    # --- building ----------------------------------------------------------------------
+
+    def _build_form(self) -> QWidget:
+        inner = QWidget()
+        form = QVBoxLayout(inner)
+        form.setContentsMargins(0, 0, 6, 0)
+
+        drugs = QGroupBox("Drugs (the first is the one doses are written in)")
+        self.drugs_box = QVBoxLayout(drugs)
+        self.add_drug_button = QPushButton("Add drug")
+        self.add_drug_button.setObjectName("add_drug")
+        self.add_drug_button.clicked.connect(self.model.add_drug)
+        self.drugs_message = FieldMessage("drugs_message")
+        self.drugs_box.addWidget(self.drugs_message)
+        self.drugs_box.addWidget(self.add_drug_button, alignment=Qt.AlignmentFlag.AlignLeft)
+        form.addWidget(drugs)
+
+        sched = QGroupBox("Schedule")
+        sbox = QVBoxLayout(sched)
+        row = QHBoxLayout()
+        self.mode = QComboBox()
+        self.mode.setObjectName("mode")
+        self.mode.setAccessibleName("mode")
+        self.mode.addItems(["continuous", "flex", "stopped"])
+        self.mode.activated.connect(lambda _: self.model.set_mode(self.mode.currentText()))
+        self.cycle = QSpinBox()
+        self.cycle.setObjectName("cycle_days")
+        self.cycle.setAccessibleName("cycle length in days")
+        self.cycle.setRange(1, 7)
+        self.cycle.setSuffix(" day cycle")
+        self.cycle.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.cycle.editingFinished.connect(lambda: self.model.set_cycle_days(self.cycle.value()))
+        row.addWidget(QLabel("Mode"))
+        row.addWidget(self.mode)
+        row.addSpacing(12)
+        row.addWidget(self.cycle)
+        row.addStretch(1)
+        sbox.addLayout(row)
+        self.mode_message = FieldMessage("mode_message")
+        sbox.addWidget(self.mode_message)
+
+        self.table = QTableWidget(0, 6)
+        self.table.setObjectName("steps_table")
+        self.table.setAccessibleName("steps: day, start, amount, unit, what the pump runs")
+        self.table.setHorizontalHeaderLabels(["Day", "Start", "Amount", "Unit", "Pump runs", "Check"])
+        self.table.verticalHeader().setVisible(False)
+        hh = self.table.horizontalHeader()
+        for c, mode in ((COL_DAY, QHeaderView.ResizeMode.ResizeToContents),
+                        (COL_START, QHeaderView.ResizeMode.ResizeToContents),
+                        (COL_AMOUNT, QHeaderView.ResizeMode.Interactive),
+                        (COL_UNIT, QHeaderView.ResizeMode.ResizeToContents),
+                        (COL_RUNS, QHeaderView.ResizeMode.Stretch),
+                        (COL_CHECK, QHeaderView.ResizeMode.ResizeToContents)):  # fmt: skip
+            hh.setSectionResizeMode(c, mode)
+        self.table.setColumnWidth(COL_AMOUNT, 80)
+        self.table.setItemDelegateForColumn(COL_UNIT, _UnitDelegate(self.table))
+        self.table.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.AnyKeyPressed
+        )
+        self.table.setMinimumHeight(150)
+        self.table.itemChanged.connect(self._item_changed)
+        sbox.addWidget(self.table)
+        steps_row = QHBoxLayout()
+        self.add_step_button = QPushButton("Add step")
+        self.add_step_button.setObjectName("add_step")
+        self.add_step_button.clicked.connect(self.model.add_step)
+        self.remove_step_button = QPushButton("Remove step")
+        self.remove_step_button.setObjectName("remove_step")
+        self.remove_step_button.clicked.connect(
+            lambda: self.model.remove_step(self.table.currentRow())
+        )
+        steps_row.addWidget(self.add_step_button)
+        steps_row.addWidget(self.remove_step_button)
+        steps_row.addStretch(1)
+        sbox.addLayout(steps_row)
+        self.steps_message = FieldMessage("steps_message")
+        sbox.addWidget(self.steps_message)
+        form.addWidget(sched)
+
+        pbox = QGroupBox("Patient bolus (the patient's button)")
+        pform = QFormLayout(pbox)
+        self.ptm_enabled = QComboBox()
+        self.ptm_enabled.setObjectName("ptm_enabled")
+        self.ptm_enabled.setAccessibleName("patient bolus allowed")
+        self.ptm_enabled.addItems(["off", "on"])
+        self.ptm_enabled.activated.connect(lambda _: self._ptm_edited())
+        self.ptm_dose = QuantityField("ptm_dose", "patient bolus dose", ["mg", "mcg", "uL", "mL"])
+        self.ptm_duration = QuantityField("ptm_duration", "patient bolus duration", ["min"])
+        self.ptm_lockout = QuantityField("ptm_lockout", "patient bolus lockout", ["h", "min"])
+        self.ptm_max = QSpinBox()
+        self.ptm_max.setObjectName("ptm_max_per_day")
+        self.ptm_max.setAccessibleName("patient boluses at most per day")
+        self.ptm_max.setRange(1, 24)
+        self.ptm_max.setSuffix(" per day")
+        self.ptm_max.setAlignment(Qt.AlignmentFlag.AlignRight)
+        pform.addRow("Allowed", self.ptm_enabled)
+        pform.addRow("Dose", self.ptm_dose)
+        pform.addRow("Duration", self.ptm_duration)
+        pform.addRow("Lockout", self.ptm_lockout)
+        pform.addRow("At most", self.ptm_max)
+        self.ptm_message = FieldMessage("ptm_message")
+        pform.addRow(self.ptm_message)
+        for f in (self.ptm_dose, self.ptm_duration, self.ptm_lockout):
+            f.sig_edited.connect(lambda _: self._ptm_edited())
+            f.sig_typing.connect(lambda _: self._preview_ptm())
+        self.ptm_max.editingFinished.connect(self._ptm_edited)
+        form.addWidget(pbox)
+
+        abox = QGroupBox("Low-reservoir alarm")
+        aform = QFormLayout(abox)
+        self.low_alarm = QuantityField("low_reservoir_alarm", "low-reservoir alarm volume", ["mL"])
+        self.low_alarm.sig_edited.connect(
+            lambda t: self.model.set_field("low_reservoir_alarm", t, "low-reservoir alarm")
+        )
+        aform.addRow("Alarm at", self.low_alarm)
+        self.low_alarm_message = FieldMessage("low_alarm_message")
+        aform.addRow(self.low_alarm_message)
+        form.addWidget(abox)
+        form.addStretch(1)
+
+        scroll = QScrollArea()
+        scroll.setObjectName("therapy_form")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(inner)
+        scroll.setMinimumWidth(480)
+        return scroll
+
+    def _build_right(self) -> QVBoxLayout:
+        right = QVBoxLayout()
+        totals = QFrame()
+        totals.setProperty("role", "card")
+        grid = QGridLayout(totals)
+        self.totals_grid = grid
+        self.totals = QLabel()
+        self.totals.setObjectName("daily_totals")
+        self.totals.setAccessibleName("daily totals")
+        self.totals.setTextFormat(Qt.TextFormat.RichText)
+        self.totals.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        heading = QLabel("Per day")
+        heading.setProperty("role", "muted")
+        self.change = QLabel()
+        self.change.setObjectName("daily_change")
+        self.change.setAccessibleName("daily total change against the pump")
+        self.change.setProperty("role", "big")
+        self.change.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        change_heading = QLabel("Daily total vs the pump")
+        change_heading.setProperty("role", "muted")
+        grid.addWidget(heading, 0, 0)
+        grid.addWidget(self.totals, 1, 0)
+        grid.addWidget(change_heading, 0, 1, alignment=Qt.AlignmentFlag.AlignRight)
+        grid.addWidget(self.change, 1, 1)
+        grid.setColumnStretch(0, 3)
+        grid.setColumnStretch(1, 2)
+        right.addWidget(totals)
+        self.chart = ProfileChart()
+        self.chart.setMinimumHeight(220)
+        right.addWidget(self.chart, 3)
+        self.findings = QListWidget()
+        self.findings.setObjectName("findings_list")
+        self.findings.setAccessibleName("findings")
+        self.findings.setWordWrap(True)
+        self.findings.setMinimumHeight(90)
+        right.addWidget(self.findings, 1)
+        return right
+
+    def _build_buttons(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.from_pump_button = QPushButton("Start from the pump's therapy")
+        self.from_pump_button.setObjectName("from_pump")
+        self.from_pump_button.clicked.connect(self.start_from_pump)
+        self.open_button = QPushButton("Open…")
+        self.open_button.setObjectName("open_file")
+        self.open_button.clicked.connect(self._open_dialog)
+        self.save_button = QPushButton("Save…")
+        self.save_button.setObjectName("save_file")
+        self.save_button.clicked.connect(self._save_dialog)
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setObjectName("undo")
+        self.undo_button.setToolTip("Ctrl+Z")
+        self.undo_button.setEnabled(False)
+        self.undo_button.clicked.connect(self.model.undo_stack.undo)
+        self.redo_button = QPushButton("Redo")
+        self.redo_button.setObjectName("redo")
+        self.redo_button.setToolTip("Ctrl+Shift+Z")
+        self.redo_button.setEnabled(False)
+        self.redo_button.clicked.connect(self.model.undo_stack.redo)
+        self.file_message = QLabel()
+        self.file_message.setObjectName("file_message")
+        self.file_message.setWordWrap(True)
+        self.send_button = QPushButton("Review and send…")
+        self.send_button.setObjectName("review_and_send")
+        self.send_button.setProperty("role", "primary")
+        self.send_button.clicked.connect(self.review_and_send)
+        for b in (self.from_pump_button, self.open_button, self.save_button, self.undo_button, self.redo_button):  # fmt: skip
+            row.addWidget(b)
+        row.addWidget(self.file_message, 1)
+        row.addWidget(self.send_button)
+        undo = QShortcut(QKeySequence.StandardKey.Undo, self)
+        undo.activated.connect(self.model.undo_stack.undo)
+        redo = QShortcut(QKeySequence("Ctrl+Shift+Z"), self)
+        redo.activated.connect(self.model.undo_stack.redo)
+        return row
+
+    # --- the pump -------------------------------------------------------------------------
+
+    def _pump_changed(self) -> None:
+        i = self.state.interrogation
+        if i is None:
+            self.model.set_pump(None)
+        else:
+            now = datetime.fromtimestamp(int(i.status["clock_t"]), UTC)
+            self.model.set_pump(i.pump_context(), now)
+            if self.model.undo_stack.count() == 0:
+                self.start_from_pump()
+        self.refresh()
+
+    def start_from_pump(self) -> None:
+        i = self.state.interrogation
+        if i is None:
+            return
+        self.model.replace(self.model.from_pump(i.therapy, i.serial, i.model), "start from the pump")
+
+    # --- files ------------------------------------------------------------------------------
+
+    def _open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a prescription", "", "Prescription (*.json)")
+        if path:
+            self.load_file(Path(path))
+
+    def _save_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save the prescription", "prescription.json",
+                                              "Prescription (*.json)")  # fmt: skip
+        if path:
+            self.save_file(Path(path))
+
+    def load_file(self, path: Path) -> bool:
+        """Open a prescription; a bad file is reported and nothing changes."""
+        try:
+            self.model.load(path)
+        except PrescriptionFileError as exc:
+            self._file_note(f"Not opened: {exc}", CRITICAL)
+            return False
+        self._file_note(f"Opened {path.name}", OK)
+        return True
+
+    def save_file(self, path: Path) -> bool:
+        try:
+            self.model.save(path)
+        except OSError as exc:
+            self._file_note(f"Not saved: {exc}", CRITICAL)
+            return False
+        self._file_note(f"Saved {path.name}", OK)
+        return True
+
+    def _file_note(self, text: str, colour: str) -> None:
+        self.file_message.setText(text)
+        self.file_message.setStyleSheet(f"color: {colour}; font-weight: 600;")
+
+    # --- edits from the widgets -------------------------------------------------------------
+
+    def _item_changed(self, item: QTableWidgetItem) -> None:
+        if self._filling:
+            return
+        self.commit_row(item.row())
+
+    def commit_row(self, row: int) -> None:
+        def text(col: int) -> str:
+            it = self.table.item(row, col)
+            return it.text().strip() if it is not None else ""
+
+        day_text = text(COL_DAY)
+        day = int(day_text) if day_text.isdigit() else 1
+        number, unit = text(COL_AMOUNT), text(COL_UNIT)
+        amount = f"{number} {unit}" if unit else number
+        self.model.set_step(row, day, text(COL_START), amount)
+
+    def _drug_edited(self, index: int) -> None:
+        if self._filling or index >= len(self._drug_rows):
+            return
+        r = self._drug_rows[index]
+        self.model.set_drug(index, r.name.currentText().strip(), r.conc.text())
+
+    def _ptm_values(self) -> dict[str, Any] | None:
+        if self.ptm_enabled.currentText() != "on":
+            return None
+        dose = self.ptm_dose.text()
+        key = "volume" if dose.endswith("L") else "dose"
+        pb: dict[str, Any] = {key: dose, "duration": self.ptm_duration.text(),
+                              "lockout": self.ptm_lockout.text(), "max_per_day": self.ptm_max.value()}  # fmt: skip
+        return {k: v for k, v in pb.items() if v != ""}
+
+    def _ptm_edited(self) -> None:
+        if not self._filling:
+            self.model.set_patient_bolus(self._ptm_values())
+
+    def _preview_ptm(self) -> None:
+        """While typing a bolus field: the totals as they would be (nothing is changed)."""
+        pb = self._ptm_values()
+        self._show_totals(self.model.preview(lambda d: d.__setitem__("patient_bolus", pb) if pb else d.pop("patient_bolus", None)))  # fmt: skip
+
+    def _level_dragged(self, row: int, level: Fraction) -> None:
+        self.model.drag_level(row, level)
+
+    def _edge_dragged(self, row: int, minute: float) -> None:
+        self.model.drag_edge(row, minute)
+
+    def review_and_send(self) -> None:
+        from ui.confirm.dialog import ConfirmDialog
+
+        if not self.send_button.isEnabled():
+            return
+        dialog = ConfirmDialog(self.state, self.model.data, parent=self)
+        self.confirm = dialog
+        dialog.open()
+
+    # --- showing the model --------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        p = self.model.plan()
+        self._filling = True
+        try:
+            self._fill_drugs(p)
+            self._fill_schedule(p)
+            self._fill_ptm(p)
+            self.low_alarm.set_text(str(self.model.data.get("low_reservoir_alarm", "")))
+            mine = self.model.findings_at("low_reservoir_alarm", p)
+            self.low_alarm.mark(severity_rank(mine), findings_text(mine))
+            self.low_alarm_message.show_findings(mine, severity_rank(mine))
+        finally:
+            self._filling = False
+        self._show_totals(p)
+        self._show_findings(p)
+        unit = self.model.chart_unit(p)
+        self.chart.set_profiles(self.model.old_segments(), self.model.new_segments(), unit.label,
+                                max(self.model.cycle_days, self.model.pump_therapy.cycle_days if self.model.pump_therapy else 1),
+                                edges_movable=self.model.mode == "flex", levels_movable=self.model.mode != "stopped")  # fmt: skip
+        level, text = self.model.verdict(p)
+        self.verdict.setText(text)
+        self.verdict.setProperty("level", level)
+        self.verdict.setStyleSheet(f"color: {VERDICT_COLOUR[level]}; font-size: 13pt; font-weight: 700;")
+        s = self.state.session
+        can_send = (not p.hard and p.therapy is not None and s is not None and not self.state.offline
+                    and not s.uncertain)  # fmt: skip
+        self.send_button.setEnabled(can_send)
+        self.send_button.setToolTip(
+            "" if can_send else
+            ("Connect a pump first" if s is None else
+             "The last outcome is uncertain: read the pump again first" if s.uncertain else
+             "Correct the findings marked in red first")
+        )  # fmt: skip
+        self.from_pump_button.setEnabled(self.state.interrogation is not None)
+
+    def _fill_drugs(self, p: Plan) -> None:
+        drugs = self.model.drugs()
+        while len(self._drug_rows) > len(drugs):
+            r = self._drug_rows.pop()
+            r.setParent(None)
+            r.deleteLater()
+        while len(self._drug_rows) < len(drugs):
+            r = _DrugRow(self, len(self._drug_rows))
+            self.drugs_box.insertWidget(len(self._drug_rows), r)
+            self._drug_rows.append(r)
+        for i, (name, conc) in enumerate(drugs):
+            r = self._drug_rows[i]
+            r.name.blockSignals(True)
+            if r.name.currentText() != name:
+                r.name.setCurrentText(name)
+            r.name.blockSignals(False)
+            r.conc.set_text(conc)
+            mine = self.model.findings_at(f"drugs[{i}]", p)
+            conc_f = self.model.findings_at(f"drugs[{i}].concentration", p)
+            r.conc.mark(severity_rank(conc_f), findings_text(conc_f))
+            r.message.show_findings(mine, severity_rank(mine))
+        general = [f for f in p.findings if f.field == "drugs"]
+        self.drugs_message.show_findings(general, severity_rank(general))
+        self.add_drug_button.setEnabled(len(drugs) < 4)
+
+    def _fill_schedule(self, p: Plan) -> None:
+        mode = self.model.mode
+        if self.mode.currentText() != mode:
+            self.mode.setCurrentText(mode)
+        self.cycle.setValue(self.model.cycle_days)
+        self.cycle.setEnabled(mode == "flex")
+        mine = self.model.findings_at("mode", p) + self.model.findings_at("cycle_days", p)
+        self.mode_message.show_findings(mine, severity_rank(mine))
+        rows = self.model.rows()
+        runs = self.model.row_results(p)
+        per_row = self.model.step_findings(p)
+        self.table.setRowCount(len(rows))
+        flex = mode == "flex"
+        for r, row in enumerate(rows):
+            number, unit = split_quantity(row.amount)
+            values = [str(row.day), row.start, number, unit, runs[r] if r < len(runs) else "—"]
+            found = per_row.get(r, [])
+            worst = severity_rank(found)
+            values.append(f"{worst}: {found[0].code}" if worst and found else "ok")
+            for c, v in enumerate(values):
+                item = self.table.item(r, c)
+                if item is None:
+                    item = QTableWidgetItem()
+                    self.table.setItem(r, c, item)
+                if item.text() != v:
+                    item.setText(v)
+                editable = c in (COL_AMOUNT, COL_UNIT) or (flex and c == COL_START) or (flex and c == COL_DAY and self.model.cycle_days > 1)  # fmt: skip
+                flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                item.setFlags(flags | Qt.ItemFlag.ItemIsEditable if editable else flags)
+                if c in (COL_AMOUNT, COL_RUNS, COL_DAY):
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                item.setBackground(QBrush(QColor(ROW_TINT[worst])) if worst else QBrush())
+                if c == COL_CHECK and worst:
+                    item.setForeground(QBrush(QColor(SEVERITY_COLOUR[worst])))
+                elif c == COL_CHECK:
+                    item.setForeground(QBrush())
+                item.setToolTip(findings_text(found))
+                item.setData(Qt.ItemDataRole.UserRole, worst or "")
+        self.table.setEnabled(mode != "stopped")
+        self.add_step_button.setEnabled(flex)
+        self.remove_step_button.setEnabled(flex and len(rows) > 1)
+        general = [f for f in p.findings if f.field == "steps"]
+        self.steps_message.show_findings(general, severity_rank(general))
+
+    def _fill_ptm(self, p: Plan) -> None:
+        pb = self.model.patient_bolus()
+        self.ptm_enabled.setCurrentText("on" if pb is not None else "off")
+        for w in (self.ptm_dose, self.ptm_duration, self.ptm_lockout, self.ptm_max):
+            w.setEnabled(pb is not None)
+        pb = pb or {}
+        self.ptm_dose.set_text(str(pb.get("dose", pb.get("volume", ""))))
+        self.ptm_duration.set_text(str(pb.get("duration", "")))
+        self.ptm_lockout.set_text(str(pb.get("lockout", "")))
+        per_day = pb.get("max_per_day", 1)
+        self.ptm_max.setValue(per_day if isinstance(per_day, int) else 1)
+        for key, w in (("dose", self.ptm_dose), ("duration", self.ptm_duration), ("lockout", self.ptm_lockout)):  # fmt: skip
+            found = self.model.findings_at(f"patient_bolus.{key}", p)
+            if key == "dose":
+                found += self.model.findings_at("patient_bolus.volume", p)
+            w.mark(severity_rank(found), findings_text(found))
+        mine = self.model.findings_at("patient_bolus", p)
+        self.ptm_message.show_findings(mine, severity_rank(mine))
+
+    def _show_totals(self, p: Plan) -> None:
+        lines = []
+        now = daily_doses(self.model.pump_therapy)
+        for d, most in zip(p.daily_doses, p.max_daily_doses, strict=False):
+            base = d.to_json()["text"]
+            top = most.to_json()["text"]
+            lines.append(f"<b>{d.drug}</b>: <b style='font-size:15pt'>{base}</b>")
+            if top != base:
+                lines.append(f"&nbsp;&nbsp;with every patient bolus: <b>{top}</b>")
+            if d.drug in now:
+                lines.append(f"&nbsp;&nbsp;<span style='color:#5f6368'>on the pump now: {now[d.drug]}</span>")
+        vol = p.to_json()["daily_volume_text"]
+        lines.append(f"volume: <b>{vol}</b>" if vol else "volume: — (no therapy can be built)")
+        self.totals.setText("<br>".join(lines))
+        change = self.model.daily_change(p)
+        if p.therapy is None:
+            self.change.setText("—")
+            self.change.setToolTip("no therapy can be built from this prescription")
+        elif change is None:
+            self.change.setText("new")
+            self.change.setToolTip("the pump's therapy is unknown, or it delivers nothing now")
+        else:
+            self.change.setText(percent_text(change * 100))
+            self.change.setToolTip("the heaviest day's volume against the pump's therapy")
+        big = change is not None and abs(change) >= Fraction(1, 5)
+        colour = CRITICAL if change is not None and abs(change) >= 1 else WARNING if big else "#1f2328"
+        self.change.setStyleSheet(f"color: {colour};")
+
+    def _show_findings(self, p: Plan) -> None:
+        self.findings.clear()
+        order = {"hard": 0, "soft": 1, "info": 2}
+        for f in sorted(p.findings, key=lambda f: order[str(f.severity)]):
+            item = QListWidgetItem(f"{f.severity.upper()}  {f.field}: {f.message}")
+            item.setForeground(QBrush(QColor(SEVERITY_COLOUR[str(f.severity)])))
+            item.setToolTip(f.remedy)
+            item.setData(Qt.ItemDataRole.UserRole, f.field)
+            self.findings.addItem(item)
+        if not p.findings:
+            self.findings.addItem("No findings.")
+
+    # --- for tests and screenshots ---------------------------------------------------------------
+
+    def row_severity(self, row: int) -> str | None:
+        item = self.table.item(row, COL_AMOUNT)
+        value = item.data(Qt.ItemDataRole.UserRole) if item is not None else ""
+        return str(value) or None
+
+    def edit_cell(self, row: int, col: int, text: str) -> None:
+        """As if typed into the table (Enter): the row is committed to the model."""
+        item = self.table.item(row, col)
+        assert item is not None
+        item.setText(text)
+
