@@ -420,7 +420,7 @@ def check_drug_change(
         if bolus is not None and bolus.kind == "bridge":
             days = decimal_text(Fraction(bolus.volume_nl, max(bolus.rate_nl_day, 1)), Fraction(1, 10))
             return [finding("bridge_from_saline", "bolus",
-                            f"the catheter holds saline: a bridge bolus would run it at the old rate for about {days} days "
+                            f"the catheter holds saline: a bridge bolus would run it at the old rate for {days} days "
                             "before any drug reaches the patient")]  # fmt: skip
         return []
     if bolus is None or bolus.kind != "bridge":

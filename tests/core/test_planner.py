@@ -282,5 +282,5 @@ def test_from_saline_prime_do_not_bridge():
     assert "bridge_bolus_needed" not in codes(run(first_fill))
     bridged = run(with_(first_fill, bolus={"kind": "bridge"}))
     found = [f for f in bridged.findings if f.code == "bridge_from_saline"]
-    assert len(found) == 1 and "about ≈6.0 days" in found[0].message  # 0.29 mL at 0.048 mL/day
+    assert len(found) == 1 and "for ≈6.04 days" in found[0].message  # 0.29 mL at 0.048 mL/day
     assert run(with_(first_fill, bolus={"kind": "priming"})).ok
