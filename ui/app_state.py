@@ -6,6 +6,7 @@ device bridge to the core's worker. Tested without any window.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,12 +33,28 @@ from programmer.store import (
     Records,
     Role,
     Store,
+    StoreReadOnly,
     open_store,
 )
 from ui.device import DeviceBridge
 from ui.style import CRITICAL, INFO, OFFLINE, WARNING
 
 EMULATOR = "emulator:"
+
+
+def _open(db_path: Path | None, offline: bool) -> Store:
+    """Offline review opens the local database normally (sign-ins are audited) when it can,
+    and read-only when it cannot be written (a copy on read-only media)."""
+    if not offline:
+        return open_store(db_path, create=True)
+    try:
+        return open_store(db_path, create=False)
+    except StoreReadOnly:
+        return open_store(db_path, create=False, read_only=True)
+
+
+def _is_read_only(store: Store) -> bool:
+    return store.path is not None and not os.access(store.path, os.W_OK)
 
 
 class AppState(QObject):
@@ -50,7 +67,8 @@ class AppState(QObject):
                  offline: bool = False, hasher: PasswordHasher | None = None,
                  idle_lock_s: float | None = None, parent: QObject | None = None) -> None:  # fmt: skip
         super().__init__(parent)
-        self.store: Store = open_store(db_path, create=not offline, read_only=offline)
+        self.store: Store = _open(db_path, offline)
+        self.read_only = bool(self.store.pragma("query_only")) or _is_read_only(self.store)
         self.trail = AuditTrail.open(self.store, audit_key)
         self.accounts = Accounts(self.store, self.trail, hasher)
         self.records = Records(self.store, self.trail)
@@ -81,12 +99,19 @@ class AppState(QObject):
         self.sign_in(name, password)
 
     def sign_in(self, name: str, password: str) -> None:
-        self.principal = self.accounts.sign_in(name, password)
+        if self.read_only:
+            self.principal = self.accounts.sign_in_read_only(name, password)
+        else:
+            self.principal = self.accounts.sign_in(name, password)
         self.locked = False
         self.touch()
         self.sig_user_changed.emit()
 
     def sign_out(self) -> None:
+        if self.read_only:
+            self.principal = None
+            self.sig_user_changed.emit()
+            return
         if self.session is not None:
             session = self.session
             self.bridge.run("close", session.close, lambda _: None, lambda _: None)
@@ -113,13 +138,17 @@ class AppState(QObject):
     def lock(self) -> None:
         if self.principal is None or self.locked:
             return
-        self.accounts.lock(self.principal)
+        if not self.read_only:
+            self.accounts.lock(self.principal)
         self.locked = True
         self.sig_locked.emit(True)
 
     def unlock(self, password: str) -> None:
         assert self.principal is not None
-        self.accounts.unlock(self.principal, password)
+        if self.read_only:
+            self.accounts.sign_in_read_only(self.principal.name, password)
+        else:
+            self.accounts.unlock(self.principal, password)
         self.locked = False
         self.touch()
         self.sig_locked.emit(False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,4 +43,10 @@ def main(argv: Sequence[str]) -> int:
         return ExitCode.USAGE
     window = MainWindow(state)
     window.show()
-    return int(app.exec())
+    if os.environ.get("ITP_EXIT_WHEN_SHOWN"):  # start-up benchmark: stop once the window is up
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(0, app.quit)
+    code = int(app.exec())
+    state.shutdown()
+    return code

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt
@@ -17,61 +18,34 @@ from PySide6.QtWidgets import (
 )
 
 from ui.app_state import AppState
-from ui.connect.page import ConnectPage
-from ui.emulator.page import EmulatorPage
-from ui.overview.page import OverviewPage
 from ui.signin.page import SignInPage
 from ui.style import STYLE
 from ui.widgets import Banner
 
-# (title, factory, needs a pump, available offline)
-PageSpec = tuple[str, Callable[[AppState], QWidget], bool, bool]
+# (title, "module:Class", needs a pump, available offline). Screens are imported and built
+# the first time they are opened, so start-up does not pay for pyqtgraph and numpy.
+PageSpec = tuple[str, str, bool, bool]
+
+PAGES: list[PageSpec] = [
+    ("Connect", "ui.connect.page:ConnectPage", False, False),
+    ("Pump overview", "ui.overview.page:OverviewPage", True, False),
+    ("Therapy editor", "ui.therapy.page:TherapyPage", True, False),
+    ("Refill", "ui.refill.wizard:RefillPage", True, False),
+    ("History", "ui.history.page:HistoryPage", False, True),
+    ("Audit", "ui.audit.page:AuditPage", False, True),
+    ("Accounts", "ui.accounts.page:AccountsPage", False, True),
+    ("Emulator", "ui.emulator.page:EmulatorPage", True, False),
+]
 
 
 def default_pages() -> list[PageSpec]:
-    pages: list[PageSpec] = [
-        ("Connect", ConnectPage, False, False),
-        ("Pump overview", OverviewPage, True, False),
-    ]
-    pages += optional_pages()
-    pages.append(("Emulator", EmulatorPage, True, False))
-    return pages
+    return list(PAGES)
 
 
-def optional_pages() -> list[PageSpec]:
-    """Screens that live in their own folders; each is added when present."""
-    found: list[PageSpec] = []
-    try:
-        from ui.therapy.page import TherapyPage
-
-        found.append(("Therapy editor", TherapyPage, True, False))
-    except ImportError:
-        pass
-    try:
-        from ui.refill.wizard import RefillPage
-
-        found.append(("Refill", RefillPage, True, False))
-    except ImportError:
-        pass
-    try:
-        from ui.history.page import HistoryPage
-
-        found.append(("History", HistoryPage, False, True))
-    except ImportError:
-        pass
-    try:
-        from ui.audit.page import AuditPage
-
-        found.append(("Audit", AuditPage, False, True))
-    except ImportError:
-        pass
-    try:
-        from ui.accounts.page import AccountsPage
-
-        found.append(("Accounts", AccountsPage, False, True))
-    except ImportError:
-        pass
-    return found
+def build_page(target: str, state: AppState) -> QWidget:
+    module, name = target.split(":")
+    factory: Callable[[AppState], QWidget] = getattr(importlib.import_module(module), name)
+    return factory(state)
 
 
 class _ActivityFilter(QObject):
@@ -131,11 +105,8 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.signin)
         self.specs = pages if pages is not None else default_pages()
         self._had_pump = False
-        self.pages: dict[str, QWidget] = {}
-        for title, factory, _, _ in self.specs:
-            page = factory(state)
-            self.pages[title] = page
-            self.stack.addWidget(page)
+        self._built: dict[str, QWidget] = {}
+        for title, *_ in self.specs:
             self.nav.addItem(title)
         self.nav.currentRowChanged.connect(self._show_row)
         self._filter = _ActivityFilter(state)
@@ -148,6 +119,19 @@ class MainWindow(QMainWindow):
         state.sig_message.connect(self._message)
         self._refresh()
 
+    @property
+    def pages(self) -> dict[str, QWidget]:
+        """Every screen, built now if it was not yet (tests and screenshots use this)."""
+        return {title: self.page(title) for title, *_ in self.specs}
+
+    def page(self, title: str) -> QWidget:
+        if title not in self._built:
+            target = next(t for name, t, *_ in self.specs if name == title)
+            widget = build_page(target, self.state)
+            self._built[title] = widget
+            self.stack.addWidget(widget)
+        return self._built[title]
+
     def show_page(self, title: str) -> None:
         titles = [t for t, *_ in self.specs]
         self.nav.setCurrentRow(titles.index(title))
@@ -156,7 +140,7 @@ class MainWindow(QMainWindow):
         if row < 0 or self.state.principal is None or self.state.locked:
             return
         title = self.specs[row][0]
-        self.stack.setCurrentWidget(self.pages[title])
+        self.stack.setCurrentWidget(self.page(title))
 
     def _message(self, level: str, text: str) -> None:
         self.statusBar().showMessage(text, 15000)
@@ -194,7 +178,7 @@ class MainWindow(QMainWindow):
                 w.deleteLater()
         for text, colour, name in s.banners():
             self.banner_box.addWidget(Banner(text, colour, name))
-        if i is not None and not self._had_pump and signed_in and "Pump overview" in self.pages:
+        if i is not None and not self._had_pump and signed_in:
             self.show_page("Pump overview")  # just connected: show what the pump says
         self._had_pump = i is not None
         if not signed_in:

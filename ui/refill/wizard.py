@@ -76,6 +76,7 @@ class RefillPage(QWidget):
         outer.addLayout(nav)
         self._build_pages()
         state.sig_pump_changed.connect(self._pump_changed)
+        self._pump_changed()  # built after connecting: start from what the pump says now
         self.go(0)
 
     # --- pages --------------------------------------------------------------------------

@@ -1,0 +1,316 @@
+"""Accounts: Argon2id passwords, sign-in with lockout, re-authentication, and changes.
+
+Passwords never leave this module except as Argon2id hashes; they are never logged or
+audited. Every sign-in, failure, lock, unlock and account change is an audit record,
+written in the same transaction as the change it describes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from programmer.store.audit import AuditAction, AuditTrail
+from programmer.store.clock import utc_seconds, utc_text
+from programmer.store.db import Store
+from programmer.store.roles import Action, Role, authorize
+
+MAX_FAILED_SIGN_INS = 5
+LOCKOUT = timedelta(minutes=15)
+IDLE_LOCK = timedelta(minutes=5)  # the GUI locks after this long without input
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024  # hashing megabytes of "password" is a denial of service
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+
+
+class AuthError(Exception):
+    """Authentication failed (exit code 7). The message never says more than needed."""
+
+
+class AuthenticationFailed(AuthError):
+    pass
+
+
+class AccountLocked(AuthError):
+    pass
+
+
+class AccountDisabled(AuthError):
+    pass
+
+
+class AccountError(ValueError):
+    """A request about accounts that cannot be done (bad name, duplicate, weak password)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A signed-in account. Core operations take one and authorize its role."""
+
+    name: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    name: str
+    role: Role
+    enabled: bool
+    locked_until: str | None  # ISO UTC, while locked out
+    created_at: str
+    created_by: str | None
+
+
+class Accounts:
+    def __init__(
+        self, store: Store, trail: AuditTrail, hasher: PasswordHasher | None = None
+    ) -> None:
+        self.store = store
+        self.trail = trail
+        # argon2-cffi defaults are Argon2id (RFC 9106 low-memory profile).
+        self.hasher = hasher if hasher is not None else PasswordHasher()
+        self._dummy_hash: str | None = None
+
+    def is_empty(self) -> bool:
+        return int(self.store.query("SELECT count(*) FROM accounts")[0][0]) == 0
+
+    def add(self, name: str, role: Role | str, password: str, *, actor: Principal | None) -> None:
+        """Create an account. On an empty database no actor is needed but it must be an admin."""
+        role = Role(role)
+        _check_name(name)
+        _check_password(password)
+        password_hash = self.hasher.hash(password)
+        now = self.store.clock()
+        with self.store.write() as conn:
+            empty = conn.execute("SELECT count(*) FROM accounts").fetchone()[0] == 0
+            if empty:
+                if role is not Role.ADMIN:
+                    raise AccountError("the first account must be an admin")
+            elif actor is None:
+                raise AuthenticationFailed("sign in as an admin to add accounts")
+            else:
+                self.authorize(actor, Action.MANAGE_ACCOUNTS)
+            if conn.execute("SELECT 1 FROM accounts WHERE name = ?", (name,)).fetchone():
+                raise AccountError(f"an account named {name!r} already exists")
+            conn.execute(
+                "INSERT INTO accounts (name, role, password_hash, created_at, created_s,"
+                " created_by) VALUES (?, ?, ?, ?, ?, ?)",
+                (name, str(role), password_hash, utc_text(now), utc_seconds(now), _by(actor)),
+            )
+            self.trail.append(
+                AuditAction.ACCOUNT_CHANGED,
+                account=_by(actor) or name,
+                role=str(actor.role if actor else role),
+                after={"name": name, "role": str(role), "enabled": True},
+                outcome="added",
+            )
+
+    def list(self, *, actor: Principal) -> list[AccountInfo]:
+        self.authorize(actor, Action.MANAGE_ACCOUNTS)
+        now_s = utc_seconds(self.store.clock())
+        rows = self.store.query(
+            "SELECT name, role, enabled, locked_until_s, created_at, created_by FROM accounts"
+            " ORDER BY name"
+        )
+        return [
+            AccountInfo(
+                name,
+                Role(role),
+                bool(enabled),
+                _iso(locked) if locked is not None and locked > now_s else None,
+                created_at,
+                created_by,
+            )
+            for name, role, enabled, locked, created_at, created_by in rows
+        ]
+
+    def disable(self, name: str, *, actor: Principal, reason: str | None = None) -> None:
+        self._set_enabled(name, False, actor, reason)
+
+    def enable(self, name: str, *, actor: Principal, reason: str | None = None) -> None:
+        """Re-enable an account; also clears a lockout."""
+        self._set_enabled(name, True, actor, reason)
+
+    def _set_enabled(self, name: str, enabled: bool, actor: Principal, reason: str | None) -> None:
+        with self.store.write() as conn:
+            self.authorize(actor, Action.MANAGE_ACCOUNTS)
+            row = conn.execute(
+                "SELECT name, role, enabled FROM accounts WHERE name = ?", (name,)
+            ).fetchone()
+            if row is None:
+                raise AccountError(f"there is no account named {name!r}")
+            stored_name, role, was_enabled = row
+            if not enabled and role == Role.ADMIN:
+                admins = conn.execute(
+                    "SELECT count(*) FROM accounts WHERE role = 'admin' AND enabled = 1"
+                ).fetchone()[0]
+                if was_enabled and admins <= 1:
+                    raise AccountError("the last enabled admin cannot be disabled")
+            conn.execute(
+                "UPDATE accounts SET enabled = ?, failed_count = 0, locked_until_s = NULL"
+                " WHERE name = ?",
+                (int(enabled), name),
+            )
+            self.trail.append(
+                AuditAction.ACCOUNT_CHANGED,
+                account=actor.name,
+                role=str(actor.role),
+                before={"name": stored_name, "enabled": bool(was_enabled)},
+                after={"name": stored_name, "enabled": enabled},
+                reason=reason,
+                outcome="enabled" if enabled else "disabled",
+            )
+
+    def sign_in(self, name: str, password: str) -> Principal:
+        """Check the password; 5 failures in a row lock the account for 15 minutes."""
+        return self._check(name, password, AuditAction.SIGN_IN, "sign-in")
+
+    def sign_in_read_only(self, name: str, password: str) -> Principal:
+        """Sign in to review a read-only copy: the password is checked, nothing is written.
+
+        Lockout cannot be counted in a copy that cannot change; a copy grants no pump rights
+        (the app has no pump in offline review), only reading what the copy already holds.
+        """
+        row = self.store.query(
+            "SELECT name, role, password_hash, enabled FROM accounts WHERE name = ?", (name,)
+        )
+        if not row:
+            self._burn_time(password)
+            raise AuthenticationFailed("authentication failed")
+        stored_name, role, password_hash, enabled = row[0]
+        if not self._password_ok(password_hash, password) or not enabled:
+            raise AuthenticationFailed("authentication failed")
+        return Principal(stored_name, Role(role))
+
+    def reauthenticate(self, principal: Principal, password: str) -> None:
+        """Ask again before sending a program. Failures count towards the lockout."""
+        self._check(principal.name, password, None, "re-authentication")
+
+    def sign_out(self, principal: Principal) -> None:
+        self.trail.append(AuditAction.SIGN_OUT, account=principal.name, role=str(principal.role))
+
+    def lock(self, principal: Principal, reason: str = "idle") -> None:
+        """The screen locked (idle or on request); unlocking needs the password."""
+        self.trail.append(
+            AuditAction.LOCK, account=principal.name, role=str(principal.role), reason=reason
+        )
+
+    def unlock(self, principal: Principal, password: str) -> None:
+        self._check(principal.name, password, AuditAction.UNLOCK, "unlock")
+
+    def _check(
+        self, name: str, password: str, success: AuditAction | None, purpose: str
+    ) -> Principal:
+        now = self.store.clock()
+        now_s = utc_seconds(now)
+        row = self.store.query(
+            "SELECT name, role, password_hash, enabled, failed_count, locked_until_s"
+            " FROM accounts WHERE name = ?",
+            (name,),
+        )
+        if not row:
+            self._burn_time(password)  # same cost as a real check: no name probing by timing
+            # The typed name is not recorded: people type passwords into the name field.
+            self._failed(None, None, f"{purpose}: unknown account")
+            raise AuthenticationFailed("authentication failed")
+        stored_name, role, password_hash, enabled, _, locked_until = row[0]
+        if not enabled:
+            self._failed(stored_name, role, f"{purpose}: account disabled")
+            raise AccountDisabled(f"the account {stored_name!r} is disabled")
+        if locked_until is not None and locked_until > now_s:
+            self._failed(stored_name, role, f"{purpose}: account locked")
+            raise AccountLocked(
+                f"too many failed sign-ins: the account {stored_name!r} is locked until "
+                f"{_iso(locked_until)}"
+            )
+        if not self._password_ok(password_hash, password):
+            with self.store.write() as conn:
+                failures = conn.execute(
+                    "SELECT failed_count FROM accounts WHERE name = ?", (stored_name,)
+                ).fetchone()[0]
+                failures = failures + 1
+                if failures >= MAX_FAILED_SIGN_INS:
+                    until = now_s + int(LOCKOUT.total_seconds())
+                    conn.execute(
+                        "UPDATE accounts SET failed_count = 0, locked_until_s = ? WHERE name = ?",
+                        (until, stored_name),
+                    )
+                    self._failed(stored_name, role, f"{purpose}: wrong password", "locked")
+                    self.trail.append(
+                        AuditAction.LOCK,
+                        account=stored_name,
+                        role=role,
+                        reason=f"{MAX_FAILED_SIGN_INS} failed sign-ins",
+                        after={"locked_until": _iso(until)},
+                    )
+                else:
+                    conn.execute(
+                        "UPDATE accounts SET failed_count = ?, locked_until_s = NULL"
+                        " WHERE name = ?",
+                        (failures, stored_name),
+                    )
+                    self._failed(stored_name, role, f"{purpose}: wrong password")
+            raise AuthenticationFailed("authentication failed")
+        new_hash = (
+            self.hasher.hash(password) if self.hasher.check_needs_rehash(password_hash) else None
+        )
+        with self.store.write() as conn:
+            conn.execute(
+                "UPDATE accounts SET failed_count = 0, locked_until_s = NULL,"
+                " password_hash = coalesce(?, password_hash) WHERE name = ?",
+                (new_hash, stored_name),
+            )
+            if success is not None:
+                self.trail.append(success, account=stored_name, role=role)
+        return Principal(stored_name, Role(role))
+
+    def _failed(
+        self, name: str | None, role: str | None, reason: str, outcome: str = "refused"
+    ) -> None:
+        self.trail.append(
+            AuditAction.SIGN_IN_FAILED, account=name, role=role, reason=reason, outcome=outcome
+        )
+
+    def _password_ok(self, password_hash: str, password: str) -> bool:
+        try:
+            return self.hasher.verify(password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    def _burn_time(self, password: str) -> None:
+        if self._dummy_hash is None:
+            self._dummy_hash = self.hasher.hash("itp-dummy-password")
+        self._password_ok(self._dummy_hash, password)
+
+    def authorize(self, actor: Principal, action: Action) -> None:
+        """The role must allow the action and the account must still be enabled."""
+        authorize(actor.role, action)
+        row = self.store.query("SELECT enabled FROM accounts WHERE name = ?", (actor.name,))
+        if not row or not row[0][0]:
+            raise AccountDisabled(f"the account {actor.name!r} is disabled")
+
+
+def _check_name(name: str) -> None:
+    if not _NAME.fullmatch(name):
+        raise AccountError(
+            "an account name is 1 to 64 letters, digits or . _ @ -, starting with a letter or digit"
+        )
+
+
+def _check_password(password: str) -> None:
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise AccountError(
+            f"a password needs {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters"
+        )
+
+
+def _by(actor: Principal | None) -> str | None:
+    return actor.name if actor is not None else None
+
+
+def _iso(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

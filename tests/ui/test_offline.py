@@ -1,0 +1,68 @@
+"""Offline review: a nurse opens the database (or a read-only copy) with no pump."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from programmer.store import AuditAction, AuthenticationFailed
+from ui.app_state import AppState
+
+from .conftest import DOC_PW, FAST, sign_in_physician
+
+
+def _make_db(tmp_path: Path) -> Path:
+    state = AppState(tmp_path / "itp.sqlite3", audit_key=tmp_path / "audit.key", hasher=FAST)
+    sign_in_physician(state)
+    state.shutdown()
+    return tmp_path / "itp.sqlite3"
+
+
+def test_offline_on_the_local_database_audits_the_sign_in(qapp: Any, tmp_path: Path) -> None:
+    db = _make_db(tmp_path)
+    state = AppState(db, audit_key=tmp_path / "audit.key", offline=True, hasher=FAST)
+    try:
+        assert not state.read_only
+        state.sign_in("dr.lee", DOC_PW)
+        assert state.trail.query(action=AuditAction.SIGN_IN)[-1].account == "dr.lee"
+        assert state.banners()[0][2] == "banner_offline"
+    finally:
+        state.shutdown()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file modes")
+def test_offline_on_a_read_only_copy_signs_in_without_writing(qapp: Any, tmp_path: Path) -> None:
+    db = _make_db(tmp_path)
+    for f in tmp_path.glob("itp.sqlite3*"):
+        f.chmod(stat.S_IRUSR)
+    tmp_path.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        state = AppState(db, audit_key=tmp_path / "audit.key", offline=True, hasher=FAST)
+        assert state.read_only
+        with pytest.raises(AuthenticationFailed):
+            state.sign_in("dr.lee", "wrong")
+        state.sign_in("dr.lee", DOC_PW)
+        assert state.principal is not None and state.principal.name == "dr.lee"
+        state.shutdown()
+    finally:
+        tmp_path.chmod(stat.S_IRWXU)
+
+
+def test_a_read_only_store_signs_in_without_writing(qapp: Any, tmp_path: Path) -> None:
+    """The same path as a read-only copy, reached by opening the store read-only."""
+    from programmer.store import Accounts, AuditTrail, open_store
+
+    db = _make_db(tmp_path)
+    with open_store(db, create=False, read_only=True) as store:
+        accounts = Accounts(store, AuditTrail.open(store, tmp_path / "audit.key"), FAST)
+        before = store.query("SELECT count(*) FROM audit")[0][0]
+        assert accounts.sign_in_read_only("dr.lee", DOC_PW).name == "dr.lee"
+        with pytest.raises(AuthenticationFailed):
+            accounts.sign_in_read_only("dr.lee", "nope")
+        with pytest.raises(AuthenticationFailed):
+            accounts.sign_in_read_only("ghost", "nope")
+        assert store.query("SELECT count(*) FROM audit")[0][0] == before
