@@ -418,7 +418,9 @@ def check_drug_change(
     if not old:
         # The catheter holds saline: bridging it at the old (often minimum) rate only delays the drug.
         if bolus is not None and bolus.kind == "bridge":
-            days = decimal_text(Fraction(bolus.volume_nl, max(bolus.rate_nl_day, 1)), Fraction(1, 10))
+            days = decimal_text(
+                Fraction(bolus.volume_nl, max(bolus.rate_nl_day, 1)), Fraction(1, 10)
+            )
             return [finding("bridge_from_saline", "bolus",
                             f"the catheter holds saline: a bridge bolus would run it at the old rate for {days} days "
                             "before any drug reaches the patient")]  # fmt: skip

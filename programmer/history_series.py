@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any, Protocol
 
@@ -47,6 +47,12 @@ DAY = 86_400
 DOSE_SCALE = NL_PER_ML  # nl × ng/mL ÷ DOSE_SCALE = ng
 
 Drugs = tuple[DrugFill, ...]
+HourRow = tuple[int, int, int | None]  # (hour start UTC s, volume nl, of which bolus nl)
+
+
+def _hour_row(h: InfusionHour) -> HourRow:
+    b = h.data.get("bolus_nl")
+    return int(h.hour.timestamp()), int(h.volume_nl), None if b is None else int(b)
 
 
 @dataclass(frozen=True)
@@ -458,7 +464,7 @@ def accuracy(refills: Sequence[Refill]) -> list[AccuracyPoint]:
 def build_history(
     serial: str,
     events: Sequence[PumpEvent],
-    hours: Sequence[InfusionHour],
+    hours: Sequence[InfusionHour | HourRow],
     *,
     programs: Mapping[int, ProgramRecord] = {},
     refill_drugs: Sequence[RefillDrugs] = (),
@@ -472,7 +478,10 @@ def build_history(
     gaps = event_gaps(events, missing_events)
     markers = program_markers(events, programs)
     periods = drug_periods(markers, refill_drugs, gaps)
-    by_hour = {_ts(h.hour): h for h in hours}
+    by_hour: dict[int, HourRow] = {}
+    for h in hours:
+        row = h if isinstance(h, tuple) else _hour_row(h)
+        by_hour[row[0]] = row
     if by_hour:
         first, last = min(by_hour), max(by_hour)
         starts = list(range(first, last + HOUR, HOUR))
@@ -492,8 +501,8 @@ def build_history(
     gaps_h: list[tuple[int, int]] = []
     period_i = 0
     for s in starts:
-        h = by_hour.get(s)
-        if h is None:
+        got = by_hour.get(s)
+        if got is None:
             volume.append(None)
             bolus.append(None)
             hour_notes.append("hour not reported")
@@ -504,19 +513,19 @@ def build_history(
             else:
                 gaps_h.append((s, s))
             continue
-        v = int(h.volume_nl)
+        v = got[1]
         volume.append(v)
-        b = h.data.get("bolus_nl")
-        bolus.append(None if b is None else int(b))
+        bolus.append(got[2])
         while period_i + 1 < len(periods) and periods[period_i + 1].start_s <= s:
             period_i += 1  # skip periods long over, keeps the lookup short
-        p = periods[period_i] if periods else None
-        if p is not None and p.start_s <= s and (p.end_s is None or p.end_s >= s + HOUR):
-            drugs, note = p.drugs, (None if p.drugs is not None else "drug unknown")
-        elif p is not None:
-            drugs, note = drugs_for_hour(periods[period_i:], s)
-        else:
-            drugs, note = None, "drug unknown"
+        drugs: Drugs | None = None
+        note: str | None = "drug unknown"
+        if periods:
+            p = periods[period_i]
+            if p.start_s <= s and (p.end_s is None or p.end_s >= s + HOUR):
+                drugs, note = p.drugs, (None if p.drugs is not None else "drug unknown")
+            else:
+                drugs, note = drugs_for_hour(periods[period_i:], s)
         hour_notes.append(note)
         if drugs is not last_drugs:
             last_drugs, concs = drugs, _concs(drugs)
@@ -627,9 +636,6 @@ class _Records(Protocol):
     def events(
         self, serial: str, since: datetime | None = None, until: datetime | None = None
     ) -> list[PumpEvent]: ...
-    def infusion_hours(
-        self, serial: str, since: datetime, until: datetime
-    ) -> list[InfusionHour]: ...
     def missing_event_ranges(
         self, serial: str, first: int | None = None, last: int | None = None
     ) -> list[tuple[int, int]]: ...
@@ -671,17 +677,14 @@ def pumps_with_history(store: Any) -> list[tuple[str, str | None]]:
 
 def load_history(records: _Records, serial: str, utc_offset_min: int = 0) -> History:
     """Everything the store holds for one pump, as series. Read only: works offline."""
-    span = records.store.query(
-        "SELECT min(hour_s), max(hour_s) FROM infusion_hours WHERE pump_serial = ?", (serial,)
+    # The same rows as Records.infusion_hours, read as plain numbers: five years of
+    # hours load in a fraction of the time it takes to build 43,800 objects.
+    rows = records.store.query(
+        "SELECT hour_s, volume_nl, json_extract(data, '$.bolus_nl') FROM infusion_hours"
+        " WHERE pump_serial = ? ORDER BY hour_s",
+        (serial,),
     )
-    lo, hi = span[0] if span else (None, None)
-    hours: list[InfusionHour] = []
-    if lo is not None and hi is not None:
-        hours = records.infusion_hours(
-            serial,
-            datetime.fromtimestamp(int(lo), UTC),
-            datetime.fromtimestamp(int(hi), UTC) + timedelta(hours=1),
-        )
+    hours: list[HourRow] = [(int(t), int(v), None if b is None else int(b)) for t, v, b in rows]
     return build_history(
         serial,
         records.events(serial),

@@ -6,7 +6,6 @@ device bridge to the core's worker. Tested without any window.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,7 +32,6 @@ from programmer.store import (
     Records,
     Role,
     Store,
-    StoreReadOnly,
     open_store,
 )
 from ui.device import DeviceBridge
@@ -43,18 +41,10 @@ EMULATOR = "emulator:"
 
 
 def _open(db_path: Path | None, offline: bool) -> Store:
-    """Offline review opens the local database normally (sign-ins are audited) when it can,
-    and read-only when it cannot be written (a copy on read-only media)."""
-    if not offline:
-        return open_store(db_path, create=True)
-    try:
-        return open_store(db_path, create=False)
-    except StoreReadOnly:
+    """Offline review opens the database read-only: a reviewed copy is evidence, never changed."""
+    if offline:
         return open_store(db_path, create=False, read_only=True)
-
-
-def _is_read_only(store: Store) -> bool:
-    return store.path is not None and not os.access(store.path, os.W_OK)
+    return open_store(db_path, create=True)
 
 
 class AppState(QObject):
@@ -68,7 +58,7 @@ class AppState(QObject):
                  idle_lock_s: float | None = None, parent: QObject | None = None) -> None:  # fmt: skip
         super().__init__(parent)
         self.store: Store = _open(db_path, offline)
-        self.read_only = bool(self.store.pragma("query_only")) or _is_read_only(self.store)
+        self.read_only = offline
         self.trail = AuditTrail.open(self.store, audit_key)
         self.accounts = Accounts(self.store, self.trail, hasher)
         self.records = Records(self.store, self.trail)

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from fractions import Fraction
 from pathlib import Path
 
 STEPS = [
@@ -56,7 +57,7 @@ def main(argv: Sequence[str] = ()) -> int:
         )
         records = Records(store, trail)
         ok("database", str(tmp))
-        handler = inprocess.install(PumpModel("ITP-40", 1_767_225_600), speed=0)
+        handler = inprocess.install(PumpModel("ITP-40", 1_767_225_600), speed=Fraction(0))
         ok("emulator", "ITP-40 in process")
         accounts.add("selftest-admin", Role.ADMIN, "self-test-admin-pw", actor=None)
         admin = accounts.sign_in("selftest-admin", "self-test-admin-pw")

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-import sqlite_utils
 
 from programmer.store.clock import Clock, system_clock
 from programmer.store.errors import (
@@ -44,13 +43,25 @@ class Store:
         self.path = path
         self.clock = clock
         self.where = str(path) if path is not None else "(in memory)"
-        # sqlite-utils for convenience queries and bulk inserts; it nests inside our
-        # transactions as savepoints.
-        self.db: Any = sqlite_utils.Database(conn, execute_plugins=False)
+        self._db: Any = None
         self._savepoints = 0
         # The GUI thread and the device worker share this one connection: every
         # transaction and query holds the lock, so they never interleave.
         self.lock = threading.RLock()
+
+    @property
+    def db(self) -> Any:
+        """sqlite-utils on this connection, for convenience queries and bulk inserts.
+
+        Made on first use: importing sqlite-utils pulls in numpy (~0.5 s), which every
+        `itp audit`/`itp users` run and every verify worker would otherwise pay.
+        """
+        if self._db is None:
+            import sqlite_utils
+
+            # Nests inside our transactions as savepoints.
+            self._db = sqlite_utils.Database(self.conn, execute_plugins=False)
+        return self._db
 
     def __enter__(self) -> Store:
         return self

@@ -74,7 +74,7 @@ def test_missing_hours_are_gaps_not_the_schedule() -> None:
     h = build_history("S1", events, hours(T0, 48, skip={30, 31, 32}), programs=PROGRAMS)
     assert len(h.hour_starts) == 48
     assert h.hour_volume_nl[30:33] == [None, None, None]
-    assert h.hour_dose_ng["baclofen"][30:33] == [None, None, None]
+    assert h.hour_dose_ng("baclofen")[30:33] == [None, None, None]
     assert h.hour_gaps == [(T0 + 30 * HOUR, T0 + 32 * HOUR)]
     first, second = h.days
     assert first.volume_nl == 480_000
@@ -120,8 +120,8 @@ def test_concentration_change_within_an_hour_is_not_split() -> None:
     assert h.days[1].dose_ng["baclofen"] is None
     assert h.days[1].note == "drug changed within an hour"
     assert h.days[2].dose_ng["baclofen"] == 480_000  # half the concentration
-    assert h.hour_dose_ng["baclofen"][24] is None  # the hour of the change
-    assert h.hour_dose_ng["baclofen"][25] == 20_000
+    assert h.hour_dose_ng("baclofen")[24] is None  # the hour of the change
+    assert h.hour_dose_ng("baclofen")[25] == 20_000
 
 
 def test_event_gap_makes_the_drug_unknown_until_the_next_known_change() -> None:
@@ -136,8 +136,8 @@ def test_event_gap_makes_the_drug_unknown_until_the_next_known_change() -> None:
     gaps = event_gaps(events, missing)
     assert gaps[0].after_s == T0 + 3600 and gaps[0].before_s == T0 + 86_400 + 600
     h = build_history("S1", events, hours(T0, 72), programs=PROGRAMS, missing_events=missing)
-    assert h.hour_dose_ng["baclofen"][0] == 40_000
-    assert h.hour_dose_ng["baclofen"][1] is None  # from the last event before the gap
+    assert h.hour_dose_ng("baclofen")[0] == 40_000
+    assert h.hour_dose_ng("baclofen")[1] is None  # from the last event before the gap
     assert h.days[1].dose_ng["baclofen"] is None
     assert h.days[2].dose_ng["baclofen"] == 480_000
 

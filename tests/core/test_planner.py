@@ -278,7 +278,12 @@ def test_schedule_offset_is_the_refill_time_or_this_computer():
 
 def test_from_saline_prime_do_not_bridge():
     saline = {"drugs": [], "rate": "0.048 mL/day"}
-    first_fill = with_(morphine_continuous("1 mg/day"), refill=REFILL, catheter={"volume": "0.15 mL"}, previous=saline)
+    first_fill = with_(
+        morphine_continuous("1 mg/day"),
+        refill=REFILL,
+        catheter={"volume": "0.15 mL"},
+        previous=saline,
+    )
     assert "bridge_bolus_needed" not in codes(run(first_fill))
     bridged = run(with_(first_fill, bolus={"kind": "bridge"}))
     found = [f for f in bridged.findings if f.code == "bridge_from_saline"]

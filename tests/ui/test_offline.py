@@ -22,16 +22,25 @@ def _make_db(tmp_path: Path) -> Path:
     return tmp_path / "itp.sqlite3"
 
 
-def test_offline_on_the_local_database_audits_the_sign_in(qapp: Any, tmp_path: Path) -> None:
+def test_offline_review_signs_in_and_changes_nothing(qapp: Any, tmp_path: Path) -> None:
     db = _make_db(tmp_path)
+    before = db.read_bytes()
     state = AppState(db, audit_key=tmp_path / "audit.key", offline=True, hasher=FAST)
     try:
-        assert not state.read_only
+        assert state.read_only
+        n = len(state.trail.query())
         state.sign_in("dr.lee", DOC_PW)
-        assert state.trail.query(action=AuditAction.SIGN_IN)[-1].account == "dr.lee"
+        assert state.principal is not None and state.principal.name == "dr.lee"
+        assert len(state.trail.query(action=AuditAction.SIGN_IN)) == len(
+            state.trail.query(action=AuditAction.SIGN_IN)
+        )
+        assert len(state.trail.query()) == n
         assert state.banners()[0][2] == "banner_offline"
+        state.lock()
+        state.unlock(DOC_PW)
     finally:
         state.shutdown()
+    assert db.read_bytes() == before
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file modes")

@@ -7,6 +7,7 @@ again with the overrides given), `state.send` sends only a proposal whose plan i
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -50,7 +51,7 @@ class _Override(QWidget):
         super().__init__()
         self.finding = f
         grid = QGridLayout(self)
-        grid.setContentsMargins(0, 2, 0 , 2)
+        grid.setContentsMargins(0, 2, 0, 2)
         text = QLabel(f"<b>SOFT</b> {f.code} ({f.field}): {f.message}<br><i>{f.remedy}</i>")
         text.setWordWrap(True)
         text.setStyleSheet(f"color: {WARNING};")
@@ -80,12 +81,25 @@ class ConfirmDialog(QDialog):
         self.state = state
         self.prescription = prescription
         self.proposal: Proposal | None = None
-        self.result: ProgramResult | None = None
+        self.program_result: ProgramResult | None = None
         self.progress: list[str] = []
         self._overrides: list[_Override] = []
         self._sending = False
 
         outer = QVBoxLayout(self)
+        heading = QLabel("Review the change, then send")
+        heading.setProperty("role", "title")
+        i = state.interrogation
+        who = QLabel(
+            (f"Pump {i.model} {i.serial}" if i else "No pump")
+            + (f" · signed in: {state.principal.name}" if state.principal else "")
+        )
+        who.setProperty("role", "muted")
+        head_row = QHBoxLayout()
+        head_row.addWidget(heading)
+        head_row.addSpacing(16)
+        head_row.addWidget(who, 1)
+        outer.addLayout(head_row)
         self.status = QLabel("Planning against the pump as it is now…")
         self.status.setObjectName("confirm_status")
         self.status.setWordWrap(True)
@@ -154,6 +168,9 @@ class ConfirmDialog(QDialog):
         self.send_button = QPushButton("Send to the pump")
         self.send_button.setObjectName("send")
         self.send_button.setProperty("role", "primary")
+        self.send_button.setStyleSheet(
+            "QPushButton:disabled { background: #c8ccd0; color: #5f6368; }"
+        )
         self.send_button.clicked.connect(self.send)
         self.close_button = QPushButton("Cancel")
         self.close_button.setObjectName("confirm_close")
@@ -202,13 +219,24 @@ class ConfirmDialog(QDialog):
         self._show_findings(proposal)
         p = proposal.plan
         if p.hard:
-            self.status.setText("This cannot be sent: the findings in red must be corrected in the editor.")
+            self.status.setText(
+                "This cannot be sent: the findings in red must be corrected in the editor."
+            )
             self.status.setStyleSheet(f"color: {CRITICAL}; font-weight: 700;")
         elif p.unresolved_soft:
-            self.status.setText("Review the findings below: override each with a reason, then check again.")
+            self.status.setText(
+                "Review the findings below: override each with a reason, then check again."
+            )
+            self.status.setStyleSheet(f"color: {WARNING}; font-weight: 700;")
+        elif not proposal.changes:
+            self.status.setText(
+                "No change: the pump already holds this therapy. Sending it again changes nothing."
+            )
             self.status.setStyleSheet(f"color: {WARNING}; font-weight: 700;")
         else:
-            self.status.setText("Checked against the pump. Read every row, then give your password to send.")
+            self.status.setText(
+                "Checked against the pump. Read every row, then give your password to send."
+            )
             self.status.setStyleSheet(f"color: {OK}; font-weight: 700;")
         self._update_buttons()
 
@@ -225,7 +253,9 @@ class ConfirmDialog(QDialog):
             for c, text in enumerate((row.field, row.old, row.new)):
                 item = QTableWidgetItem(text)
                 if c:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    item.setTextAlignment(
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                    )
                 if c == 2:
                     font = item.font()
                     font.setBold(True)
@@ -267,7 +297,9 @@ class ConfirmDialog(QDialog):
                     continue
                 seen.add(f.code)
                 o = _Override(f, len(self._overrides))
-                checked, reason = old.get(f.code, (f.code in proposal.overrides, proposal.overrides.get(f.code, "")))
+                checked, reason = old.get(
+                    f.code, (f.code in proposal.overrides, proposal.overrides.get(f.code, ""))
+                )
                 o.box.setChecked(checked)
                 o.reason.setText(reason)
                 o.box.toggled.connect(lambda _: self._update_buttons())
@@ -285,7 +317,9 @@ class ConfirmDialog(QDialog):
         self.findings_box.addStretch(1)
 
     def overrides(self) -> dict[str, str]:
-        return {o.finding.code: o.reason.text().strip() for o in self._overrides if o.box.isChecked()}
+        return {
+            o.finding.code: o.reason.text().strip() for o in self._overrides if o.box.isChecked()
+        }
 
     def recheck_overrides(self) -> bool:
         """Plan again with the overrides ticked; refused while any lacks a reason."""
@@ -302,9 +336,11 @@ class ConfirmDialog(QDialog):
 
     def _update_buttons(self) -> None:
         p = self.proposal
-        done = self.result is not None
+        done = self.program_result is not None
         plan_ok = p is not None and p.plan.ok and self._overrides_current()
-        self.send_button.setEnabled(plan_ok and bool(self.password.text()) and not self._sending and not done)
+        self.send_button.setEnabled(
+            plan_ok and bool(self.password.text()) and not self._sending and not done
+        )
         self.recheck.setEnabled(p is not None and not p.plan.hard and bool(self._overrides) and not done and not self._sending)  # fmt: skip
         self.password.setEnabled(not done and not self._sending)
         for o in self._overrides:
@@ -319,13 +355,15 @@ class ConfirmDialog(QDialog):
 
     def send(self) -> bool:
         p = self.proposal
-        if p is None or self._sending or self.result is not None:
+        if p is None or self._sending or self.program_result is not None:
             return False
         if any(not r for r in self.overrides().values()):
             self.override_error.setText("Give a reason for every override before sending.")
             return False
         if not (p.plan.ok and self._overrides_current()):
-            self.override_error.setText("The findings must be overridden (and checked again) first.")
+            self.override_error.setText(
+                "The findings must be overridden (and checked again) first."
+            )
             return False
         if not self.password.text():
             self.override_error.setText("Give your password again to send.")
@@ -359,13 +397,22 @@ class ConfirmDialog(QDialog):
 
     def _sent(self, result: ProgramResult) -> None:
         self._sending = False
-        self.result = result
-        done = {"staged": "stage", "verified": "verify", "committed": "commit", "read back": "read back"}
+        self.program_result = result
+        done = {
+            "staged": "stage",
+            "verified": "verify",
+            "committed": "commit",
+            "read back": "read back",
+        }
         finished = {done[s] for s in result.steps if s in done}
         for key, title in STEPS:
             mark = "✓" if key in finished else ("✗" if key in self.progress else "○")
             self.step_labels[key].setText(f"{mark} {title}")
-            self.step_labels[key].setStyleSheet("font-weight: 700;" if key in finished else "")
+            self.step_labels[key].setStyleSheet(
+                f"font-weight: 700; color: {OK};"
+                if key in finished
+                else (f"font-weight: 700; color: {CRITICAL};" if key in self.progress else "")
+            )
         word, colour = OUTCOME.get(result.outcome, (result.outcome.upper(), CRITICAL))
         text = f"{word}: {result.message}"
         if result.outcome == "uncertain":
@@ -380,7 +427,5 @@ class ConfirmDialog(QDialog):
         self._update_buttons()
 
     def _disconnect(self) -> None:
-        try:
+        with contextlib.suppress(RuntimeError, TypeError):
             self.state.bridge.sig_progress.disconnect(self._progress)
-        except (RuntimeError, TypeError):
-            pass

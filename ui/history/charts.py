@@ -13,7 +13,8 @@ from fractions import Fraction
 import numpy as np
 import pyqtgraph as pg
 from numpy.typing import NDArray
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QPainter, QPen
 
 from programmer.drugs import default_library
 from programmer.history_series import History
@@ -22,7 +23,8 @@ from programmer.quantities import MASS_UNITS, NL_PER_ML
 REFILL_COLOUR = "#1e7e34"
 PROGRAM_COLOUR = "#0b5394"
 UNKNOWN_COLOUR = "#c26a00"
-GAP_BRUSH = (150, 150, 150, 60)
+GAP_BRUSH = (150, 150, 150, 70)
+GAP_PEN = "#8a8a8a"
 CRITICAL_ALARMS = {"empty_reservoir", "end_of_service", "motor_stall", "pump_stopped"}
 DAY_S = 86_400
 
@@ -35,11 +37,66 @@ def dose_unit(drug: str) -> str:
 
 def to_floats(values: Sequence[Fraction | int | None], divisor: int) -> NDArray[np.float64]:
     """Exact values to floats in a display unit; None becomes NaN (a gap)."""
-    out = np.full(len(values), np.nan, dtype=np.float64)
-    for i, v in enumerate(values):
-        if v is not None:
-            out[i] = float(Fraction(v) / divisor)
-    return out
+    nan = float("nan")
+    return np.fromiter(
+        (
+            nan
+            if v is None
+            else v / divisor
+            if isinstance(v, int)
+            else v.numerator / (v.denominator * divisor)  # int / int: correctly rounded
+            for v in values
+        ),
+        dtype=np.float64,
+        count=len(values),
+    )
+
+
+class Marks(pg.GraphicsObject):  # type: ignore[misc]
+    """Vertical lines and shaded bands at given times, across the whole visible height.
+
+    One item per kind per plot: a hundred refill and program markers over five years cost
+    one paint, where as many InfiniteLines would each recompute their bounds per redraw.
+    """
+
+    def __init__(
+        self,
+        lines: Sequence[float] = (),
+        pen: QPen | None = None,
+        bands: Sequence[tuple[float, float]] = (),
+        brush: QBrush | None = None,
+    ) -> None:
+        super().__init__()
+        self.lines = np.asarray(sorted(lines), dtype=np.float64)
+        self.bands = list(bands)
+        self.pen = pen if pen is not None else pg.mkPen("k")
+        self.brush = brush if brush is not None else pg.mkBrush(GAP_BRUSH)
+        self.setZValue(-10)
+
+    def boundingRect(self) -> QRectF:
+        rect = self.viewRect()
+        return QRectF() if rect is None else rect
+
+    def viewRangeChanged(self) -> None:
+        self.prepareGeometryChange()
+        self.update()
+
+    def paint(self, painter: QPainter, *args: object) -> None:
+        rect = self.viewRect()
+        if rect is None:
+            return
+        left, right, top, bottom = rect.left(), rect.right(), rect.top(), rect.bottom()
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(self.brush)
+        least = 4 * (self.pixelWidth() or 0.0)  # a gap of minutes still shows at years
+        for a, b in self.bands:
+            if b >= left and a <= right:
+                width = max(b - a, least)
+                painter.drawRect(QRectF((a + b - width) / 2, top, width, bottom - top))
+        painter.setPen(self.pen)
+        lo, hi = np.searchsorted(self.lines, [left, right])
+        for x in self.lines[lo:hi]:
+            painter.drawLine(QPointF(float(x), top), QPointF(float(x), bottom))
 
 
 def tune(plot: pg.PlotItem) -> None:
@@ -48,6 +105,7 @@ def tune(plot: pg.PlotItem) -> None:
     plot.setDownsampling(auto=True, mode="peak")
     plot.showGrid(x=True, y=True, alpha=0.2)
     plot.setMenuEnabled(False)
+    plot.getAxis("left").enableAutoSIPrefix(False)  # never "mL (x0.001)": the unit is the unit
 
 
 class HistoryCharts(pg.GraphicsLayoutWidget):  # type: ignore[misc]
@@ -72,10 +130,17 @@ class HistoryCharts(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         self.alarms.getAxis("left").setWidth(110)
         for p in (self.daily, self.hourly, self.reservoir):
             p.getAxis("left").setWidth(110)
+        # One date axis, under the last plot: the plots above share it (and its grid).
+        for p in (self.daily, self.hourly, self.reservoir):
+            p.hideAxis("bottom")
         self.alarms.setMouseEnabled(x=True, y=False)
         self.reservoir.setMouseEnabled(x=True, y=False)
-        self.daily_curve = self.daily.plot([], [], pen=pg.mkPen("#0b5394", width=2), connect="finite")
-        self.hourly_curve = self.hourly.plot([], [], pen=pg.mkPen("#5f6368", width=1), connect="finite")
+        self.daily_curve = self.daily.plot(
+            [], [], pen=pg.mkPen("#0b5394", width=2), connect="finite"
+        )
+        self.hourly_curve = self.hourly.plot(
+            [], [], pen=pg.mkPen("#5f6368", width=1), connect="finite"
+        )
         self.reservoir_curve = self.reservoir.plot(
             [], [], pen=pg.mkPen("#6a1b9a", width=2), connect="finite"
         )
@@ -106,13 +171,13 @@ class HistoryCharts(pg.GraphicsLayoutWidget):  # type: ignore[misc]
             divisor = MASS_UNITS[unit]
         what = "volume" if drug is None else f"{drug} dose"
         days_x, days_y = h.day_series(drug)
-        hours_x, hours_y = h.hour_series(drug)
+        hours_x, hours_y, scale = h.hour_scaled(drug)
         # A day's total is drawn at noon of its day; an hour's at its middle.
         self.daily_curve.setData(
             np.asarray(days_x, dtype=np.float64) + DAY_S / 2, to_floats(days_y, divisor)
         )
         self.hourly_curve.setData(
-            np.asarray(hours_x, dtype=np.float64) + 1800, to_floats(hours_y, divisor)
+            np.asarray(hours_x, dtype=np.float64) + 1800, to_floats(hours_y, divisor * scale)
         )
         self.daily.setTitle(f"Daily total {what} ({unit}/day)", size="10pt", justify="left")
         self.hourly.setTitle(f"Hour by hour {what} ({unit}/h)", size="10pt", justify="left")
@@ -122,25 +187,26 @@ class HistoryCharts(pg.GraphicsLayoutWidget):  # type: ignore[misc]
             np.asarray(h.reservoir_t, dtype=np.float64), to_floats(h.reservoir_nl, NL_PER_ML)
         )
         self.reservoir.setTitle(
-            "Reservoir estimate between refills (mL): from the fills and the delivered volume, never measured",
+            "Reservoir estimate (mL): each fill minus the volume delivered since; never measured",
             size="10pt",
             justify="left",
         )
         self.reservoir.setLabel("left", "mL")
+        refills = [float(m.t_s) for m in h.refill_markers]
+        therapy = [pm for pm in h.program_markers if "therapy" in pm.parts]
+        known = [float(pm.t_s) for pm in therapy if pm.known]
+        unknown = [float(pm.t_s) for pm in therapy if not pm.known]
+        bands: list[tuple[float, float]] = []
+        for g in h.event_gaps:
+            a = g.after_s if g.after_s is not None else g.before_s
+            b = g.before_s if g.before_s is not None else g.after_s
+            if a is not None and b is not None:
+                bands.append((float(a), float(b)))
         for p in (self.daily, self.hourly, self.reservoir):
-            for m in h.refill_markers:
-                self._add(p, pg.InfiniteLine(m.t_s, pen=pg.mkPen(REFILL_COLOUR, width=1, style=Qt.PenStyle.DashLine)))  # fmt: skip
-            for pm in h.program_markers:
-                if "therapy" not in pm.parts:
-                    continue
-                colour = PROGRAM_COLOUR if pm.known else UNKNOWN_COLOUR
-                self._add(p, pg.InfiniteLine(pm.t_s, pen=pg.mkPen(colour, width=1)))
-            for g in h.event_gaps:
-                a = g.after_s if g.after_s is not None else g.before_s
-                b = g.before_s if g.before_s is not None else g.after_s
-                if a is not None and b is not None:
-                    region = pg.LinearRegionItem((a, b), movable=False, brush=GAP_BRUSH)
-                    self._add(p, region)
+            self._add(p, Marks(bands=bands, pen=pg.mkPen(GAP_PEN, width=1)))
+            self._add(p, Marks(refills, pg.mkPen(REFILL_COLOUR, width=1, style=Qt.PenStyle.DashLine)))  # fmt: skip
+            self._add(p, Marks(known, pg.mkPen(PROGRAM_COLOUR, width=1)))
+            self._add(p, Marks(unknown, pg.mkPen(UNKNOWN_COLOUR, width=2)))
         self._draw_alarms(h)
         xs = [*h.hour_starts, *h.reservoir_t]
         if xs:
@@ -173,11 +239,16 @@ class HistoryCharts(pg.GraphicsLayoutWidget):  # type: ignore[misc]
             for xs, style in ((known_x, Qt.PenStyle.SolidLine), (vague_x, Qt.PenStyle.DotLine)):
                 if not xs:
                     continue
+                # A marker at each end, so an alarm of minutes still shows at a zoom of years.
                 item = pg.PlotDataItem(
                     np.asarray(xs, dtype=np.float64),
                     np.full(len(xs), y, dtype=np.float64),
                     pen=pg.mkPen(colour, width=8, style=style),
                     connect="finite",
+                    symbol="s",
+                    symbolSize=9,
+                    symbolBrush=colour,
+                    symbolPen=None,
                 )
                 self._add(self.alarms, item)
         self.alarms.setYRange(-0.7, max(len(codes), 1) - 0.3, padding=0)

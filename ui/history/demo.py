@@ -51,7 +51,7 @@ def fill_demo_history(
     level = 0
     hours: list[InfusionHour] = []
     gap = hour_gap_days or (-1, -1)
-    fill = 20_000_000
+    fill = 36_000_000
     accuracy_ppm = [0, 30_000, -20_000, 60_000, 10_000, 170_000, -40_000, 5_000]
     n_refill = 0
     for day in range(days):
@@ -59,7 +59,7 @@ def fill_demo_history(
         if day % refill_every_days == 0:
             t = t_day + 10 * HOUR
             if day and day % (2 * refill_every_days) == 0:
-                rate = rate * 11 // 10  # a dose increase every other refill
+                rate = rate * 21 // 20  # a 5 % dose increase every other refill
             if day == 4 * refill_every_days:
                 conc = 1_500_000  # a change of concentration
             crc += 1
@@ -80,6 +80,7 @@ def fill_demo_history(
             ppm = accuracy_ppm[n_refill % len(accuracy_ppm)]
             delivered = fill - level if day else 0
             removed = max(0, fill - delivered - delivered * ppm // 1_000_000) if day else 0
+            removed = removed // 100_000 * 100_000  # read off a syringe to 0.1 mL
             event(t - 60, "alarm_cleared", code="low_reservoir") if day else None
             event(t, "refill", removed_nl=removed, added_nl=fill, reservoir_nl=fill)
             event(t + 1, "changeset_applied", crc=crc, programmer_id="itp-demo", parts=["therapy", "refill"])  # fmt: skip
@@ -117,7 +118,9 @@ def fill_demo_history(
             level = max(0, level - basal - bolus)
             if was > 2_000_000 >= level:
                 event(t + HOUR - 1, "alarm_raised", code="low_reservoir")
-            hours.append(InfusionHour(_at(t), basal + bolus, {"basal_nl": basal, "bolus_nl": bolus}))
+            hours.append(
+                InfusionHour(_at(t), basal + bolus, {"basal_nl": basal, "bolus_nl": bolus})
+            )
     records.save_events(serial, events)
     records.save_infusion_hours(serial, hours)
     return {"serial": serial, "start": start, "events": len(events), "hours": len(hours)}

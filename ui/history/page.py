@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from programmer.formatting import decimal_text, volume_text
 from programmer.history_series import History, load_history, pumps_with_history
 from programmer.session.pump_session import HistoryResult
+from programmer.store.roles import Action, allowed
 from ui.app_state import AppState
 from ui.history.charts import (
     GAP_BRUSH,
@@ -40,6 +41,7 @@ from ui.history.charts import (
 )
 
 READ_DEADLINE_S = 1800.0  # five years of hours over a slow serial link
+RANGES = (("All", 0), ("1 year", 365), ("3 months", 91), ("1 month", 30), ("1 week", 7), ("1 day", 1), ("6 hours", 0.25))  # fmt: skip
 
 
 def _right(text: str) -> QTableWidgetItem:
@@ -48,10 +50,20 @@ def _right(text: str) -> QTableWidgetItem:
     return item
 
 
+def ml_text(nl: int) -> str:
+    """A volume to 0.01 mL, as a syringe is read; "≈" when rounded (the exact in a tooltip)."""
+    exact = Fraction(nl, 1_000_000)
+    shown = Fraction(round(exact * 100), 100)
+    return f"{'' if shown == exact else '≈'}{decimal_text(shown)} mL"
+
+
 def deviation_text(dev: Fraction | None, recorded_pct: float | None) -> str:
+    """Delivered against programmed, to 0.1 % ("≈" when rounded); + means more was given."""
     if dev is not None:
         pct = dev * 100
-        return f"{'+' if pct > 0 else ''}{decimal_text(pct, Fraction(1, 10))} %"
+        shown = Fraction(round(pct * 10), 10)  # half-even, exact
+        sign = "+" if shown > 0 else ""
+        return f"{'' if shown == pct else '≈'}{sign}{decimal_text(shown)} %"
     if recorded_pct is not None:
         return f"{recorded_pct:+.1f} % (recorded)"
     return "unknown"
@@ -68,6 +80,7 @@ class HistoryPage(QWidget):
         self._stop = False
         self._reading = False
         self._dirty = True
+        self._shown_serial: str | None = None
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
         top = QHBoxLayout()
@@ -91,6 +104,15 @@ class HistoryPage(QWidget):
         show_label.setBuddy(self.series_select)
         top.addWidget(show_label)
         top.addWidget(self.series_select)
+        range_label = QLabel("Range")
+        self.range_select = QComboBox()
+        self.range_select.setObjectName("range_select")
+        self.range_select.setAccessibleName("time range shown, ending at the latest record")
+        for text, days in RANGES:
+            self.range_select.addItem(text, days)
+        range_label.setBuddy(self.range_select)
+        top.addWidget(range_label)
+        top.addWidget(self.range_select)
         top.addStretch(1)
         self.read_button = QPushButton("Read from pump")
         self.read_button.setObjectName("read_button")
@@ -152,26 +174,35 @@ class HistoryPage(QWidget):
         self.accuracy_table = QTableWidget(0, 4)
         self.accuracy_table.setObjectName("accuracy_table")
         self.accuracy_table.setAccessibleName("pump accuracy at each refill")
-        self.accuracy_table.setHorizontalHeaderLabels(["Refill", "Drawn out", "Expected", "Delivery vs programmed"])  # fmt: skip
+        self.accuracy_table.setHorizontalHeaderLabels(["Refill", "Drawn", "Expected", "Accuracy"])  # fmt: skip
         self.accuracy_table.verticalHeader().setVisible(False)
         self.accuracy_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.accuracy_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # fmt: skip
-        self.accuracy_table.horizontalHeader().setStretchLastSection(True)
+        acc_header = self.accuracy_table.horizontalHeader()
+        acc_header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        acc_header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header_item = self.accuracy_table.horizontalHeaderItem(3)
+        if header_item is not None:
+            header_item.setToolTip(
+                "Delivered against programmed since the fill before: + means the pump gave more"
+            )
+        self.accuracy_table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         acc_title.setBuddy(self.accuracy_table)
         side_box.addWidget(self.accuracy_table, 1)
         split.addWidget(side)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
-        split.setSizes([780, 340])
+        split.setSizes([760, 390])
         outer.addWidget(split, 1)
         self.pump_select.currentIndexChanged.connect(lambda _: self.reload())
         self.series_select.currentIndexChanged.connect(lambda _: self._draw())
+        self.range_select.currentIndexChanged.connect(lambda _: self.show_range())
         self.read_button.clicked.connect(self.read_from_pump)
         self.cancel_button.clicked.connect(self.cancel)
         state.sig_pump_changed.connect(self._on_pump_changed)
         state.bridge.sig_progress.connect(self._on_progress)
         self.setTabOrder(self.pump_select, self.series_select)
-        self.setTabOrder(self.series_select, self.read_button)
+        self.setTabOrder(self.series_select, self.range_select)
+        self.setTabOrder(self.range_select, self.read_button)
         self.setTabOrder(self.read_button, self.cancel_button)
         self.setTabOrder(self.cancel_button, self.accuracy_table)
         self._update_buttons()
@@ -199,11 +230,11 @@ class HistoryPage(QWidget):
             return int(i.status["utc_offset_min"])
         return None
 
-    def reload(self) -> None:
+    def reload(self, serial: str | None = None) -> None:
         """Re-read the store and redraw (the store is the only source of the charts)."""
         self._dirty = False
         pumps = pumps_with_history(self.state.store)
-        wanted = self.pump_select.currentData() or self._connected_serial()
+        wanted = serial or self.pump_select.currentData() or self._connected_serial()
         self.pump_select.blockSignals(True)
         self.pump_select.clear()
         for serial, model in pumps:
@@ -222,19 +253,26 @@ class HistoryPage(QWidget):
             return
         offset = self._utc_offset(serial)
         self.history = load_history(self.state.records, serial, offset or 0)
-        self._fill_series(self.history.drug_names)
+        self._fill_series(self.history.drug_names, serial)
         self._draw()
         self._summarise(offset)
         self.sig_history_loaded.emit(serial)
 
-    def _fill_series(self, drugs: list[str]) -> None:
+    def _fill_series(self, drugs: list[str], serial: str | None = None) -> None:
+        """A drug's dose first when one is known; the choice is kept while the pump is."""
         current = self.series_select.currentData()
+        same_pump = serial == self._shown_serial
+        self._shown_serial = serial
         self.series_select.blockSignals(True)
         self.series_select.clear()
         for d in drugs:
             self.series_select.addItem(f"{d} dose ({dose_unit(d)})", d)
         self.series_select.addItem("Volume delivered (mL)", "")
-        i = self.series_select.findData(current) if current is not None else 0
+        i = (
+            self.series_select.findData(current)
+            if current is not None and (current or same_pump)
+            else 0
+        )
         self.series_select.setCurrentIndex(max(i, 0))
         self.series_select.blockSignals(False)
 
@@ -247,6 +285,8 @@ class HistoryPage(QWidget):
         if h is None:
             return
         self.charts.show_history(h, self.selected_drug())
+        if self.range_select.currentData():
+            self.show_range()
         ptm = h.ptm_by_hour
         hours = np.arange(24, dtype=np.float64)
         self.ptm_granted.setOpts(x=hours - 0.2, height=[p.granted for p in ptm])
@@ -259,21 +299,35 @@ class HistoryPage(QWidget):
                 reasons[k] = reasons.get(k, 0) + v
         why = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(reasons.items()))
         self.ptm_label.setText(
-            f"Granted {granted}, denied {denied}" + (f" ({why})" if why else "")
+            f"Granted {granted}, denied {denied}"
+            + (f" ({why})" if why else "")
             + (" · in stored events only" if h.event_gaps else "")
         )
         self.accuracy_table.setRowCount(len(h.accuracy))
         for r, a in enumerate(reversed(h.accuracy)):
             self.accuracy_table.setItem(r, 0, QTableWidgetItem(a.at[:10]))
-            self.accuracy_table.setItem(r, 1, _right(volume_text(a.removed_nl)))
-            self.accuracy_table.setItem(
-                r, 2, _right(volume_text(a.expected_nl) if a.expected_nl is not None else "unknown")
-            )
+            drawn = _right(ml_text(a.removed_nl))
+            drawn.setToolTip(volume_text(a.removed_nl))
+            self.accuracy_table.setItem(r, 1, drawn)
+            expected = _right(ml_text(a.expected_nl) if a.expected_nl is not None else "unknown")
+            if a.expected_nl is not None:
+                expected.setToolTip(f"{volume_text(a.expected_nl)} (the pump's estimate)")
+            self.accuracy_table.setItem(r, 2, expected)
             dev = _right(deviation_text(a.deviation, a.recorded_pct))
             if a.finding:
                 dev.setToolTip(a.finding)
                 dev.setText(dev.text() + " ⚠")
             self.accuracy_table.setItem(r, 3, dev)
+
+    def show_range(self) -> None:
+        """Zoom to a preset ending at the latest record (the mouse zooms and pans freely)."""
+        h = self.history
+        days = self.range_select.currentData()
+        if h is None or not h.hour_starts:
+            return
+        end = h.hour_starts[-1] + 3600
+        start = h.hour_starts[0] if not days else end - int(days * 86_400)
+        self.charts.daily.setXRange(start, end, padding=0.02 if not days else 0)
 
     def _summarise(self, offset: int | None) -> None:
         h = self.history
@@ -310,9 +364,13 @@ class HistoryPage(QWidget):
         offline = self.state.offline
         self.read_button.setVisible(not offline)
         self.cancel_button.setVisible(not offline and self._reading)
-        self.read_button.setEnabled(self.state.session is not None and not self._reading)
+        p = self.state.principal
+        may = p is not None and allowed(p.role, Action.READ_HISTORY)
+        self.read_button.setEnabled(self.state.session is not None and may and not self._reading)
         self.read_button.setToolTip(
-            "" if self.state.session is not None else "Connect to a pump first"
+            "Connect to a pump first"
+            if self.state.session is None
+            else ("" if may else "This account may not read a pump's history")
         )
 
     def read_from_pump(self) -> None:
@@ -346,7 +404,7 @@ class HistoryPage(QWidget):
             + result.message
         )
         self._update_buttons()
-        self.reload()
+        self.reload(self._connected_serial())
         self.sig_read_finished.emit(result)
 
     def _read_failed(self, error: BaseException) -> None:

@@ -1,0 +1,1 @@
+"""The therapy editor (page, model, chart) and its screenshots."""

@@ -26,7 +26,17 @@ class _Handle(pg.TargetItem):  # type: ignore[misc]
         self.row = row
         self.axis = axis
         self.fixed = y if axis == "x" else x
+        self._placing = False
         super().__init__(pos=(x, y), **kw)
+
+    def place(self, x: float, y: float) -> None:
+        """Move to (x, y) from the model (not a drag): no preview, no signal handling."""
+        self.fixed = y if self.axis == "x" else x
+        self._placing = True
+        try:
+            super().setPos(pg.Point(x, y))
+        finally:
+            self._placing = False
 
     def setPos(self, *args: Any) -> None:
         p = pg.Point(*args)
@@ -64,17 +74,25 @@ class ProfileChart(QWidget):
         self.plot.hideButtons()
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setLabel("bottom", "time of day, h")
+        for axis in ("left", "bottom"):
+            self.plot.getAxis(axis).enableAutoSIPrefix(False)  # no hidden "x0.001"
         self.legend = self.plot.addLegend(offset=(10, 5))
         self.old_curve = self.plot.plot(
-            [], [], pen=pg.mkPen(OLD_PEN, width=3, style=Qt.PenStyle.DashLine), name="on the pump now"
+            [],
+            [],
+            pen=pg.mkPen(OLD_PEN, width=3, style=Qt.PenStyle.DashLine),
+            name="on the pump now",
         )
         self.new_curve = self.plot.plot([], [], pen=pg.mkPen(NEW_PEN, width=3), name="new")
         layout.addWidget(self.plot)
+        self.empty = pg.TextItem("", color="#b00020", anchor=(0.5, 0.5))
+        self.plot.addItem(self.empty, ignoreBounds=True)
         self.level_handles: list[_Handle] = []
         self.edge_handles: list[_Handle] = []
         self.segments: list[Segment] = []
         self.old: list[Segment] = []
         self.cycle_days = 1
+        self.empty_text = "Nothing to draw: correct the findings marked in red"
 
     def set_profiles(self, old: list[Segment], new: list[Segment], unit_label: str,
                      cycle_days: int, edges_movable: bool, levels_movable: bool) -> None:  # fmt: skip
@@ -83,39 +101,55 @@ class ProfileChart(QWidget):
         self.plot.setLabel("bottom", "time of day, h" if cycle_days == 1 else "hour of the cycle")
         self.old_curve.setData(*_xy(old))
         self.new_curve.setData(*_xy(new))
-        for h in self.level_handles + self.edge_handles:
-            self.plot.removeItem(h)
-        self.level_handles, self.edge_handles = [], []
+        # Handles are made once and reused: removing pyqtgraph items that have been painted
+        # and letting Python collect them crashes PySide at interpreter exit.
         for row, s in enumerate(new):
-            mid = (s.start_min + s.end_min) / 120
-            level = _Handle(row, "y", mid, float(s.level), size=14, symbol="s",
-                            pen=pg.mkPen(NEW_PEN, width=2), brush=pg.mkBrush("#ffffff"),
-                            movable=levels_movable)  # fmt: skip
-            level.setToolTip(f"step {row + 1}: drag up or down to change its dose")
-            level.sigPositionChanged.connect(self._preview)
-            level.sigPositionChangeFinished.connect(self._level_done)
-            self.plot.addItem(level)
-            self.level_handles.append(level)
+            level = self._handle(self.level_handles, row, "y")
+            level.place((s.start_min + s.end_min) / 120, float(s.level))
+            level.movable = levels_movable
             if row > 0:
-                edge = _Handle(row, "x", s.start_min / 60, float(s.level), size=12, symbol="t1",
-                               pen=pg.mkPen(NEW_PEN, width=2), brush=pg.mkBrush(NEW_PEN),
-                               movable=edges_movable)  # fmt: skip
-                edge.setToolTip(f"step {row + 1}: drag left or right to move its start (15 min)")
-                edge.sigPositionChanged.connect(self._preview)
-                edge.sigPositionChangeFinished.connect(self._edge_done)
-                self.plot.addItem(edge)
-                self.edge_handles.append(edge)
+                edge = self._handle(self.edge_handles, row, "x")
+                edge.place(s.start_min / 60, float(s.level))
+                edge.movable = edges_movable
+        for h in self.level_handles[len(new) :]:
+            h.setVisible(False)
+        for h in self.edge_handles[max(0, len(new) - 1) :]:
+            h.setVisible(False)
         top = max([float(s.level) for s in old + new] or [1.0])
         self.plot.setXRange(0, 24 * cycle_days, padding=0.01)
+        self.empty.setText("" if new else self.empty_text)
+        self.empty.setPos(12 * cycle_days, (top * 1.25 if top > 0 else 1.0) / 2)
         self.plot.setYRange(0, top * 1.25 if top > 0 else 1.0, padding=0)
         ticks = [(h, f"{h % 24:02d}" if cycle_days == 1 or h % 24 else f"d{h // 24 + 1}")
                  for h in range(0, 24 * cycle_days + 1, 3 if cycle_days == 1 else 12)]  # fmt: skip
         self.plot.getAxis("bottom").setTicks([ticks])
 
+    def _handle(self, pool: list[_Handle], row: int, axis: str) -> _Handle:
+        """The pool's handle for `row` (edges start at row 1), made on first use."""
+        index = row if axis == "y" else row - 1
+        while len(pool) <= index:
+            r = len(pool) if axis == "y" else len(pool) + 1
+            if axis == "y":
+                h = _Handle(r, "y", 0.0, 0.0, size=14, symbol="s", pen=pg.mkPen(NEW_PEN, width=2),
+                            brush=pg.mkBrush("#ffffff"))  # fmt: skip
+                h.setToolTip(f"step {r + 1}: drag up or down to change its dose")
+                h.sigPositionChangeFinished.connect(self._level_done)
+            else:
+                h = _Handle(r, "x", 0.0, 0.0, size=12, symbol="t1", pen=pg.mkPen(NEW_PEN, width=2),
+                            brush=pg.mkBrush(NEW_PEN))  # fmt: skip
+                h.setToolTip(f"step {r + 1}: drag left or right to move its start (15 min)")
+                h.sigPositionChangeFinished.connect(self._edge_done)
+            h.sigPositionChanged.connect(self._preview)
+            self.plot.addItem(h)
+            pool.append(h)
+        handle = pool[index]
+        handle.setVisible(True)
+        return handle
+
     def _preview(self, handle: _Handle) -> None:
         """While dragging: redraw the new curve with the handle's position (not yet applied)."""
         segs = list(self.segments)
-        if not segs or not (0 <= handle.row < len(segs)):
+        if handle._placing or not segs or not (0 <= handle.row < len(segs)):
             return
         pos = handle.pos()
         if handle.axis == "y":

@@ -165,20 +165,6 @@ def check_editable(data: Any) -> list[str]:
     return out
 
 
-class _Snapshot(QUndoCommand):
-    def __init__(self, model: TherapyModel, before: Rx, after: Rx, text: str) -> None:
-        super().__init__(text)
-        self.model = model
-        self.before = before
-        self.after = after
-
-    def redo(self) -> None:
-        self.model._set(self.after)
-
-    def undo(self) -> None:
-        self.model._set(self.before)
-
-
 class TherapyModel(QObject):
     """The prescription being edited, its plan, and the undo stack."""
 
@@ -186,8 +172,13 @@ class TherapyModel(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        # The stack keeps the history and its index; the prescriptions themselves are kept
+        # here, one per index. Commands are plain QUndoCommands: in PySide 6.12, a Python
+        # override of QUndoCommand.undo() corrupts reference counts (a crash at exit).
         self.undo_stack = QUndoStack(self)
         self._data: Rx = new_prescription()
+        self._states: list[Rx] = [copy.deepcopy(self._data)]
+        self.undo_stack.indexChanged.connect(self._at_index)
         self._plan: Plan | None = None
         self.pump: PumpContext | None = None
         self.pump_therapy: Therapy | None = None
@@ -205,20 +196,37 @@ class TherapyModel(QObject):
         self._plan = None
         self.sig_changed.emit()
 
+    def _at_index(self, index: int) -> None:
+        if 0 <= index < len(self._states) and self._states[index] != self._data:
+            self._set(self._states[index])
+
     def edit(self, change: Callable[[Rx], None], text: str) -> bool:
         """Apply `change` to a copy; push it as one undoable step if anything differs."""
         after = copy.deepcopy(self._data)
         change(after)
         if after == self._data:
             return False
-        self.undo_stack.push(_Snapshot(self, copy.deepcopy(self._data), after, text))
+        del self._states[self.undo_stack.index() + 1 :]
+        self._states.append(after)
+        self.undo_stack.push(QUndoCommand(text))  # index + 1: _at_index shows `after`
         return True
 
     def replace(self, data: Rx, text: str = "load prescription") -> None:
         problems = check_editable(data)
         if problems:
             raise PrescriptionFileError("; ".join(problems))
-        self.edit(lambda d: (d.clear(), d.update(copy.deepcopy(data))), text)
+
+        def change(d: Rx) -> None:
+            d.clear()
+            d.update(copy.deepcopy(data))
+
+        self.edit(change, text)
+
+    def reset(self) -> None:
+        """Forget the prescription and its history (on sign-out: nothing left for the next user)."""
+        self._states = [new_prescription()]
+        self.undo_stack.clear()
+        self._set(new_prescription())
 
     def set_pump(self, pump: PumpContext | None, now: datetime | None = None) -> None:
         """The pump as last read: the plan is made against it, and its therapy drawn in grey."""
@@ -468,8 +476,8 @@ class TherapyModel(QObject):
     def old_segments(self) -> list[Segment]:
         return self.segments(self.pump_therapy, self.chart_unit())
 
-    def row_results(self, p: Plan | None = None) -> list[str]:
-        """What the pump will run for each table row: per day, and its volume rate."""
+    def row_results(self, p: Plan | None = None) -> list[tuple[str, str]]:
+        """What the pump will run for each table row: (per day, per day and volume rate)."""
         p = p or self.plan()
         t = p.therapy
         if t is None:
@@ -481,9 +489,9 @@ class TherapyModel(QObject):
             rate = volume_rate_text(s.rate_nl_day)
             if first is not None and unit is not None:
                 dose = dose_per_day_text(dose_ng(s.rate_nl_day, first.conc_ng_ml), unit)
-                out.append(f"{dose} · {rate}")
+                out.append((dose, f"{dose} · {rate}"))
             else:
-                out.append(rate)
+                out.append((rate.split(" (")[0], rate))
         return out
 
     # --- chart gestures ---------------------------------------------------------------------

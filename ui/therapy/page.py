@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -34,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from programmer.drugs import default_library
+from programmer.drugs import INDICATIONS, JURISDICTIONS, default_library
 from programmer.formatting import percent_text
 from programmer.planner import Plan
 from programmer.prescription import PrescriptionFileError
@@ -47,6 +48,9 @@ from ui.therapy.widgets import SEVERITY_COLOUR, FieldMessage, QuantityField, fin
 
 COL_DAY, COL_START, COL_AMOUNT, COL_UNIT, COL_RUNS, COL_CHECK = range(6)
 ROW_TINT = {"hard": "#fde7e9", "soft": "#fff4ce", "info": "#e8f0fe"}
+CHECK_WORD = {"hard": "✖ HARD", "soft": "⚠ soft", "info": "note"}
+NO_INDICATION = "not given (the stricter rule applies)"
+DISABLED_PRIMARY = "QPushButton:disabled { background: #c8ccd0; color: #5f6368; }"
 VERDICT_COLOUR = {"ok": OK, "soft": WARNING, "hard": CRITICAL}
 
 
@@ -95,9 +99,13 @@ class _DrugRow(QWidget):
         grid.addWidget(self.message, 1, 0, 1, 3)
         grid.setColumnStretch(0, 1)
         grid.setColumnStretch(1, 1)
-        self.name.lineEdit().editingFinished.connect(lambda: page._drug_edited(self.index))
+        edit = self.name.lineEdit()
+        if edit is not None:
+            edit.setAccessibleName(f"drug {index + 1} name")
+            edit.editingFinished.connect(lambda: page._drug_edited(self.index))
         self.name.activated.connect(lambda _: page._drug_edited(self.index))
         self.conc.sig_edited.connect(lambda _: page._drug_edited(self.index))
+        self.conc.sig_typing.connect(lambda _: page._preview_drug(self.index))
         self.remove.clicked.connect(lambda: page.model.remove_drug(self.index))
 
 
@@ -136,6 +144,7 @@ class TherapyPage(QWidget):
         self.chart.sig_level_dragged.connect(self._level_dragged)
         self.chart.sig_edge_dragged.connect(self._edge_dragged)
         state.sig_pump_changed.connect(self._pump_changed)
+        state.sig_user_changed.connect(self._user_changed)
         self._pump_changed()
         self.refresh()
 
@@ -145,6 +154,46 @@ class TherapyPage(QWidget):
         inner = QWidget()
         form = QVBoxLayout(inner)
         form.setContentsMargins(0, 0, 6, 0)
+
+        who = QGroupBox("Patient and rules")
+        wform = QGridLayout(who)
+        self.patient = QLineEdit()
+        self.patient.setObjectName("patient")
+        self.patient.setAccessibleName("patient identifier")
+        self.patient.setPlaceholderText("e.g. MRN-0001")
+        self.patient.editingFinished.connect(
+            lambda: self.model.set_field("patient", self.patient.text().strip(), "patient")
+        )
+        self.indication = QComboBox()
+        self.indication.setObjectName("indication")
+        self.indication.setAccessibleName("indication (selects the drug rules)")
+        self.indication.addItem(NO_INDICATION, "")
+        for name in INDICATIONS:
+            self.indication.addItem(name, name)
+        self.indication.activated.connect(
+            lambda _: self.model.set_field(
+                "indication", self.indication.currentData(), "indication"
+            )
+        )
+        self.jurisdiction = QComboBox()
+        self.jurisdiction.setObjectName("jurisdiction")
+        self.jurisdiction.setAccessibleName("jurisdiction (selects the label's limits)")
+        self.jurisdiction.addItems(list(JURISDICTIONS))
+        self.jurisdiction.activated.connect(
+            lambda _: self.model.set_field(
+                "jurisdiction", self.jurisdiction.currentText(), "jurisdiction"
+            )
+        )
+        wform.addWidget(QLabel("Patient"), 0, 0)
+        wform.addWidget(self.patient, 0, 1)
+        wform.addWidget(QLabel("Labels"), 0, 2)
+        wform.addWidget(self.jurisdiction, 0, 3)
+        wform.addWidget(QLabel("Indication"), 1, 0)
+        wform.addWidget(self.indication, 1, 1, 1, 3)
+        wform.setColumnStretch(1, 1)
+        self.who_message = FieldMessage("who_message")
+        wform.addWidget(self.who_message, 2, 0, 1, 4)
+        form.addWidget(who)
 
         drugs = QGroupBox("Drugs (the first is the one doses are written in)")
         self.drugs_box = QVBoxLayout(drugs)
@@ -183,7 +232,9 @@ class TherapyPage(QWidget):
         self.table = QTableWidget(0, 6)
         self.table.setObjectName("steps_table")
         self.table.setAccessibleName("steps: day, start, amount, unit, what the pump runs")
-        self.table.setHorizontalHeaderLabels(["Day", "Start", "Amount", "Unit", "Pump runs", "Check"])
+        self.table.setHorizontalHeaderLabels(
+            ["Day", "Start", "Amount", "Unit", "Pump runs", "Check"]
+        )
         self.table.verticalHeader().setVisible(False)
         hh = self.table.horizontalHeader()
         for c, mode in ((COL_DAY, QHeaderView.ResizeMode.ResizeToContents),
@@ -194,13 +245,13 @@ class TherapyPage(QWidget):
                         (COL_CHECK, QHeaderView.ResizeMode.ResizeToContents)):  # fmt: skip
             hh.setSectionResizeMode(c, mode)
         self.table.setColumnWidth(COL_AMOUNT, 80)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.setItemDelegateForColumn(COL_UNIT, _UnitDelegate(self.table))
         self.table.setEditTriggers(
             QAbstractItemView.EditTrigger.DoubleClicked
             | QAbstractItemView.EditTrigger.EditKeyPressed
             | QAbstractItemView.EditTrigger.AnyKeyPressed
         )
-        self.table.setMinimumHeight(150)
         self.table.itemChanged.connect(self._item_changed)
         sbox.addWidget(self.table)
         steps_row = QHBoxLayout()
@@ -297,13 +348,13 @@ class TherapyPage(QWidget):
         grid.setColumnStretch(1, 2)
         right.addWidget(totals)
         self.chart = ProfileChart()
-        self.chart.setMinimumHeight(220)
+        self.chart.setMinimumHeight(170)
         right.addWidget(self.chart, 3)
         self.findings = QListWidget()
         self.findings.setObjectName("findings_list")
         self.findings.setAccessibleName("findings")
         self.findings.setWordWrap(True)
-        self.findings.setMinimumHeight(90)
+        self.findings.setMinimumHeight(60)
         right.addWidget(self.findings, 1)
         return right
 
@@ -334,18 +385,26 @@ class TherapyPage(QWidget):
         self.send_button = QPushButton("Review and send…")
         self.send_button.setObjectName("review_and_send")
         self.send_button.setProperty("role", "primary")
+        self.send_button.setStyleSheet(DISABLED_PRIMARY)
         self.send_button.clicked.connect(self.review_and_send)
         for b in (self.from_pump_button, self.open_button, self.save_button, self.undo_button, self.redo_button):  # fmt: skip
             row.addWidget(b)
         row.addWidget(self.file_message, 1)
         row.addWidget(self.send_button)
         undo = QShortcut(QKeySequence.StandardKey.Undo, self)
+        undo.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         undo.activated.connect(self.model.undo_stack.undo)
         redo = QShortcut(QKeySequence("Ctrl+Shift+Z"), self)
+        redo.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         redo.activated.connect(self.model.undo_stack.redo)
         return row
 
     # --- the pump -------------------------------------------------------------------------
+
+    def _user_changed(self) -> None:
+        if self.state.principal is None:
+            self.model.reset()  # a prescription is patient data: not left for the next user
+            self.file_message.clear()
 
     def _pump_changed(self) -> None:
         i = self.state.interrogation
@@ -362,12 +421,16 @@ class TherapyPage(QWidget):
         i = self.state.interrogation
         if i is None:
             return
-        self.model.replace(self.model.from_pump(i.therapy, i.serial, i.model), "start from the pump")
+        self.model.replace(
+            self.model.from_pump(i.therapy, i.serial, i.model), "start from the pump"
+        )
 
     # --- files ------------------------------------------------------------------------------
 
     def _open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a prescription", "", "Prescription (*.json)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a prescription", "", "Prescription (*.json)"
+        )
         if path:
             self.load_file(Path(path))
 
@@ -437,6 +500,20 @@ class TherapyPage(QWidget):
         if not self._filling:
             self.model.set_patient_bolus(self._ptm_values())
 
+    def _preview_drug(self, index: int) -> None:
+        """While typing a concentration: the totals as they would be (nothing is changed)."""
+        if index >= len(self._drug_rows):
+            return
+        r = self._drug_rows[index]
+        drug: dict[str, Any] = {"name": r.name.currentText().strip()}
+        if r.conc.text():
+            drug["concentration"] = r.conc.text()
+
+        def change(d: dict[str, Any]) -> None:
+            d["drugs"][index] = drug
+
+        self._show_totals(self.model.preview(change))
+
     def _preview_ptm(self) -> None:
         """While typing a bolus field: the totals as they would be (nothing is changed)."""
         pb = self._ptm_values()
@@ -463,6 +540,7 @@ class TherapyPage(QWidget):
         p = self.model.plan()
         self._filling = True
         try:
+            self._fill_who(p)
             self._fill_drugs(p)
             self._fill_schedule(p)
             self._fill_ptm(p)
@@ -475,13 +553,20 @@ class TherapyPage(QWidget):
         self._show_totals(p)
         self._show_findings(p)
         unit = self.model.chart_unit(p)
+        self.chart.empty_text = (
+            "Mode stopped: the pump delivers nothing"
+            if self.model.mode == "stopped"
+            else "Nothing to draw: correct the findings marked in red"
+        )
         self.chart.set_profiles(self.model.old_segments(), self.model.new_segments(), unit.label,
                                 max(self.model.cycle_days, self.model.pump_therapy.cycle_days if self.model.pump_therapy else 1),
                                 edges_movable=self.model.mode == "flex", levels_movable=self.model.mode != "stopped")  # fmt: skip
         level, text = self.model.verdict(p)
         self.verdict.setText(text)
         self.verdict.setProperty("level", level)
-        self.verdict.setStyleSheet(f"color: {VERDICT_COLOUR[level]}; font-size: 13pt; font-weight: 700;")
+        self.verdict.setStyleSheet(
+            f"color: {VERDICT_COLOUR[level]}; font-size: 13pt; font-weight: 700;"
+        )
         s = self.state.session
         can_send = (not p.hard and p.therapy is not None and s is not None and not self.state.offline
                     and not s.uncertain)  # fmt: skip
@@ -494,16 +579,37 @@ class TherapyPage(QWidget):
         )  # fmt: skip
         self.from_pump_button.setEnabled(self.state.interrogation is not None)
 
+    def _fill_who(self, p: Plan) -> None:
+        data = self.model.data
+        patient = str(data.get("patient", ""))
+        if self.patient.text() != patient:
+            self.patient.setText(patient)
+        index = self.indication.findData(str(data.get("indication", "")))
+        self.indication.setCurrentIndex(max(index, 0))
+        self.jurisdiction.setCurrentText(str(data.get("jurisdiction", "US")))
+        mine = [f for key in ("patient", "indication", "jurisdiction", "pump_serial", "pump_model")
+                for f in self.model.findings_at(key, p)]  # fmt: skip
+        self.who_message.show_findings(mine, severity_rank(mine))
+
     def _fill_drugs(self, p: Plan) -> None:
         drugs = self.model.drugs()
         while len(self._drug_rows) > len(drugs):
             r = self._drug_rows.pop()
             r.setParent(None)
             r.deleteLater()
+        grew = len(self._drug_rows) < len(drugs)
         while len(self._drug_rows) < len(drugs):
             r = _DrugRow(self, len(self._drug_rows))
             self.drugs_box.insertWidget(len(self._drug_rows), r)
             self._drug_rows.append(r)
+        if grew:  # rows made later would otherwise come last in the tab order
+            before: QWidget = self.jurisdiction
+            for r in self._drug_rows:
+                for w in (r.name, r.conc.number, r.conc.unit, r.remove):
+                    QWidget.setTabOrder(before, w)
+                    before = w
+            QWidget.setTabOrder(before, self.add_drug_button)
+            QWidget.setTabOrder(self.add_drug_button, self.mode)
         for i, (name, conc) in enumerate(drugs):
             r = self._drug_rows[i]
             r.name.blockSignals(True)
@@ -534,10 +640,11 @@ class TherapyPage(QWidget):
         flex = mode == "flex"
         for r, row in enumerate(rows):
             number, unit = split_quantity(row.amount)
-            values = [str(row.day), row.start, number, unit, runs[r] if r < len(runs) else "—"]
+            short, full = runs[r] if r < len(runs) else ("—", "no therapy can be built yet")
+            values = [str(row.day), row.start, number, unit, short]
             found = per_row.get(r, [])
             worst = severity_rank(found)
-            values.append(f"{worst}: {found[0].code}" if worst and found else "ok")
+            values.append(CHECK_WORD[worst] if worst else "ok")
             for c, v in enumerate(values):
                 item = self.table.item(r, c)
                 if item is None:
@@ -549,15 +656,22 @@ class TherapyPage(QWidget):
                 flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
                 item.setFlags(flags | Qt.ItemFlag.ItemIsEditable if editable else flags)
                 if c in (COL_AMOUNT, COL_RUNS, COL_DAY):
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    item.setTextAlignment(
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                    )
                 item.setBackground(QBrush(QColor(ROW_TINT[worst])) if worst else QBrush())
                 if c == COL_CHECK and worst:
                     item.setForeground(QBrush(QColor(SEVERITY_COLOUR[worst])))
                 elif c == COL_CHECK:
                     item.setForeground(QBrush())
-                item.setToolTip(findings_text(found))
+                item.setToolTip(
+                    "\n".join(t for t in (f"pump runs: {full}", findings_text(found)) if t)
+                )
                 item.setData(Qt.ItemDataRole.UserRole, worst or "")
         self.table.setEnabled(mode != "stopped")
+        rows_h = sum(self.table.rowHeight(r) for r in range(len(rows))) or 30
+        height = self.table.horizontalHeader().height() + rows_h + 2 * self.table.frameWidth() + 34
+        self.table.setFixedHeight(max(110, min(height, 340)))
         self.add_step_button.setEnabled(flex)
         self.remove_step_button.setEnabled(flex and len(rows) > 1)
         general = [f for f in p.findings if f.field == "steps"]
@@ -592,7 +706,9 @@ class TherapyPage(QWidget):
             if top != base:
                 lines.append(f"&nbsp;&nbsp;with every patient bolus: <b>{top}</b>")
             if d.drug in now:
-                lines.append(f"&nbsp;&nbsp;<span style='color:#5f6368'>on the pump now: {now[d.drug]}</span>")
+                lines.append(
+                    f"&nbsp;&nbsp;<span style='color:#5f6368'>on the pump now: {now[d.drug]}</span>"
+                )
         vol = p.to_json()["daily_volume_text"]
         lines.append(f"volume: <b>{vol}</b>" if vol else "volume: — (no therapy can be built)")
         self.totals.setText("<br>".join(lines))
@@ -607,7 +723,9 @@ class TherapyPage(QWidget):
             self.change.setText(percent_text(change * 100))
             self.change.setToolTip("the heaviest day's volume against the pump's therapy")
         big = change is not None and abs(change) >= Fraction(1, 5)
-        colour = CRITICAL if change is not None and abs(change) >= 1 else WARNING if big else "#1f2328"
+        colour = (
+            CRITICAL if change is not None and abs(change) >= 1 else WARNING if big else "#1f2328"
+        )
         self.change.setStyleSheet(f"color: {colour};")
 
     def _show_findings(self, p: Plan) -> None:
@@ -634,4 +752,3 @@ class TherapyPage(QWidget):
         item = self.table.item(row, col)
         assert item is not None
         item.setText(text)
-

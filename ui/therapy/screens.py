@@ -25,12 +25,12 @@ FILL: dict[str, Any] = {
     "dose": "1 mg/day",
     "catheter": {"volume": "0.15 mL"},
     "refill": {"removed": "39 mL", "added": "20 mL"},
-    "bolus": {"kind": "bridge"},
+    "bolus": {"kind": "priming"},
 }
 NEW_STEPS: list[dict[str, Any]] = [
     {"start": "00:00", "dose": "1 mg/day"},
-    {"start": "07:00", "dose": "1.2 mg/day"},
-    {"start": "21:30", "dose": "0.9 mg/day"},
+    {"start": "08:00", "dose": "1.7 mg/day"},
+    {"start": "20:00", "dose": "1 mg/day"},
 ]
 
 
@@ -44,7 +44,7 @@ def _wait(until: Callable[[], bool], seconds: float = 15.0) -> bool:
 
 
 def fill_with_morphine(state: AppState, password: str) -> str:
-    """Put morphine in the emulator's pump (a refill with a bridge bolus); returns the outcome."""
+    """Put morphine in the emulator's pump (a refill with a priming bolus); returns the outcome."""
     got: dict[str, Any] = {}
     state.propose(FILL, None, lambda p: got.__setitem__("proposal", p),
                   lambda e: got.__setitem__("error", e))  # fmt: skip
@@ -69,6 +69,8 @@ def take_screenshots(window: QMainWindow, state: AppState, out_dir: Path, *,
     saved: list[Path] = []
 
     def shot(widget: Any, name: str) -> None:
+        if widget is window:
+            window.resize(1366, 768)  # the target screen; an earlier banner may have grown it
         _wait(lambda: False, 0.3)
         path = out_dir / name
         widget.grab().save(str(path))
@@ -84,6 +86,8 @@ def take_screenshots(window: QMainWindow, state: AppState, out_dir: Path, *,
     if show is not None:
         show("Therapy editor")
     page.start_from_pump()
+    page.model.set_field("indication", "pain-noncancer", "indication")
+    page.model.set_field("patient", "MRN-0001", "patient")
     page.model.set_mode("flex")
     page.model.set_field("steps", NEW_STEPS, "profile")
     page.model.set_patient_bolus({"dose": "0.1 mg", "duration": "10 min", "lockout": "3 h", "max_per_day": 3})  # fmt: skip
@@ -104,7 +108,7 @@ def take_screenshots(window: QMainWindow, state: AppState, out_dir: Path, *,
         _wait(lambda: dialog._overrides_current() and not state.bridge.busy)
     dialog.password.setText(password)
     dialog.send()
-    _wait(lambda: dialog.result is not None, 30)
+    _wait(lambda: dialog.program_result is not None, 30)
     _wait(lambda: not state.bridge.busy)
     shot(dialog, "09-confirm-applied.png")
     dialog.accept()

@@ -1,0 +1,288 @@
+"""The audit trail: one HMAC-chained, append-only record per action of consequence.
+
+The pump session writes the program intent with `append` BEFORE sending anything; if
+`append` raises, nothing may be sent (fail closed).
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import sqlite3
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TextIO
+
+from programmer.store.audit_chain import (
+    FIELDS,
+    GENESIS_MAC,
+    AuditRecord,
+    Checkpoint,
+    Mac,
+    Problem,
+    VerifyResult,
+    canonical_json,
+    result_of,
+    walk,
+)
+from programmer.store.audit_export import export_csv, export_json
+from programmer.store.audit_key import AuditKeyError, create_key, default_key_path, key_id, load_key
+from programmer.store.audit_parallel import walk_parallel
+from programmer.store.clock import utc_seconds, utc_text
+from programmer.store.db import Store
+from programmer.store.errors import translated
+
+
+class AuditAction(StrEnum):
+    SIGN_IN = "sign_in"
+    SIGN_IN_FAILED = "sign_in_failed"
+    SIGN_OUT = "sign_out"
+    LOCK = "lock"
+    UNLOCK = "unlock"
+    PUMP_CONNECTED = "pump_connected"
+    INTERROGATED = "interrogated"
+    HISTORY_READ = "history_read"
+    PRESCRIPTION_CHECKED = "prescription_checked"
+    FINDING_OVERRIDDEN = "finding_overridden"
+    PROGRAM_INTENT = "program_intent"
+    PROGRAM_OUTCOME = "program_outcome"
+    REFILL_RECORDED = "refill_recorded"
+    CLOCK_SET = "clock_set"
+    EXPORT = "export"
+    ACCOUNT_CHANGED = "account_changed"
+    SETTINGS_CHANGED = "settings_changed"
+    SESSION_ENDED = "session_ended"  # the pump session closed (with any stopped-pump warning)
+
+
+class ProgramOutcome(StrEnum):
+    """Values of `outcome` on program_outcome records."""
+
+    APPLIED = "applied"
+    NOT_APPLIED = "not_applied"
+    UNCERTAIN = "uncertain"
+    UNCERTAIN_RESOLVED = "uncertain_resolved"
+
+
+_COLUMNS = ", ".join(FIELDS)
+_KEY_ID = "audit_key_id"
+PARALLEL_MIN = 200_000  # below this, starting processes costs more than it saves
+
+
+class AuditTrail:
+    """Append, verify, checkpoint, query and export the trail of one database."""
+
+    def __init__(self, store: Store, key: bytes) -> None:
+        self.store = store
+        self._key = key
+        self.key_id = key_id(key)
+        self._mac = Mac(key)
+
+    @classmethod
+    def open(cls, store: Store, key_path: Path | None = None) -> AuditTrail:
+        """Load the key (default: the user config folder), creating it for a new trail.
+
+        A missing key for a trail that already has records is an error, not a new key:
+        a new key would make every old record look forged.
+        """
+        path = key_path if key_path is not None else default_key_path()
+        if path.exists():
+            return cls(store, load_key(path))
+        records = store.query("SELECT max(seq) FROM audit")[0][0]  # O(1), unlike count(*)
+        if records:
+            raise AuditKeyError(
+                f"the audit key file {path} is missing but the trail has {records} records; "
+                "restore the key from backup (a new key cannot verify the old records)"
+            )
+        return cls(store, create_key(path))
+
+    def key_matches(self) -> bool | None:
+        """True/False when the database names its key, None for a trail never written."""
+        row = self.store.query("SELECT value FROM meta WHERE key = ?", (_KEY_ID,))
+        return None if not row else hmac.compare_digest(row[0][0], self.key_id)
+
+    def append(
+        self,
+        action: AuditAction | str,
+        *,
+        account: str | None,
+        role: str | None,
+        pump_serial: str | None = None,
+        before: Any = None,
+        after: Any = None,
+        reason: str | None = None,
+        outcome: str | None = None,
+    ) -> AuditRecord:
+        """Write one record and commit it (or join the caller's write transaction).
+
+        Raises StoreError (locked, read-only, full, corrupt) or AuditKeyError; then
+        nothing was written and the caller must not go ahead with the action.
+        """
+        now = self.store.clock()
+        values: list[Any] = [
+            None,
+            utc_text(now),
+            utc_seconds(now),
+            str(AuditAction(action)),
+            _text(account),
+            _text(role),
+            _text(pump_serial),
+            None if before is None else canonical_json(before),
+            None if after is None else canonical_json(after),
+            _text(reason),
+            _text(outcome),
+        ]
+        with self.store.write() as conn:
+            head = conn.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+            if head is None:
+                conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (_KEY_ID, self.key_id))
+                seq, prev = 1, GENESIS_MAC
+            else:
+                seq, prev = head[0] + 1, head[1]
+            stored = conn.execute("SELECT value FROM meta WHERE key = ?", (_KEY_ID,)).fetchone()
+            if stored is not None and stored[0] != self.key_id:
+                raise AuditKeyError(
+                    "the audit key does not belong to this database; "
+                    "nothing was recorded (use the key file this trail was started with)"
+                )
+            values[0] = seq
+            row = (*values, prev)
+            mac = self._mac(row)
+            conn.execute(f"INSERT INTO audit ({_COLUMNS}) VALUES ({_marks(13)})", (*row, mac))
+        return AuditRecord.from_row((*row, mac))
+
+    def head(self) -> Checkpoint:
+        row = self.store.query("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1")
+        seq, mac = (row[0][0], row[0][1]) if row else (0, GENESIS_MAC)
+        return Checkpoint(seq, mac, utc_text(self.store.clock()), self.key_id)
+
+    def checkpoint(self, out: Path | None = None) -> Checkpoint:
+        """The current head; written atomically to `out` when given."""
+        point = self.head()
+        if out is not None:
+            _write_atomically(out, point.to_json())
+        return point
+
+    def verify(
+        self, checkpoint: Checkpoint | None = None, *, workers: int | None = None
+    ) -> VerifyResult:
+        """Check every record from 1; names the first bad one and why.
+
+        Large trails in a file are checked on several processes (workers=None: one per
+        core from PARALLEL_MIN records on; workers=1 forces a single walk).
+        """
+        if self.key_matches() is False:
+            return VerifyResult(
+                False,
+                0,
+                Checkpoint(0, GENESIS_MAC),
+                1,
+                Problem.WRONG_KEY,
+                "the audit key is not the one this trail was written with",
+            )
+        with translated(self.store.where), self._reading() as conn:
+            max_seq = conn.execute("SELECT max(seq) FROM audit").fetchone()[0] or 0
+            if workers is None:
+                workers = (os.cpu_count() or 1) if max_seq >= PARALLEL_MIN else 1
+                if getattr(sys, "frozen", False):
+                    # A frozen app re-runs itself for spawned workers unless its entry
+                    # point calls multiprocessing.freeze_support(); ask for workers then.
+                    workers = 1
+            workers = max(1, min(workers, max_seq))
+            # Other processes see only committed data: uncommitted records walk here.
+            if workers > 1 and self.store.path is not None and conn is not self.store.conn:
+                found = walk_parallel(self.store.path, self._key, max_seq, workers)
+            else:
+                found = walk(_rows(conn), self._key)
+
+            def mac_at(seq: int) -> str | None:
+                row = conn.execute("SELECT mac FROM audit WHERE seq = ?", (seq,)).fetchone()
+                return None if row is None else str(row[0])
+
+            return result_of(found, checkpoint, mac_at)
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """A connection for a long read (verify, export).
+
+        For a trail in a file, a separate read-only snapshot, so the GUI and the device
+        worker can keep appending meanwhile. The shared connection (holding the store's
+        lock) in memory, or inside this thread's open transaction, whose uncommitted
+        records must be seen.
+        """
+        with self.store.lock:
+            if self.store.path is None or self.store.conn.in_transaction:
+                yield self.store.conn
+                return
+        conn = sqlite3.connect(f"{self.store.path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def query(
+        self,
+        *,
+        account: str | None = None,
+        pump: str | None = None,
+        action: AuditAction | str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[AuditRecord]:
+        """Records matching every given filter, oldest first; since inclusive, until exclusive."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, value in (("account", account), ("pump_serial", pump), ("action", action)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(str(value))
+        if since is not None:
+            clauses.append("ts_s >= ?")
+            params.append(utc_seconds(since))
+        if until is not None:
+            clauses.append("ts_s < ?")
+            params.append(utc_seconds(until))
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        if limit is not None:
+            where += f" ORDER BY seq LIMIT {int(limit)}"
+            sql = f"SELECT {_COLUMNS} FROM audit {where}"
+        else:
+            sql = f"SELECT {_COLUMNS} FROM audit {where} ORDER BY seq"
+        return [AuditRecord.from_row(row) for row in self.store.query(sql, tuple(params))]
+
+    def export(self, fmt: str, out: TextIO) -> int:
+        """Write the whole trail, MACs included, as 'csv' or 'json'; returns the count."""
+        if fmt not in ("csv", "json"):
+            raise ValueError(f"unknown export format {fmt!r} (csv or json)")
+        with translated(self.store.where), self._reading() as conn:
+            if fmt == "csv":
+                return export_csv(_rows(conn), out)
+            return export_json(_rows(conn), out, self.key_id, utc_text(self.store.clock()))
+
+
+def _rows(conn: sqlite3.Connection) -> Iterator[tuple[Any, ...]]:
+    # Iterating the cursor itself is the fastest way through 1,000,000 rows.
+    cursor: Iterator[tuple[Any, ...]] = conn.execute(f"SELECT {_COLUMNS} FROM audit ORDER BY seq")
+    return cursor
+
+
+def _text(value: str | None) -> str | None:
+    # Empty text is stored as NULL so a CSV export (empty cell) round-trips exactly.
+    return None if value is None or value == "" else str(value)
+
+
+def _marks(n: int) -> str:
+    return ", ".join("?" * n)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)

@@ -1,0 +1,415 @@
+"""Audit: the trail in a table with filters, Verify, Export, and verifying an exported copy.
+
+Reading only: nothing here changes a record. Verify and export go through the core's
+review functions, which check the role; an export is itself recorded before it is
+written (except from a read-only copy, which cannot record it, and says so).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QDate,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from programmer.store import (
+    AuditAction,
+    AuditRecord,
+    StoreError,
+    StoreReadOnly,
+    VerifyResult,
+    export_trail,
+    verify_export,
+    verify_trail,
+)
+from programmer.store.audit_chain import FIELDS
+from programmer.store.roles import Action, NotAllowed, authorize
+from ui.app_state import AppState
+from ui.style import CRITICAL, OK, banner_css
+
+MAX_ROWS = 5_000  # newest first; narrow the filters to see older records
+ANY = ""
+COLUMNS = ("Time (UTC)", "Seq", "Account", "Role", "Pump", "Action", "Outcome", "Reason", "Before", "After")  # fmt: skip
+_NUMERIC = {1}
+
+
+def result_text(result: VerifyResult, what: str) -> str:
+    if result.ok:
+        return f"OK: {what} verifies: {result.records} records, chain intact up to record {result.head.seq}."
+    problem = f" ({result.problem})" if result.problem else ""
+    return (
+        f"NOT OK: {what} fails at record {result.first_bad_seq}{problem}: {result.message}. "
+        f"{result.records} records before it verify."
+    )
+
+
+class AuditModel(QAbstractTableModel):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[AuditRecord] = []
+
+    def set_records(self, records: list[AuditRecord]) -> None:
+        self.beginResetModel()
+        self.records = records
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.records)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # fmt: skip
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def cell(self, row: int, column: int) -> str:
+        r = self.records[row]
+        values = (r.ts[:19].replace("T", " "), str(r.seq), r.account, r.role, r.pump_serial, r.action.replace("_", " "),
+                  r.outcome, r.reason, r.before, r.after)  # fmt: skip
+        return values[column] or ""
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # fmt: skip
+        if not index.isValid():
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            text = self.cell(index.row(), index.column())
+            return text if len(text) <= 80 else text[:79] + "…"
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() >= 7:
+            return self.cell(index.row(), index.column()) or None
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in _NUMERIC:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+class AuditPage(QWidget):
+    sig_loaded = Signal(int)  # rows shown
+
+    def __init__(self, state: AppState) -> None:
+        super().__init__()
+        self.state = state
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(4, 4, 4, 4)
+        title = QLabel("Audit trail")
+        title.setProperty("role", "title")
+        outer.addWidget(title)
+        filters = QGridLayout()
+        self.account_filter = self._combo("account_filter", "filter by account")
+        self.pump_filter = self._combo("pump_filter", "filter by pump serial")
+        self.action_filter = self._combo("action_filter", "filter by action")
+        self.range_check = QCheckBox("Dates")
+        self.range_check.setObjectName("range_check")
+        self.range_check.setAccessibleName("filter by a date range")
+        self.since_edit = self._date("since_edit", "from this date (UTC), inclusive")
+        self.until_edit = self._date("until_edit", "to this date (UTC), inclusive")
+        for col, (label, widget) in enumerate(
+            (("Account", self.account_filter), ("Pump", self.pump_filter), ("Action", self.action_filter))
+        ):  # fmt: skip
+            lab = QLabel(label)
+            lab.setBuddy(widget)
+            filters.addWidget(lab, 0, col)
+            filters.addWidget(widget, 1, col)
+        filters.addWidget(self.range_check, 0, 3)
+        dates = QHBoxLayout()
+        dates.addWidget(self.since_edit)
+        dates.addWidget(QLabel("to"))
+        dates.addWidget(self.until_edit)
+        filters.addLayout(dates, 1, 3)
+        self.clear_button = QPushButton("Clear filters")
+        self.clear_button.setObjectName("clear_button")
+        filters.addWidget(self.clear_button, 1, 4)
+        filters.setColumnStretch(5, 1)
+        outer.addLayout(filters)
+        actions = QHBoxLayout()
+        self.verify_button = QPushButton("Verify the trail")
+        self.verify_button.setObjectName("verify_button")
+        self.verify_button.setProperty("role", "primary")
+        self.verify_button.setAccessibleName("verify every record of the audit trail")
+        self.export_button = QPushButton("Export…")
+        self.export_button.setObjectName("export_button")
+        self.export_button.setAccessibleName("export the whole trail to a CSV or JSON file")
+        self.open_copy_button = QPushButton("Open an exported copy…")
+        self.open_copy_button.setObjectName("open_copy_button")
+        self.open_copy_button.setAccessibleName("open an exported trail and verify it")
+        actions.addWidget(self.verify_button)
+        actions.addWidget(self.export_button)
+        actions.addWidget(self.open_copy_button)
+        actions.addStretch(1)
+        self.count_label = QLabel()
+        self.count_label.setObjectName("count_label")
+        self.count_label.setProperty("role", "muted")
+        actions.addWidget(self.count_label)
+        outer.addLayout(actions)
+        self.result_label = QLabel()
+        self.result_label.setObjectName("verify_result")
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.result_label.setVisible(False)
+        outer.addWidget(self.result_label)
+        self.model = AuditModel()
+        self.table = QTableView()
+        self.table.setObjectName("audit_table")
+        self.table.setAccessibleName("audit records, newest first")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for col, width in enumerate((165, 55, 100, 85, 125, 145, 100, 140, 120)):
+            self.table.setColumnWidth(col, width)
+        self.detail = QPlainTextEdit()
+        self.detail.setObjectName("detail_text")
+        self.detail.setAccessibleName("the selected record in full")
+        self.detail.setReadOnly(True)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.table)
+        split.addWidget(self.detail)
+        split.setStretchFactor(0, 4)
+        split.setStretchFactor(1, 1)
+        outer.addWidget(split, 1)
+        for combo in (self.account_filter, self.pump_filter, self.action_filter):
+            combo.currentIndexChanged.connect(lambda _: self.reload())
+        self.range_check.toggled.connect(self._range_toggled)
+        self.since_edit.dateChanged.connect(lambda _: self.reload())
+        self.until_edit.dateChanged.connect(lambda _: self.reload())
+        self.clear_button.clicked.connect(self.clear_filters)
+        self.verify_button.clicked.connect(self.verify)
+        self.export_button.clicked.connect(self._export_clicked)
+        self.open_copy_button.clicked.connect(self._open_copy_clicked)
+        self.table.selectionModel().currentRowChanged.connect(lambda cur, _: self._show_detail(cur.row()))  # fmt: skip
+        state.sig_user_changed.connect(self._refresh_later)
+        self._dirty = True
+        self._range_toggled(False)
+
+    # --- widgets -------------------------------------------------------------------------
+
+    def _combo(self, name: str, accessible: str) -> QComboBox:
+        combo = QComboBox()
+        combo.setObjectName(name)
+        combo.setAccessibleName(accessible)
+        combo.setMinimumWidth(150)
+        return combo
+
+    def _date(self, name: str, accessible: str) -> QDateEdit:
+        edit = QDateEdit()
+        edit.setObjectName(name)
+        edit.setAccessibleName(accessible)
+        edit.setCalendarPopup(True)
+        edit.setDisplayFormat("yyyy-MM-dd")
+        today = datetime.now(UTC).date()
+        edit.setDate(QDate(today.year, today.month, today.day))
+        return edit
+
+    def _range_toggled(self, on: bool) -> None:
+        self.since_edit.setEnabled(on)
+        self.until_edit.setEnabled(on)
+        self.reload()
+
+    def _refresh_later(self) -> None:
+        self._dirty = True
+        if self.isVisible():
+            self.reload()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._dirty:
+            self.refresh_choices()
+
+    def _fill(self, combo: QComboBox, values: list[str], label: str) -> None:
+        current = combo.currentData()
+        combo.blockSignals(True)
+        combo.clear()
+        combo.addItem(f"(any {label})", ANY)
+        for v in values:
+            combo.addItem(v.replace("_", " ") if label == "action" else v, v)
+        i = combo.findData(current) if current else 0
+        combo.setCurrentIndex(max(i, 0))
+        combo.blockSignals(False)
+
+    def refresh_choices(self) -> None:
+        """Fill the filter lists from what the trail holds, then reload."""
+        q = self.state.store.query
+        self._fill(self.account_filter, [r[0] for r in q("SELECT DISTINCT account FROM audit WHERE account IS NOT NULL ORDER BY account")], "account")  # fmt: skip
+        self._fill(self.pump_filter, [r[0] for r in q("SELECT DISTINCT pump_serial FROM audit WHERE pump_serial IS NOT NULL ORDER BY pump_serial")], "pump")  # fmt: skip
+        self._fill(self.action_filter, [str(a) for a in AuditAction], "action")
+        self.reload()
+
+    def clear_filters(self) -> None:
+        for combo in (self.account_filter, self.pump_filter, self.action_filter):
+            combo.blockSignals(True)
+            combo.setCurrentIndex(0)
+            combo.blockSignals(False)
+        self.range_check.setChecked(False)
+        self.reload()
+
+    # --- the records -----------------------------------------------------------------------
+
+    def filters(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, combo in (("account", self.account_filter), ("pump_serial", self.pump_filter), ("action", self.action_filter)):  # fmt: skip
+            if combo.currentData():
+                out[key] = combo.currentData()
+        if self.range_check.isChecked():
+            since = self.since_edit.date().toPython()
+            until = self.until_edit.date().toPython()
+            out["since"] = datetime.combine(since, time(), UTC)  # type: ignore[arg-type]
+            out["until"] = datetime.combine(until, time(), UTC) + timedelta(days=1)  # type: ignore[arg-type]
+        return out
+
+    def reload(self) -> None:
+        """The newest MAX_ROWS records matching the filters (the trail's own filters)."""
+        self._dirty = False
+        principal = self.state.principal
+        if principal is None:
+            self.model.set_records([])
+            return
+        try:
+            authorize(principal.role, Action.REVIEW_AUDIT)
+        except NotAllowed as exc:
+            self.model.set_records([])
+            self._say(str(exc), ok=False)
+            return
+        f = self.filters()
+        clauses, params = [], []
+        for column in ("account", "pump_serial", "action"):
+            if column in f:
+                clauses.append(f"{column} = ?")
+                params.append(f[column])
+        if "since" in f:
+            clauses.append("ts_s >= ?")
+            params.append(int(f["since"].timestamp()))
+            clauses.append("ts_s < ?")
+            params.append(int(f["until"].timestamp()))
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        total = self.state.store.query(f"SELECT count(*) FROM audit {where}", tuple(params))[0][0]
+        rows = self.state.store.query(
+            f"SELECT {', '.join(FIELDS)} FROM audit {where} ORDER BY seq DESC LIMIT {MAX_ROWS}",
+            tuple(params),
+        )
+        self.model.set_records([AuditRecord.from_row(r) for r in rows])
+        shown = len(rows)
+        self.count_label.setText(
+            f"{total} records"
+            if shown == total
+            else f"newest {shown} of {total} records: narrow the filters to see older ones"
+        )
+        self.detail.clear()
+        self.sig_loaded.emit(shown)
+
+    def _show_detail(self, row: int) -> None:
+        if not 0 <= row < len(self.model.records):
+            self.detail.clear()
+            return
+        r = self.model.records[row]
+        lines = [f"Record {r.seq} at {r.ts}: {r.action}", f"Account: {r.account or '-'} ({r.role or '-'})",
+                 f"Pump: {r.pump_serial or '-'}", f"Outcome: {r.outcome or '-'}", f"Reason: {r.reason or '-'}"]  # fmt: skip
+        for label, text in (("Before", r.before), ("After", r.after)):
+            if text is not None:
+                lines.append(
+                    f"{label}:\n{json.dumps(json.loads(text), indent=2, ensure_ascii=False)}"
+                )
+        self.detail.setPlainText("\n".join(lines))
+
+    # --- verify and export -------------------------------------------------------------------
+
+    def _say(self, text: str, ok: bool) -> None:
+        self.result_label.setText(text)
+        self.result_label.setStyleSheet(banner_css(OK if ok else CRITICAL))
+        self.result_label.setVisible(True)
+
+    def verify(self) -> VerifyResult | None:
+        principal = self.state.principal
+        if principal is None:
+            return None
+        try:
+            result = verify_trail(self.state.trail, principal)
+        except (NotAllowed, StoreError) as exc:
+            self._say(f"Cannot verify: {exc}", ok=False)
+            return None
+        self._say(result_text(result, "this database's trail"), result.ok)
+        return result
+
+    def _export_clicked(self) -> None:
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export the audit trail", "audit-trail.json", "JSON (*.json);;CSV (*.csv)"
+        )
+        if path:
+            self.export_to(
+                Path(path), "csv" if "CSV" in chosen or path.endswith(".csv") else "json"
+            )
+
+    def export_to(self, path: Path, fmt: str) -> int | None:
+        """Write the whole trail; the export is recorded first (unless the copy is read-only)."""
+        principal = self.state.principal
+        if principal is None:
+            return None
+        note = ""
+        try:
+            with open(path, "w", encoding="utf-8", newline="") as out:
+                try:
+                    count = export_trail(self.state.trail, principal, fmt, out)
+                except StoreReadOnly:
+                    if not self.state.offline:
+                        raise
+                    authorize(principal.role, Action.EXPORT)
+                    count = self.state.trail.export(fmt, out)
+                    note = " Not recorded in the trail: this is a read-only copy."
+        except (NotAllowed, StoreError, OSError, ValueError) as exc:
+            self._say(f"Nothing exported: {exc}", ok=False)
+            return None
+        self._say(f"Exported {count} records to {path} ({fmt.upper()}).{note}", ok=True)
+        self.refresh_choices()
+        return count
+
+    def _open_copy_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open an exported audit trail", "", "Audit exports (*.json *.csv);;All files (*)"
+        )
+        if path:
+            self.open_copy(Path(path))
+
+    def open_copy(self, path: Path) -> VerifyResult | None:
+        """Verify an exported copy with this installation's audit key."""
+        principal = self.state.principal
+        if principal is None:
+            return None
+        try:
+            authorize(principal.role, Action.REVIEW_AUDIT)
+            # The key stays in the core object; only its bytes are handed to the verifier.
+            result = verify_export(path, self.state.trail._key)
+        except (NotAllowed, StoreError, OSError) as exc:
+            self._say(f"Cannot verify {path.name}: {exc}", ok=False)
+            return None
+        self._say(result_text(result, f"the exported copy {path.name}"), result.ok)
+        return result
