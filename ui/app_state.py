@@ -9,21 +9,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from argon2 import PasswordHasher
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from programmer.cli_support import read_key_file
-from programmer.link import DEMO_KEY
-from programmer.session.forecast import Forecast, forecast
-from programmer.session.pump_session import (
-    EmulatorControls,
-    Interrogation,
-    ProgramResult,
-    Proposal,
-    PumpSession,
-)
 from programmer.store import (
     IDLE_LOCK,
     Accounts,
@@ -35,7 +24,22 @@ from programmer.store import (
     open_store,
 )
 from ui.device import DeviceBridge
+
+if TYPE_CHECKING:  # the session layer is imported on first connection: a faster first window
+    from argon2 import PasswordHasher
+
+    from programmer.session.forecast import Forecast
+    from programmer.session.pump_session import (
+        EmulatorControls,
+        Interrogation,
+        ProgramResult,
+        Proposal,
+        PumpSession,
+    )
+
 from ui.style import CRITICAL, INFO, OFFLINE, WARNING
+
+DEMO_KEY = b"\x42" * 32  # as programmer.link.messages.DEMO_KEY (checked in tests/ui/test_app.py)
 
 EMULATOR = "emulator:"
 
@@ -158,6 +162,9 @@ class AppState(QObject):
         self, address: str, key_file: Path | None, on_done: Callable[[Any], None] | None = None
     ) -> None:
         assert self.principal is not None, "sign in first"
+        from programmer.cli_support import read_key_file
+        from programmer.session.pump_session import PumpSession
+
         self.key = read_key_file(key_file)
         self.address = address
         session = PumpSession(address=address, accounts=self.accounts, records=self.records, trail=self.trail,
@@ -198,6 +205,8 @@ class AppState(QObject):
         self.bridge.run("interrogate", session.interrogate, ok, self._failed)
 
     def _set_interrogation(self, i: Interrogation) -> None:
+        from programmer.session.forecast import forecast
+
         self.interrogation = i
         self.forecast = forecast(i)
         self.sig_pump_changed.emit()
@@ -231,6 +240,8 @@ class AppState(QObject):
                         ok, on_error or self._failed)  # fmt: skip
 
     def emulator(self) -> EmulatorControls:
+        from programmer.session.pump_session import EmulatorControls
+
         assert self.session is not None
         return EmulatorControls(self.session)
 

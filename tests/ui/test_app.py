@@ -167,3 +167,10 @@ def test_the_store_is_shared_safely_between_threads(qtbot: Any, app_state: AppSt
         qtbot.wait(5)
     qtbot.waitUntil(lambda: not app_state.bridge.busy, timeout=10_000)
     assert app_state.trail.verify().ok
+
+
+def test_the_app_states_demo_key_is_the_links() -> None:
+    from programmer.link import DEMO_KEY
+    from ui import app_state
+
+    assert app_state.DEMO_KEY == DEMO_KEY
