@@ -71,8 +71,40 @@ def main() -> int:
     window.show_page("Pump overview")
     shot(window, "06-overview-critical-alarm")
     state.emulator().fault("clear")
+    state.refresh()
+    pump_events(lambda: bool(state.interrogation and not state.interrogation.critical))
+    from ui.therapy.screens import take_screenshots as therapy_screens
+
+    therapy_screens(window, state, OUT)  # 07-09: editor, confirm, applied
+    refill_screens(window, state)  # 14-15
+    from ui.history.screens import take_screenshots as history_screens
+
+    history_screens(window, state, OUT)  # 10-13: history, audit, accounts, offline review
     state.shutdown()
     return 0
+
+
+def refill_screens(window: MainWindow, state: AppState) -> None:
+    from ui.refill.wizard import RefillPage
+
+    state.emulator().advance(30 * 86400)
+    state.refresh()
+    pump_events(lambda: False, 1.0)
+    wizard = window.page("Refill")
+    assert isinstance(wizard, RefillPage)
+    window.show_page("Refill")
+    window.resize(1366, 768)
+    wizard.go(1)
+    i = state.interrogation
+    assert i is not None
+    wizard.removed.setText(f"{(int(i.status['reservoir_nl']) - 400_000) / 1_000_000:.2f}")  # a little short
+    shot(window, "14-refill-drawn-out")
+    wizard.go(2)
+    wizard.conc.setText("20 mg/mL")
+    wizard.go(3)
+    wizard.added.setText("20")
+    wizard.go(4)
+    shot(window, "15-refill-bridge")
 
 
 if __name__ == "__main__":
