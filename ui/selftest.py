@@ -24,7 +24,10 @@ STEPS = [
     "program",
     "read back",
     "visit report",
+    "screens",
 ]
+SCREENS = ["ui.connect.page", "ui.overview.page", "ui.therapy.page", "ui.refill.wizard", "ui.history.page",
+           "ui.audit.page", "ui.accounts.page", "ui.emulator.page", "ui.confirm.dialog"]  # fmt: skip
 
 
 def main(argv: Sequence[str] = ()) -> int:
@@ -99,6 +102,13 @@ def main(argv: Sequence[str] = ()) -> int:
         if not pdf.read_bytes().startswith(b"%PDF") or pdf.stat().st_size < 1000:
             raise RuntimeError("the visit report PDF is empty")
         ok("visit report", str(pdf))
+        import importlib
+
+        for name in SCREENS:  # a frozen build must carry every screen (they are imported by name)
+            importlib.import_module(name)
+        import pyqtgraph
+
+        ok("screens", f"{len(SCREENS)} modules, pyqtgraph {pyqtgraph.__version__}")
         store.close()
         del app
     except Exception as exc:  # report, never a traceback: a self-test is read by a person

@@ -31,7 +31,6 @@ from programmer.store.audit_chain import (
 )
 from programmer.store.audit_export import export_csv, export_json
 from programmer.store.audit_key import AuditKeyError, create_key, default_key_path, key_id, load_key
-from programmer.store.audit_parallel import walk_parallel
 from programmer.store.clock import utc_seconds, utc_text
 from programmer.store.db import Store
 from programmer.store.errors import translated
@@ -194,6 +193,10 @@ class AuditTrail:
             workers = max(1, min(workers, max_seq))
             # Other processes see only committed data: uncommitted records walk here.
             if workers > 1 and self.store.path is not None and conn is not self.store.conn:
+                from programmer.store.audit_parallel import (
+                    walk_parallel,  # multiprocessing: only when verifying
+                )
+
                 found = walk_parallel(self.store.path, self._key, max_seq, workers)
             else:
                 found = walk(_rows(conn), self._key)
