@@ -10,81 +10,66 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import getpass
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TextIO
 
+from programmer.cli_support import (
+    CliUsage,
+    Parser,
+    add_store_options,
+    fail,
+    opened_store,
+    secret,
+    signed_in,
+)
 from programmer.exitcodes import ExitCode
 from programmer.store.accounts import AccountError, Accounts, AuthError, Principal
-from programmer.store.audit import AuditTrail
 from programmer.store.audit_chain import Checkpoint, CheckpointError, VerifyResult
 from programmer.store.audit_export import verify_export
 from programmer.store.audit_key import default_key_path, load_key
 from programmer.store.audit_review import checkpoint_trail, export_trail, verify_trail
-from programmer.store.db import Store, default_db_path, open_store
 from programmer.store.errors import StoreError
 from programmer.store.roles import Action, NotAllowed, Role
 
 VERIFY_FAILED = 1  # not in the shared contract, which has no code for a bad trail
 
 
-class _Usage(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of exiting, so main_* always returns a code."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise _Usage(f"{self.prog}: {message}")
-
-
-def _common(parser: argparse.ArgumentParser, user: bool = True) -> None:
-    parser.add_argument("--db", type=Path, help=f"database (default {default_db_path()})")
-    if user:
-        parser.add_argument("--user", help="the acting account (password from ITP_PASSWORD)")
-    parser.add_argument(
-        "--audit-key", type=Path, help=f"the audit key file (default {default_key_path()})"
-    )
-
-
-def _audit_parser() -> _Parser:
-    parser = _Parser(prog="itp audit", description="verify, export or checkpoint the audit trail")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+def _audit_parser() -> Parser:
+    parser = Parser(prog="itp audit", description="verify, export or checkpoint the audit trail")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     verify = sub.add_parser("verify", help="check every record; exit 1 if any is bad")
-    _common(verify)
+    add_store_options(verify)
     verify.add_argument("--checkpoint", type=Path, help="a checkpoint written earlier")
     verify.add_argument(
         "--export", type=Path, help="verify an exported file instead (needs only the key)"
     )
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
     export = sub.add_parser("export", help="write every record with its MAC")
-    _common(export)
+    add_store_options(export)
     export.add_argument("--format", choices=("csv", "json"), required=True)
     export.add_argument("--out", type=Path, help="file to write (default: standard output)")
     checkpoint = sub.add_parser("checkpoint", help="write the head of the trail to a file")
-    _common(checkpoint)
+    add_store_options(checkpoint)
     checkpoint.add_argument("--out", type=Path, required=True)
     return parser
 
 
-def _users_parser() -> _Parser:
-    parser = _Parser(prog="itp users", description="add, list, enable or disable accounts")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+def _users_parser() -> Parser:
+    parser = Parser(prog="itp users", description="add, list, enable or disable accounts")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     add = sub.add_parser("add", help="add an account (password from ITP_NEW_PASSWORD)")
-    _common(add)
+    add_store_options(add)
     add.add_argument("name")
     add.add_argument("--role", choices=[r.value for r in Role], required=True)
     listing = sub.add_parser("list", help="list accounts")
-    _common(listing)
+    add_store_options(listing)
     listing.add_argument("--json", action="store_true")
     for name in ("disable", "enable"):
         change = sub.add_parser(name, help=f"{name} an account")
-        _common(change)
+        add_store_options(change)
         change.add_argument("name")
         change.add_argument("--reason")
     return parser
@@ -98,10 +83,10 @@ def main_users(argv: list[str]) -> int:
     return _run(_users_parser(), argv, _users)
 
 
-def _run(parser: _Parser, argv: list[str], body: Callable[[argparse.Namespace], int]) -> int:
+def _run(parser: Parser, argv: list[str], body: Callable[[argparse.Namespace], int]) -> int:
     try:
         args = parser.parse_args(argv)
-    except _Usage as exc:
+    except CliUsage as exc:
         sys.stderr.write(f"{parser.format_usage()}{exc}\n")
         return ExitCode.USAGE
     except SystemExit as exc:  # --help
@@ -109,45 +94,13 @@ def _run(parser: _Parser, argv: list[str], body: Callable[[argparse.Namespace], 
     try:
         return body(args)
     except (AuthError, NotAllowed) as exc:
-        return _fail(ExitCode.NOT_ALLOWED, str(exc))
-    except (_Usage, AccountError, CheckpointError, StoreError, ValueError) as exc:
-        return _fail(ExitCode.USAGE, str(exc))
+        return fail(ExitCode.NOT_ALLOWED, str(exc))
+    except (CliUsage, AccountError, CheckpointError, StoreError, ValueError) as exc:
+        return fail(ExitCode.USAGE, str(exc))
     except OSError as exc:  # e.g. --out in a folder that does not exist
-        return _fail(ExitCode.USAGE, f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
+        return fail(ExitCode.USAGE, f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
     except KeyboardInterrupt:
-        return _fail(ExitCode.USAGE, "interrupted")
-
-
-def _fail(code: int, message: str) -> int:
-    sys.stderr.write(f"itp: {message}\n")
-    return code
-
-
-@contextlib.contextmanager
-def _opened(args: argparse.Namespace, create: bool = False) -> Iterator[tuple[Store, AuditTrail]]:
-    with open_store(args.db, create=create) as store:
-        yield store, AuditTrail.open(store, args.audit_key)
-
-
-@contextlib.contextmanager
-def _signed_in(accounts: Accounts, name: str | None) -> Iterator[Principal]:
-    if not name:
-        raise _Usage("give the acting account with --user NAME")
-    principal = accounts.sign_in(name, _secret("ITP_PASSWORD", f"password for {name}: "))
-    try:
-        yield principal
-    finally:
-        accounts.sign_out(principal)
-
-
-def _secret(variable: str, prompt: str) -> str:
-    value = os.environ.get(variable)
-    if value is not None:
-        return value
-    try:
-        return getpass.getpass(prompt)
-    except EOFError:
-        raise AuthError(f"no password given (set {variable} or type it)") from None
+        return fail(ExitCode.USAGE, "interrupted")
 
 
 # -- itp audit ------------------------------------------------------------------------------
@@ -158,13 +111,13 @@ def _audit(args: argparse.Namespace) -> int:
     if args.command == "verify" and args.export is not None:
         key = load_key(args.audit_key or default_key_path())
         return _report(verify_export(args.export, key, checkpoint), args.json)
-    with _opened(args) as (store, trail):
+    with opened_store(args) as (store, trail):
         accounts = Accounts(store, trail)
-        with _signed_in(accounts, args.user) as me:
+        with signed_in(accounts, args.user) as me:
             if args.command == "verify":
                 integrity = store.integrity_check()
                 if integrity != ["ok"]:
-                    return _fail(VERIFY_FAILED, "the database file is damaged: " + integrity[0])
+                    return fail(VERIFY_FAILED, "the database file is damaged: " + integrity[0])
                 return _report(verify_trail(trail, me, checkpoint), args.json)
             if args.command == "checkpoint":
                 point = checkpoint_trail(trail, me, args.out)
@@ -185,7 +138,7 @@ def _output(path: Path | None) -> Iterator[TextIO]:
         with open(path, "w", encoding="utf-8", newline="") as handle:
             yield handle
     except OSError as exc:
-        raise _Usage(f"cannot write {path}: {exc}") from exc
+        raise CliUsage(f"cannot write {path}: {exc}") from exc
 
 
 def _report(result: VerifyResult, as_json: bool) -> int:
@@ -213,17 +166,17 @@ def _report(result: VerifyResult, as_json: bool) -> int:
 
 
 def _users(args: argparse.Namespace) -> int:
-    with _opened(args, create=args.command == "add") as (store, trail):
+    with opened_store(args, create=args.command == "add") as (store, trail):
         accounts = Accounts(store, trail)
         if args.command == "add" and accounts.is_empty():
-            password = _secret("ITP_NEW_PASSWORD", f"new password for {args.name}: ")
+            password = secret("ITP_NEW_PASSWORD", f"new password for {args.name}: ")
             accounts.add(args.name, args.role, password, actor=None)
             sys.stdout.write(f"added {args.role} {args.name} (the first account)\n")
             return ExitCode.OK
-        with _signed_in(accounts, args.user) as me:
+        with signed_in(accounts, args.user) as me:
             if args.command == "add":
                 accounts.authorize(me, Action.MANAGE_ACCOUNTS)
-                password = _secret("ITP_NEW_PASSWORD", f"new password for {args.name}: ")
+                password = secret("ITP_NEW_PASSWORD", f"new password for {args.name}: ")
                 accounts.add(args.name, args.role, password, actor=me)
                 sys.stdout.write(f"added {args.role} {args.name}\n")
             elif args.command == "list":
