@@ -17,6 +17,7 @@ class CobsError(ValueError):
 
 _ZERO_RUN = re.compile(b"\x00+")
 _ONE_RUN = re.compile(b"\x01+")
+_CODE = [bytes((n + 1,)) for n in range(_FULL_BLOCK)]  # the code byte of a block of n data bytes
 
 
 def _emit(out: bytearray, chunk: bytes, last: bool) -> None:
@@ -40,6 +41,11 @@ def encode(data: bytes) -> bytes:
     of zero counts are common in pump history) are written in one step, not byte by byte.
     """
     data = bytes(data)
+    chunks = data.split(b"\x00")
+    if max(map(len, chunks)) < _FULL_BLOCK:
+        # The common case: every zero-free run is shorter than a full block, so each is
+        # simply its length code then its bytes (the last one included).
+        return b"".join([_CODE[len(chunk)] + chunk for chunk in chunks])
     out = bytearray()
     pos = 0
     for run in _ZERO_RUN.finditer(data):
