@@ -33,24 +33,6 @@ TARGET_MS = 30.0
 DAY = 86_400
 
 
-def _survive_pyside_refcount_bug() -> None:
-    """PySide6 6.12.0 on CPython 3.11 drops a reference to None (and to True/False) on
-    calls of void (bool) methods; those objects are immortal only from Python 3.12, so
-    after some 16,000 calls the process aborts with "none_dealloc"/"bool_dealloc". Until
-    the venv moves to Python 3.12+, give them a billion spare references so the benchmark
-    can run its few hundred redraws. Benchmark only; not a fix.
-    """
-    if sys.version_info >= (3, 12):
-        return
-    import ctypes
-
-    for obj in (None, True, False):
-        ctypes.c_ssize_t.from_address(id(obj)).value += 1_000_000_000
-
-
-_survive_pyside_refcount_bug()
-
-
 def ranges(end: int) -> list[tuple[float, float]]:
     """Zoom in from 5 years to 3 hours, pan at each zoom, then zoom back out."""
     spans = [5 * 365 * DAY, 365 * DAY, 90 * DAY, 14 * DAY, 2 * DAY, 3 * 3600]
