@@ -15,6 +15,7 @@ import pyqtgraph as pg
 from numpy.typing import NDArray
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsItem
 
 from programmer.drugs import default_library
 from programmer.history_series import History
@@ -103,9 +104,14 @@ def tune(plot: pg.PlotItem) -> None:
     """Smooth with years of hourly data: draw only what is visible, peak-downsampled."""
     plot.setClipToView(True)
     plot.setDownsampling(auto=True, mode="peak")
-    plot.showGrid(x=True, y=True, alpha=0.2)
+    plot.showGrid(x=False, y=True, alpha=0.2)  # x grid lines would redraw on every pan; markers mark time
     plot.setMenuEnabled(False)
     plot.getAxis("left").enableAutoSIPrefix(False)  # never "mL (x0.001)": the unit is the unit
+    # Replaying an axis's tick text is most of a redraw; a y axis seldom changes while the
+    # view pans in time, so Qt keeps it as a pixmap and repaints it only when it does.
+    for name in ("left", "bottom"):
+        plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    plot.titleLabel.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
 class HistoryCharts(pg.GraphicsLayoutWidget):  # type: ignore[misc]
