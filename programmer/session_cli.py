@@ -223,10 +223,11 @@ def main_program(argv: list[str]) -> int:
     parser.add_argument("--yes", action="store_true", help="confirm without asking (for scripts)")
     parser.add_argument(
         "--override",
-        action="append",
+        action="extend",
+        nargs="+",
         default=[],
         metavar="CODE",
-        help="accept a soft finding (needs --reason)",
+        help="accept soft findings (needs --reason); repeat the flag or list several codes",
     )
     parser.add_argument("--reason", help="why the overridden findings are accepted (audited)")
     return _run(parser, argv, _program)

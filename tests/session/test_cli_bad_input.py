@@ -186,3 +186,14 @@ def test_history_json_and_csv(clinic: Clinic, emulator: Emulator) -> None:
     assert out["events"] and out["events"][0]["seq"] == 1
     r = _itp(["history", "--pump", emulator.address, "--user", "doc", "--format", "csv"], clinic)
     assert r.returncode == 0 and r.stdout.splitlines()[0].startswith("record,key,time")
+
+
+def test_several_overrides_after_one_flag(clinic: Clinic, emulator: Emulator, tmp_path: Path) -> None:
+    rx = tmp_path / "stop.json"
+    rx.write_text(json.dumps({"pump_model": "ITP-40", "drugs": [], "mode": "stopped"}))
+    args = ["program", "--pump", emulator.address, str(rx), "--user", "doc", "--yes", "--json",
+            "--override", "therapy_stopped", "unit_suspect", "--reason", "explant tomorrow"]  # fmt: skip
+    r = _itp(args, clinic)
+    assert r.returncode == 0, r.stderr
+    codes = {o["code"] for o in json.loads(r.stdout)["overrides"]}
+    assert codes == {"therapy_stopped", "unit_suspect"}
