@@ -97,7 +97,9 @@ def refill_screens(window: MainWindow, state: AppState) -> None:
     wizard.go(1)
     i = state.interrogation
     assert i is not None
-    wizard.removed.setText(f"{(int(i.status['reservoir_nl']) - 400_000) / 1_000_000:.2f}")  # a little short
+    wizard.removed.setText(
+        f"{(int(i.status['reservoir_nl']) - 400_000) / 1_000_000:.2f}"
+    )  # a little short
     shot(window, "14-refill-drawn-out")
     wizard.go(2)
     wizard.conc.setText("20 mg/mL")

@@ -447,7 +447,8 @@ class PumpSession:
         )
         result.findings.extend(base.clock_findings)
         changeset: dict[str, Any] = {}
-        if result.therapy is not None:
+        if result.therapy is not None and result.therapy != base.therapy:
+            # An unchanged therapy is not sent: a refill alone needs only the refill right.
             changeset["therapy"] = result.therapy.to_wire()
         if result.prescription.refill is not None:
             r = result.prescription.refill
@@ -521,9 +522,15 @@ class PumpSession:
                     reason=reason,
                     outcome="overridden",
                 )
-            pid = self.records.record_prescription_sent(
-                self.principal, self.serial, proposal.prescription, program, self.visit_id
-            ) if proposal.needs_program_right else None  # fmt: skip
+            # Every send is tracked, a refill alone too, so a lost COMMIT can be resolved.
+            pid: int | None = self.records.record_prescription_sent(
+                self.principal,
+                self.serial,
+                proposal.prescription,
+                program,
+                self.visit_id,
+                right=right,
+            )
             self._audit(
                 AuditAction.PROGRAM_INTENT,
                 before=proposal.base.therapy.to_wire(),

@@ -257,9 +257,16 @@ class Records:
         prescription: Mapping[str, Any],
         program: Mapping[str, Any],
         visit_id: int | None = None,
+        *,
+        right: Action = Action.PROGRAM,
     ) -> int:
-        """Store what is about to be sent (outcome 'pending'); call before sending."""
-        authorize(actor.role, Action.PROGRAM)
+        """Store what is about to be sent (outcome 'pending'); call before sending.
+
+        `right` is what the send needs: PROGRAM, or RECORD_REFILL for a refill alone.
+        """
+        if right not in (Action.PROGRAM, Action.RECORD_REFILL):
+            raise ValueError(f"a changeset is sent under PROGRAM or RECORD_REFILL, not {right}")
+        authorize(actor.role, right)
         now = self.store.clock()
         with self.store.write() as conn:
             cursor = conn.execute(

@@ -188,7 +188,9 @@ def test_history_json_and_csv(clinic: Clinic, emulator: Emulator) -> None:
     assert r.returncode == 0 and r.stdout.splitlines()[0].startswith("record,key,time")
 
 
-def test_several_overrides_after_one_flag(clinic: Clinic, emulator: Emulator, tmp_path: Path) -> None:
+def test_several_overrides_after_one_flag(
+    clinic: Clinic, emulator: Emulator, tmp_path: Path
+) -> None:
     rx = tmp_path / "stop.json"
     rx.write_text(json.dumps({"pump_model": "ITP-40", "drugs": [], "mode": "stopped"}))
     args = ["program", "--pump", emulator.address, str(rx), "--user", "doc", "--yes", "--json",

@@ -341,3 +341,37 @@ def test_interrogation_in_clinician_units(clinic: Clinic, emulator: Emulator) ->
     i = s.interrogate()
     assert [a.code for a in i.critical] == ["motor_stall"]
     assert "not delivering" in i.critical[0].advice.remedy
+
+
+def test_a_nurse_records_a_refill_without_changing_the_therapy(
+    clinic: Clinic, emulator: Emulator
+) -> None:
+    doc = clinic.session("doc", emulator.address)
+    doc.connect()
+    _fill(doc)
+    before = _held(emulator, doc)
+    nurse = clinic.session("nurse", emulator.address)
+    nurse.connect()
+    from programmer.session.refill_rx import prescription_from_therapy, with_refill
+
+    base = nurse.interrogate()
+    rx = with_refill(
+        prescription_from_therapy(base.therapy, keep="dose"),
+        removed="1 mL",
+        added="20 mL",
+        drugs=None,
+        bridge=False,
+    )
+    proposal = nurse.propose(rx)
+    assert set(proposal.changeset) == {"refill"}, proposal.changeset
+    result = nurse.send(proposal, confirmed=True, password=PASSWORDS["nurse"])
+    assert result.outcome == "applied", result.message
+    assert _held(emulator, nurse) == before
+    assert clinic.records.refills(nurse.serial)[-1].removed_nl == 1_000_000
+    # but the same nurse cannot change the therapy
+    nurse.reconnect()
+    change = nurse.propose(with_refill(prescription_from_therapy(base.therapy, keep="dose"), removed="1 mL", added="20 mL",
+                                       drugs=[{"name": "morphine", "concentration": "20 mg/mL"}], bridge=True))  # fmt: skip
+    assert "therapy" in change.changeset
+    with pytest.raises(NotAllowed):
+        nurse.send(change, confirmed=True, password=PASSWORDS["nurse"])

@@ -104,7 +104,9 @@ def tune(plot: pg.PlotItem) -> None:
     """Smooth with years of hourly data: draw only what is visible, peak-downsampled."""
     plot.setClipToView(True)
     plot.setDownsampling(auto=True, mode="peak")
-    plot.showGrid(x=False, y=True, alpha=0.2)  # x grid lines would redraw on every pan; markers mark time
+    plot.showGrid(
+        x=False, y=True, alpha=0.2
+    )  # x grid lines would redraw on every pan; markers mark time
     plot.setMenuEnabled(False)
     plot.getAxis("left").enableAutoSIPrefix(False)  # never "mL (x0.001)": the unit is the unit
     # Replaying an axis's tick text is most of a redraw; a y axis seldom changes while the
