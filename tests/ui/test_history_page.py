@@ -58,7 +58,8 @@ def test_charts_from_the_store_with_gaps_as_nan(qtbot, state: AppState) -> None:
     )  # fmt: skip
     page = HistoryPage(state)
     qtbot.addWidget(page)
-    page.reload()
+    with qtbot.waitSignal(page.sig_history_loaded, timeout=10_000):
+        page.reload()
     assert page.pump_select.currentData() == "P1"
     # No drug known from this database: only the volume can be shown.
     assert page.series_select.count() == 1 and page.selected_drug() is None
@@ -80,7 +81,8 @@ def test_drug_dose_series_and_accuracy_table(qtbot, state: AppState) -> None:  #
     fill_demo_history(state.records, end_t=T0, days=200, hour_gap_days=(50, 52), event_gap=False)
     page = HistoryPage(state)
     qtbot.addWidget(page)
-    page.reload()
+    with qtbot.waitSignal(page.sig_history_loaded, timeout=10_000):
+        page.reload()
     assert page.pump_select.currentData() == SERIAL
     assert page.selected_drug() == "baclofen"
     assert "mcg" in page.series_select.currentText()
@@ -123,8 +125,10 @@ def test_read_from_pump_then_resume(qtbot, state: AppState) -> None:  # type: ig
         assert page.cancel_button.isVisible()
     first = got.args[0]
     assert first.complete and first.hours_added >= 72
+    qtbot.waitUntil(
+        lambda: "pump time" in page.summary.text(), timeout=10_000
+    )  # loaded off the GUI thread
     assert page.pump_select.currentData() == state.interrogation.serial  # type: ignore[union-attr]
-    assert "pump time" in page.summary.text()
     assert sum(p.granted + p.denied for p in page.history.ptm_by_hour) == 1  # type: ignore[union-attr]
     # A second read resumes from what the store has: nothing new, nothing duplicated.
     with qtbot.waitSignal(page.sig_read_finished, timeout=30_000) as again:
@@ -163,6 +167,9 @@ def test_offline_review_hides_the_pump_actions(qtbot, tmp_path: Path) -> None:  
         page.show()
         assert not page.read_button.isVisible()
         assert not page.cancel_button.isVisible()
+        qtbot.waitUntil(
+            lambda: page.history is not None, timeout=10_000
+        )  # loaded off the GUI thread
         assert page.pump_select.currentData() == SERIAL
         assert np.isfinite(page.charts.daily_curve.yData).sum() >= 28
         assert offline.banners()[0][2] == "banner_offline"

@@ -75,6 +75,7 @@ class HistoryPage(QWidget):
 
     def __init__(self, state: AppState) -> None:
         super().__init__()
+        self._generation = 0
         self.state = state
         self.history: History | None = None
         self._stop = False
@@ -252,11 +253,28 @@ class HistoryPage(QWidget):
             self._fill_series([])
             return
         offset = self._utc_offset(serial)
-        self.history = load_history(self.state.records, serial, offset or 0)
-        self._fill_series(self.history.drug_names, serial)
-        self._draw()
-        self._summarise(offset)
-        self.sig_history_loaded.emit(serial)
+        # Years of hours take a moment to load: off the GUI thread, on the core's worker.
+        self._generation += 1
+        generation = self._generation
+        self.summary.setText("Loading the history from the local database…")
+        records = self.state.records
+
+        def loaded(history: History) -> None:
+            if generation != self._generation:
+                return  # a newer load was asked for meanwhile
+            self.history = history
+            self._fill_series(history.drug_names, serial)
+            self._draw()
+            self._summarise(offset)
+            self.sig_history_loaded.emit(serial)
+
+        def failed(error: BaseException) -> None:
+            if generation == self._generation:
+                self.summary.setText(f"The history could not be loaded: {error}")
+
+        self.state.bridge.run(
+            "load history", lambda: load_history(records, serial, offset or 0), loaded, failed
+        )
 
     def _fill_series(self, drugs: list[str], serial: str | None = None) -> None:
         """A drug's dose first when one is known; the choice is kept while the pump is."""

@@ -49,6 +49,20 @@ def _show(window: QMainWindow, title: str) -> QWidget:
     return page
 
 
+def _wait_loaded(page: object, seconds: float = 30.0) -> None:
+    """The history loads off the GUI thread: let it arrive before the picture."""
+    import time
+
+    from PySide6.QtCore import QCoreApplication
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        QCoreApplication.processEvents()
+        if not page.summary.text().startswith("Loading"):  # type: ignore[attr-defined]
+            return
+        time.sleep(0.02)
+
+
 def take_screenshots(window: QMainWindow, state: AppState, out_dir: Path) -> list[Path]:
     """10-history.png, 11-audit.png, 12-accounts.png, 13-offline-review.png in out_dir."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -60,6 +74,7 @@ def take_screenshots(window: QMainWindow, state: AppState, out_dir: Path) -> lis
     history.reload()  # type: ignore[attr-defined]
     select = history.pump_select  # type: ignore[attr-defined]
     select.setCurrentIndex(select.findData(SERIAL))
+    _wait_loaded(history)
     saved.append(_save(window, out_dir, "10-history.png"))
     audit = _show(window, "Audit")
     audit.refresh_choices()  # type: ignore[attr-defined]
@@ -102,6 +117,7 @@ def _offline_review(state: AppState, out_dir: Path) -> Path:
             review.sig_user_changed.emit()
             page = _show(window, "History")
             page.reload()  # type: ignore[attr-defined]
+            _wait_loaded(page)
             path = _save(window, out_dir, "13-offline-review.png")
             window.hide()
         finally:
