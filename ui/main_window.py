@@ -6,6 +6,7 @@ import importlib
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -109,6 +110,12 @@ class MainWindow(QMainWindow):
         for title, *_ in self.specs:
             self.nav.addItem(title)
         self.nav.currentRowChanged.connect(self._show_row)
+        # Keyboard: Ctrl+1..8 opens a screen, Ctrl+L locks.
+        for row, (title, *_) in enumerate(self.specs[:9]):
+            shortcut = QShortcut(QKeySequence(f"Ctrl+{row + 1}"), self)
+            shortcut.activated.connect(lambda t=title: self._shortcut(t))
+            self.nav.item(row).setToolTip(f"{title} (Ctrl+{row + 1})")
+        QShortcut(QKeySequence("Ctrl+L"), self).activated.connect(state.lock)
         self._filter = _ActivityFilter(state)
         self.installEventFilter(self._filter)
         state.sig_user_changed.connect(self._refresh)
@@ -131,6 +138,12 @@ class MainWindow(QMainWindow):
             self._built[title] = widget
             self.stack.addWidget(widget)
         return self._built[title]
+
+    def _shortcut(self, title: str) -> None:
+        row = [t for t, *_ in self.specs].index(title)
+        item = self.nav.item(row)
+        if not item.isHidden() and item.flags() & Qt.ItemFlag.ItemIsEnabled:
+            self.show_page(title)
 
     def show_page(self, title: str) -> None:
         titles = [t for t, *_ in self.specs]

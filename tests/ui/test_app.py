@@ -174,3 +174,18 @@ def test_the_app_states_demo_key_is_the_links() -> None:
     from ui import app_state
 
     assert app_state.DEMO_KEY == DEMO_KEY
+
+
+def test_keyboard_opens_screens_and_locks(qtbot: Any, app_state: AppState) -> None:
+    from PySide6.QtCore import Qt
+
+    window = MainWindow(app_state)
+    qtbot.addWidget(window)
+    window.show()
+    sign_in_physician(app_state)
+    _connect(qtbot, app_state)
+    audit_row = [t for t, *_ in window.specs].index("Audit")
+    qtbot.keyClick(window, Qt.Key.Key_1 + audit_row, Qt.KeyboardModifier.ControlModifier)
+    assert window.stack.currentWidget() is window.page("Audit")
+    qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert app_state.locked and window.stack.currentWidget() is window.signin
