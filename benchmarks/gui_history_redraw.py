@@ -67,7 +67,7 @@ def chart_for(days: int, folder: Path) -> tuple[HistoryCharts, AppState, int]:
     chart = HistoryCharts()
     chart.resize(1100, 560)
     chart.show()
-    chart.show_history(history, "baclofen")
+    chart.show_history(history, "morphine")
     return chart, state, len(history.hour_starts)
 
 

@@ -84,13 +84,13 @@ def test_drug_dose_series_and_accuracy_table(qtbot, state: AppState) -> None:  #
     with qtbot.waitSignal(page.sig_history_loaded, timeout=10_000):
         page.reload()
     assert page.pump_select.currentData() == SERIAL
-    assert page.selected_drug() == "baclofen"
-    assert "mcg" in page.series_select.currentText()
+    assert page.selected_drug() == "morphine"
+    assert "(mg)" in page.series_select.currentText()
     days = page.charts.daily_curve.yData
-    # 24 × 8,333 nl at 2,000 mcg/mL is 399.984 mcg/day, plus 20 µL of boluses every third
-    # day; from day 180 the rate is 5 % higher (24 × 8,750 nl).
+    # 24 × 8,333 nl at 10 mg/mL is 1.99992 mg/day, plus 20 µL of boluses (0.2 mg) every
+    # third day; from day 180 the rate is 5 % higher (24 × 8,750 nl = 2.1 mg/day).
     finite = days[np.isfinite(days)]
-    assert set(np.round(finite, 6)) == {399.984, 439.984, 420.0, 460.0}
+    assert set(np.round(finite, 6)) == {1.99992, 2.19992, 2.1, 2.3}
     assert np.isnan(days[50]) and np.isnan(days[51])
     assert page.accuracy_table.rowCount() == 3
     assert page.accuracy_table.item(0, 1).text().endswith("mL")

@@ -16,7 +16,7 @@ from programmer.store.records import Records
 HOUR = 3600
 DAY = 86_400
 SERIAL = "DEMO-40-0001"
-DRUG = "baclofen"
+DRUG = "morphine"
 
 
 def _at(t: int) -> datetime:
@@ -45,7 +45,7 @@ def fill_demo_history(
         seq += 1
         events.append(PumpEvent(seq, _at(t), kind, data))
 
-    conc = 2_000_000  # ng/mL: 2000 mcg/mL
+    conc = 10_000_000  # ng/mL: 10 mg/mL
     rate = 200_000  # nl/day
     crc = 1000
     level = 0
