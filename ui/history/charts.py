@@ -220,8 +220,10 @@ class HistoryCharts(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         if xs:
             self.daily.setXRange(min(xs), max(xs) + 3600, padding=0.02)
         for p in (self.daily, self.hourly, self.reservoir):
+            # One y scale for the whole history: a change in dose looks like a change, not
+            # a rescale, and the y axes need not be redrawn on every pan.
             p.enableAutoRange(axis="y")
-            p.setAutoVisible(y=True)
+            p.setAutoVisible(y=False)
 
     def _add(self, plot: pg.PlotItem, item: pg.GraphicsObject) -> None:
         plot.addItem(item, ignoreBounds=True)
