@@ -347,28 +347,74 @@ class PumpSession:
 
     # --- interrogation ------------------------------------------------------------------
 
+    def _read_event_page(self, seq: int, end: int) -> tuple[list[PumpEvent], int]:
+        """One READ_EVENTS from `seq`, events up to `end`; and where the next page starts."""
+        page = self._client().read_events(seq, min(EVENT_PAGE, end - seq + 1))
+        events = [
+            PumpEvent(int(e["seq"]), datetime.fromtimestamp(int(e["t"]), UTC),
+                      str(e["code"]), dict(e["data"]))
+            for e in page["events"] if int(e["seq"]) <= end
+        ]  # fmt: skip
+        next_seq = int(page["next_seq"]) if page["events"] else end + 1
+        return events, max(next_seq, seq + 1)
+
     def _last_refill(self, status: Mapping[str, Any]) -> tuple[int | None, int | None]:
-        """The reservoir just after the last refill, from the pump's event log (newest first)."""
-        client = self._client()
+        """The reservoir just after the last refill, and when.
+
+        The pump's status does not say; its event log does. The log is scanned newest
+        first, but only the parts the local store does not hold yet (what is read is
+        stored): a pump with no refill in a long log would otherwise be read whole at
+        every visit, 1,069 exchanges and minutes on a telemetry head.
+        """
+        serial = self.serial
         first, last = int(status["event_first_seq"]), int(status["event_last_seq"])
+        if last <= 0 or last < first:
+            return None, None
+        known_last = self.records.last_event_seq(serial)
+        if known_last is not None and known_last > last:
+            # The pump's log ends before what we stored: reset, or another pump under
+            # this serial. The store says nothing about it; scan the pump alone.
+            return self._last_refill_on_pump(first, last)
+        pages = 0
+        for low, high in reversed(self.records.missing_event_ranges(serial, first, last)):
+            stored = self.records.last_event_of_kind(serial, "refill")
+            if stored is not None and stored.seq > high:
+                break  # the newest refill lies in what is already stored
+            end = high
+            while end >= low:
+                if pages == LAST_REFILL_SCAN_PAGES:
+                    return None, None
+                pages += 1
+                start = max(low, end - EVENT_PAGE + 1)
+                chunk: list[PumpEvent] = []
+                seq = start
+                while seq <= end:
+                    events, seq = self._read_event_page(seq, end)
+                    chunk += events
+                if self.records.save_events(serial, chunk).conflicts:
+                    return self._last_refill_on_pump(first, last)  # the store disagrees
+                refills = [e for e in chunk if e.kind == "refill"]
+                if refills:
+                    return int(refills[-1].data["reservoir_nl"]), int(refills[-1].at.timestamp())
+                end = start - 1
+        stored = self.records.last_event_of_kind(serial, "refill")
+        if stored is None:
+            return None, None
+        return int(stored.data["reservoir_nl"]), int(stored.at.timestamp())
+
+    def _last_refill_on_pump(self, first: int, last: int) -> tuple[int | None, int | None]:
+        """The newest refill in the pump's own log, nothing stored or trusted."""
         end = last
         for _ in range(LAST_REFILL_SCAN_PAGES):
-            if end < first or end <= 0:
+            if end < first:
                 break
             start = max(first, end - EVENT_PAGE + 1)
-            found: tuple[int | None, int | None] = (None, None)
-            seq = start
+            seq, refills = start, list[PumpEvent]()
             while seq <= end:
-                page = client.read_events(seq, min(EVENT_PAGE, end - seq + 1))
-                events = page["events"]
-                for ev in events:
-                    if ev["code"] == "refill" and ev["seq"] <= end:
-                        found = (int(ev["data"]["reservoir_nl"]), int(ev["t"]))
-                if not events or page["next_seq"] <= seq:
-                    break
-                seq = int(page["next_seq"])
-            if found[0] is not None:
-                return found
+                events, seq = self._read_event_page(seq, end)
+                refills += [e for e in events if e.kind == "refill"]
+            if refills:
+                return int(refills[-1].data["reservoir_nl"]), int(refills[-1].at.timestamp())
             end = start - 1
         return None, None
 
@@ -694,31 +740,26 @@ class PumpSession:
         serial = self.serial
         status = client.get_status()
         first, last = int(status["event_first_seq"]), int(status["event_last_seq"])
-        known_last = self.records.last_event_seq(serial) or 0
-        seq = max(first, known_last + 1)
+        # Every part of the pump's log not stored yet: the new end, and whatever an
+        # interrogation's refill scan left unread before what it stored.
+        missing = self.records.missing_event_ranges(serial, first, last) if last > 0 else []
         added = known = 0
         complete = True
-        while seq <= last and last > 0:
-            if should_stop():
-                complete = False
+        for low, high in missing:
+            seq = low
+            while seq <= high:
+                if should_stop():
+                    complete = False
+                    break
+                events, seq = self._read_event_page(seq, high)
+                if not events:
+                    break
+                saved = self.records.save_events(serial, events)
+                added += saved.added
+                known += saved.already_known
+                say(f"events {seq - 1} of {last}")
+            if not complete:
                 break
-            page = client.read_events(seq, EVENT_PAGE)
-            events = [
-                PumpEvent(
-                    int(e["seq"]),
-                    datetime.fromtimestamp(int(e["t"]), UTC),
-                    str(e["code"]),
-                    dict(e["data"]),
-                )
-                for e in page["events"]
-            ]
-            if not events:
-                break
-            saved = self.records.save_events(serial, events)
-            added += saved.added
-            known += saved.already_known
-            seq = int(page["next_seq"])
-            say(f"events {seq - 1} of {last}")
         hours_added = hours_known = 0
         h_first, h_last = int(status["infusion_first_hour"]), int(status["infusion_last_hour"])
         rows = self.records.store.query(

@@ -201,6 +201,18 @@ class Records:
             for hour_s, volume, data in rows
         ]
 
+    def last_event_of_kind(self, serial: str, kind: str) -> PumpEvent | None:
+        """The stored event of this kind with the highest seq, if any."""
+        rows = self.store.query(
+            "SELECT seq, at, kind, data FROM pump_events WHERE pump_serial = ? AND kind = ?"
+            " ORDER BY seq DESC LIMIT 1",
+            (serial, kind),
+        )
+        if not rows:
+            return None
+        seq, at, kind_, data = rows[0]
+        return PumpEvent(seq, datetime.fromisoformat(at), kind_, json.loads(data))
+
     def last_event_seq(self, serial: str) -> int | None:
         """Where to resume a history read."""
         value = self.store.query(

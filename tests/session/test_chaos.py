@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 from typing import Any
 
 import pytest
@@ -75,6 +76,7 @@ def _run(clinic: Clinic, emulator: Emulator, proxy: FaultProxy, rng: random.Rand
     pending: dict[int, tuple[int, bool]] = {}  # prescription id -> (rate, truly applied)
     counts = {"applied": 0, "not_applied": 0, "uncertain": 0, "refused": 0, "no_link": 0, "resolved": 0,
               "resolved_in_send": 0}  # fmt: skip
+    errors: dict[str, int] = {}  # why the link failed -> how often, for the failure message
     for i in range(SESSIONS):
         if i % 3 == 0:
             proxy.policy = _cut_at((i // 3) % 40)
@@ -95,8 +97,12 @@ def _run(clinic: Clinic, emulator: Emulator, proxy: FaultProxy, rng: random.Rand
             assert proposal.plan.ok, proposal.plan.findings
             sent[proposal.expected_crc] = new_rate
             result = s.send(proposal, confirmed=True, password=PASSWORDS["doc"])
-        except (LinkError, ProtocolError, OSError):
+        except (LinkError, ProtocolError, OSError) as e:
             counts["no_link"] += 1
+            why = type(e).__name__ + ": " + re.sub(r"\d+", "N", str(e))[:70]
+            errors[why] = errors.get(why, 0) + 1
+            if i >= SESSIONS - 3:
+                print(f"session {i}: {why}")
         finally:
             s.close()
         rate = _held_rate(emulator)
@@ -132,7 +138,9 @@ def _run(clinic: Clinic, emulator: Emulator, proxy: FaultProxy, rng: random.Rand
     assert not clinic.records.uncertain_prescriptions(serial)
     _check_logs(clinic, emulator, serial, sent)
     print(f"chaos: {SESSIONS} sessions, seed {SEED}: {json.dumps(counts)}, link cuts {proxy.cuts}")
-    assert counts["applied"] > SESSIONS // 4, counts  # the faults must not hide the happy path
+    top = sorted(errors.items(), key=lambda kv: -kv[1])[:8]
+    # the faults must not hide the happy path
+    assert counts["applied"] > SESSIONS // 4, (counts, top)
     hard_path = counts["uncertain"] + counts["resolved"] + counts["resolved_in_send"]
     assert hard_path > 0, counts  # and the lost-COMMIT path was exercised
 

@@ -112,7 +112,8 @@ class FaultProxy:
                 s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 s.settimeout(0.2)
             with self._lock:
-                self._conns += [client, upstream]
+                # closed sockets are dropped so that 10,000-session runs do not pile them up
+                self._conns = [s for s in self._conns if s.fileno() != -1] + [client, upstream]
             pair_closed = threading.Event()
             for src, dst, direction in (
                 (client, upstream, Direction.TO_PUMP),
