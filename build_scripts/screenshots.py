@@ -63,6 +63,14 @@ def main() -> int:
     window.pages["Connect"].connect_pump()  # type: ignore[attr-defined]
     pump_events(lambda: state.interrogation is not None)
     shot(window, "04-overview")
+    from ui.overview.clock_dialog import ClockDialog
+
+    clock = ClockDialog(state, window)
+    clock.show()
+    pump_events(lambda: False, 0.3)
+    clock.grab().save(str(OUT / "16-set-clock.png"))
+    print("saved", OUT / "16-set-clock.png")
+    clock.reject()
     window.show_page("Emulator")
     shot(window, "05-emulator")
     state.emulator().fault("motor_stall")

@@ -180,6 +180,10 @@ class AppState(QObject):
                 self.bridge.run("close", old.close, lambda _: None, lambda _: None)
             self.session = session
             resolutions, interrogation = result
+            for note in session.clock_notes:
+                self.sig_message.emit(
+                    "warning", f"{note[0].upper()}{note[1:]} (from the pump's own log)."
+                )
             for r in resolutions:
                 verdict = "APPLIED" if r.applied else "NOT applied"
                 self.sig_message.emit(
@@ -238,6 +242,27 @@ class AppState(QObject):
 
         self.bridge.run("send", lambda: session.send(proposal, confirmed=True, password=password, progress=progress),
                         ok, on_error or self._failed)  # fmt: skip
+
+    def set_clock_to_this_computer(self, on_done: Callable[[str], None] | None = None) -> None:
+        """Send this computer's time and offset to the pump (the dialog has shown the
+        change); the core reads the pump's log back. Then the pump is read again."""
+        session = self.session
+        if session is None:
+            raise RuntimeError("no pump connected")
+
+        def ok(text: str) -> None:
+            self.sig_message.emit("info", f"The pump's clock was set and read back: {text}.")
+            self.refresh()
+            if on_done:
+                on_done(text)
+
+        def failed(error: BaseException) -> None:
+            self._failed(error)
+            self.refresh()  # show the clock the pump really keeps
+
+        self.bridge.run(
+            "set clock", lambda: session.set_clock_to_this_computer(confirmed=True), ok, failed
+        )
 
     def emulator(self) -> EmulatorControls:
         from programmer.session.pump_session import EmulatorControls

@@ -27,7 +27,8 @@ STEPS = [
     "screens",
 ]
 SCREENS = ["ui.connect.page", "ui.overview.page", "ui.therapy.page", "ui.refill.wizard", "ui.history.page",
-           "ui.audit.page", "ui.accounts.page", "ui.emulator.page", "ui.confirm.dialog"]  # fmt: skip
+           "ui.audit.page", "ui.accounts.page", "ui.emulator.page", "ui.confirm.dialog",
+           "ui.overview.clock_dialog"]  # fmt: skip
 
 
 def main(argv: Sequence[str] = ()) -> int:

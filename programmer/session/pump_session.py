@@ -33,6 +33,7 @@ from programmer.planner import Plan, PumpContext, plan
 from programmer.prescription import DoseRecord
 from programmer.session.alarms import AlarmAdvice, advice_for
 from programmer.session.changes import ChangeRow, daily_change, one_time_rows, therapy_changes
+from programmer.session.clock_check import span_text
 from programmer.store import (
     Accounts,
     Action,
@@ -51,6 +52,18 @@ from programmer.timeutil import OffsetAt, system_offset_at
 EVENT_PAGE = 1024
 INFUSION_PAGE = 4096
 LAST_REFILL_SCAN_PAGES = 64
+
+
+def clock_change_text(status: Mapping[str, Any], clock_t: int, utc_offset_min: int) -> str:
+    """What setting the pump's clock does, in words, before it is done."""
+    shift = utc_offset_min - int(status["utc_offset_min"])
+    move = clock_t - int(status["clock_t"])
+    way = "forward" if move >= 0 else "back"
+    text = f"the pump's clock moves {way} by {span_text(move)} ({move} s)"
+    if shift:
+        text += (f"; its UTC offset changes by {shift} min, so every step of the schedule runs "
+                 f"{abs(shift)} min {'earlier' if shift > 0 else 'later'} in UTC (same local times)")  # fmt: skip
+    return text
 
 
 def canonical_bytes(value: Any) -> bytes:
@@ -222,6 +235,7 @@ class PumpSession:
         self.identity: dict[str, Any] | None = None
         self.visit_id: int | None = None
         self.uncertain: list[int] = []  # prescriptions_sent ids still uncertain
+        self.clock_notes: list[str] = []  # clock changes left uncertain, decided at connection
         self.last: Interrogation | None = None
 
     # --- connection ---------------------------------------------------------------------
@@ -273,6 +287,7 @@ class PumpSession:
                 },
                 outcome="connected",
             )
+        self.clock_notes = self._resolve_clock_uncertain()
         return self.resolve_uncertain()
 
     def reconnect(self) -> list[Resolution]:
@@ -806,32 +821,85 @@ class PumpSession:
 
     def clock_change_text(self, clock_t: int, utc_offset_min: int) -> str:
         base = self.last or self.interrogate()
-        old = int(base.status["utc_offset_min"])
-        shift = utc_offset_min - old
-        text = f"the pump's clock moves by {clock_t - int(base.status['clock_t'])} s"
-        if shift:
-            text += (f"; its UTC offset changes by {shift} min, so every step of the schedule runs "
-                     f"{abs(shift)} min {'earlier' if shift > 0 else 'later'} in UTC (same local times)")  # fmt: skip
-        return text
+        return clock_change_text(base.status, clock_t, utc_offset_min)
 
     def set_clock(self, clock_t: int, utc_offset_min: int, *, confirmed: bool) -> str:
-        """Only on explicit request, after saying how the schedule shifts."""
+        """Only on explicit request, after saying how the schedule shifts; then the pump's
+        own log must show the new clock (its `clock_set` event), or it is not done."""
         self._require_certain()
         self.accounts.authorize(self.principal, Action.SET_CLOCK)
         text = self.clock_change_text(clock_t, utc_offset_min)
         if not confirmed:
             raise SessionError("the clock was not changed: confirm after reading: " + text)
-        before = self.last.status if self.last else {}
-        self._audit(AuditAction.CLOCK_SET, before={"clock_t": before.get("clock_t"), "utc_offset_min": before.get("utc_offset_min")},
-                    after={"clock_t": clock_t, "utc_offset_min": utc_offset_min}, outcome="intent", reason=text)  # fmt: skip
-        self._client().set_clock(clock_t, utc_offset_min)
+        client = self._client()
+        status = client.get_status()
+        before = {"clock_t": int(status["clock_t"]), "utc_offset_min": int(status["utc_offset_min"]),
+                  "event_last_seq": int(status["event_last_seq"])}  # fmt: skip
+        wanted = {"clock_t": clock_t, "utc_offset_min": utc_offset_min}
         self._audit(
-            AuditAction.CLOCK_SET,
-            after={"clock_t": clock_t, "utc_offset_min": utc_offset_min},
-            outcome="applied",
+            AuditAction.CLOCK_SET, before=before, after=wanted, outcome="intent", reason=text
         )
         self.last = None
+        try:
+            client.set_clock(clock_t, utc_offset_min)
+        except LinkError:
+            self._audit(AuditAction.CLOCK_SET, before=before, after=wanted, outcome="uncertain",
+                        reason="the link failed after SET_CLOCK was sent; the pump's log decides "
+                        "at the next connection")  # fmt: skip
+            raise
+        landed = self._clock_set_in_log(before["event_last_seq"], clock_t, utc_offset_min)
+        offset_now = int(client.get_status()["utc_offset_min"])
+        if not landed or offset_now != utc_offset_min:
+            self._audit(AuditAction.CLOCK_SET, before=before,
+                        after={**wanted, "read_back_offset_min": offset_now, "in_log": landed},
+                        outcome="mismatch")  # fmt: skip
+            raise SessionError(
+                "the pump answered, but its read-back does not show the new clock "
+                f"(log: {'yes' if landed else 'no'}, offset now {offset_now} min): "
+                "read the pump again before anything else"
+            )
+        self._audit(AuditAction.CLOCK_SET, before=before, after=wanted, outcome="applied")
         return text
+
+    def clock_now_here(self) -> tuple[int, int]:
+        """This computer's time and UTC offset now: what "set the pump's clock" sends."""
+        now_t = int(self.now().timestamp())
+        return now_t, self.local_offset_at(now_t)
+
+    def set_clock_to_this_computer(self, *, confirmed: bool) -> str:
+        """Set the pump's clock and offset to this computer's, taken at the moment of sending."""
+        clock_t, offset = self.clock_now_here()
+        return self.set_clock(clock_t, offset, confirmed=confirmed)
+
+    def _clock_set_in_log(self, after_seq: int, clock_t: int, utc_offset_min: int) -> bool:
+        """Whether the pump logged this very clock change after `after_seq`."""
+        last = int(self._client().get_status()["event_last_seq"])
+        seq = after_seq + 1
+        while seq <= last:
+            events, seq = self._read_event_page(seq, last)
+            for e in events:
+                if e.kind == "clock_set" and (
+                    e.data.get("new_t"),
+                    e.data.get("new_offset_min"),
+                ) == (clock_t, utc_offset_min):
+                    return True
+            if not events:
+                break
+        return False
+
+    def _resolve_clock_uncertain(self) -> list[str]:
+        """A clock change whose answer was lost is decided from the pump's log, first."""
+        records = self.trail.query(pump=self.serial, action=AuditAction.CLOCK_SET)
+        if not records or records[-1].outcome != "uncertain":
+            return []
+        rec = records[-1]
+        before, wanted = rec.before_value(), rec.after_value()
+        applied = self._clock_set_in_log(int(before["event_last_seq"]), int(wanted["clock_t"]),
+                                         int(wanted["utc_offset_min"]))  # fmt: skip
+        self._audit(AuditAction.CLOCK_SET, before=before, after={**wanted, "applied": applied},
+                    outcome="uncertain_resolved",
+                    reason="decided from the pump's clock_set events at connection")  # fmt: skip
+        return [f"an earlier clock change was {'APPLIED' if applied else 'NOT applied'}"]
 
     # --- end ----------------------------------------------------------------------------
 

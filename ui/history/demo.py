@@ -61,7 +61,8 @@ def fill_demo_history(
             if day and day % (2 * refill_every_days) == 0:
                 rate = rate * 21 // 20  # a 5 % dose increase every other refill
             if day == 4 * refill_every_days:
-                conc = 1_500_000  # a change of concentration
+                # a stronger solution at half the volume: the same dose, refills last longer
+                conc, rate = 20_000_000, rate // 2
             crc += 1
             drugs = [{"name": DRUG, "conc_ng_ml": conc}]
             changeset = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QGridLayout,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QProgressBar,
@@ -17,6 +18,8 @@ from PySide6.QtWidgets import (
 
 from programmer.formatting import clock_text, volume_rate_text, volume_text
 from programmer.session.changes import daily_doses
+from programmer.session.clock_check import drift_advice, drift_text
+from programmer.store.roles import Action, allowed
 from programmer.timeutil import iso_local
 from ui.app_state import AppState
 from ui.widgets import Card
@@ -26,27 +29,6 @@ REASONS = {
     "drug_stability": "drug stability",
     "elective_replacement": "battery replacement",
 }
-
-
-def drift_text(seconds: int) -> str:
-    """A clock drift a person can read: seconds when small, days and hours when not."""
-    sign = "+" if seconds >= 0 else "-"
-    left = abs(seconds)
-    if left < 120:
-        return f"{sign}{left} s"
-    days, rest = divmod(left, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes = rest // 60
-    parts = [
-        f"{days} d" if days else "",
-        f"{hours} h" if hours else "",
-        f"{minutes} min" if minutes and not days else "",
-    ]
-    return (
-        sign + " ".join(p for p in parts if p) + " (pump ahead)"
-        if sign == "+"
-        else sign + " ".join(p for p in parts if p) + " (pump behind)"
-    )
 
 
 class OverviewPage(QWidget):
@@ -86,7 +68,17 @@ class OverviewPage(QWidget):
         outer.addWidget(self.body, 1)
         self.refresh_button = QPushButton("Read the pump again")
         self.refresh_button.clicked.connect(lambda: self.state.refresh())
-        outer.addWidget(self.refresh_button, alignment=Qt.AlignmentFlag.AlignLeft)
+        self.clock_button = QPushButton("Set the pump's clock…")
+        self.clock_button.setObjectName("set_clock_button")
+        self.clock_button.setToolTip(
+            "to this computer's time and UTC offset, after showing the change"
+        )
+        self.clock_button.clicked.connect(self.set_clock)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.refresh_button)
+        buttons.addWidget(self.clock_button)
+        buttons.addStretch(1)
+        outer.addLayout(buttons)
         state.sig_pump_changed.connect(self.refresh)
         self.refresh()
 
@@ -95,6 +87,11 @@ class OverviewPage(QWidget):
         self.empty.setVisible(i is None)
         self.body.setVisible(i is not None)
         self.refresh_button.setVisible(i is not None)
+        self.clock_button.setVisible(i is not None)
+        principal = self.state.principal
+        self.clock_button.setEnabled(
+            principal is not None and allowed(principal.role, Action.SET_CLOCK)
+        )
         if i is None or f is None:
             return
         s = i.status
@@ -147,5 +144,16 @@ class OverviewPage(QWidget):
             ("Pump UTC offset", f"{off:+d} min (fixed: the pump knows nothing of daylight saving)"),
             ("This computer's offset", f"{i.local_offset_min:+d} min"),
             ("Drift", drift_text(i.clock_drift_s)),
+            *[("Check", advice) for advice in [drift_advice(i.clock_drift_s)] if advice],
             *[("Check", fnd.message) for fnd in i.clock_findings],
         ])  # fmt: skip
+
+    def set_clock(self) -> None:
+        """Show the change; only an explicit "Set the clock" sends it (on the worker)."""
+        from ui.overview.clock_dialog import ClockDialog
+
+        if self.state.session is None or self.state.interrogation is None:
+            return
+        dialog = ClockDialog(self.state, self)
+        if dialog.exec() == ClockDialog.DialogCode.Accepted:
+            self.state.set_clock_to_this_computer()
