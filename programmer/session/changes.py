@@ -46,6 +46,16 @@ def _steps(t: Therapy | None) -> dict[int, int]:
     return {} if t is None else {s.start_min: s.rate_nl_day for s in t.steps}
 
 
+def step_text(rate_nl_day: int, t: Therapy) -> str:
+    """A step's rate as the physician prescribes it (each drug's dose per day at that
+    rate) and as the pump stores it (the volume rate)."""
+    doses = ", ".join(
+        f"{d.name} {dose_per_day_text(dose_ng(rate_nl_day, d.conc_ng_ml), _unit(d))}"
+        for d in t.drugs
+    )
+    return f"{doses} = {volume_rate_text(rate_nl_day)}" if doses else volume_rate_text(rate_nl_day)
+
+
 def daily_doses(t: Therapy | None) -> dict[str, str]:
     if t is None:
         return {}
@@ -76,8 +86,8 @@ def therapy_changes(old: Therapy | None, new: Therapy) -> list[ChangeRow]:
     olds, news = _steps(old), _steps(new)
     cycle_days = max(new.cycle_days, old.cycle_days if old else 1)
     for start in sorted(set(olds) | set(news)):
-        a = volume_rate_text(olds[start]) if start in olds else "—"
-        b = volume_rate_text(news[start]) if start in news else "—"
+        a = step_text(olds[start], old) if old is not None and start in olds else "—"
+        b = step_text(news[start], new) if start in news else "—"
         add(f"step {clock_text(start, cycle_days)}", a, b)
     od, nd = daily_doses(old), daily_doses(new)
     for name in sorted(set(od) | set(nd)):

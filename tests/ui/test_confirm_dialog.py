@@ -21,7 +21,7 @@ from tests.ui.conftest_therapy import (
     read_pump_therapy,
 )
 from ui.app_state import AppState
-from ui.confirm.dialog import UNCERTAIN_NOTE, ConfirmDialog
+from ui.confirm.dialog import UNCERTAIN_NOTE, ConfirmDialog, keep_quantities_whole
 from ui.therapy.page import TherapyPage
 
 pytestmark = pytest.mark.gui
@@ -58,6 +58,11 @@ def _send(qtbot: QtBot, state: AppState, dialog: ConfirmDialog) -> ProgramResult
     return dialog.program_result
 
 
+def test_a_quantity_is_never_split_from_its_unit() -> None:
+    text = keep_quantities_whole("morphine 1.7 mg/day = 0.17 mL/day (≈7.08333 µL/h)")
+    assert text == "morphine 1.7\u00a0mg/day\n= 0.17\u00a0mL/day\u00a0(≈7.08333\u00a0µL/h)"
+
+
 def test_shows_every_change_row_and_the_percent_change(state: AppState, qtbot: QtBot) -> None:
     dialog = _open(qtbot, state, SMALL)
     p = dialog.proposal
@@ -65,7 +70,8 @@ def test_shows_every_change_row_and_the_percent_change(state: AppState, qtbot: Q
     assert dialog.changes.rowCount() == len(p.changes)
     for r, row in enumerate(p.changes):
         cells = [dialog.changes.item(r, c) for c in range(3)]
-        assert [c.text() if c else None for c in cells] == [row.field, row.old, row.new]
+        shown = [c.text().replace("\u00a0", " ").replace("\n", " ") if c else None for c in cells]
+        assert shown == [row.field, row.old, row.new]
     assert p.daily_change is not None
     assert dialog.change.text() == percent_text(p.daily_change * 100)
     assert "36pt" in dialog.change.styleSheet(), "the % change is in large type"

@@ -8,6 +8,7 @@ again with the overrides given), `state.send` sends only a proposal whose plan i
 from __future__ import annotations
 
 import contextlib
+import re
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -41,7 +42,18 @@ OUTCOME = {
     "uncertain": ("OUTCOME UNCERTAIN", CRITICAL),
     "refused": ("REFUSED: nothing was sent", WARNING),
 }
+NBSP = "\u00a0"
 UNCERTAIN_NOTE = "Nothing else will be sent until the pump is read again."
+
+
+def keep_quantities_whole(text: str) -> str:
+    """A step's dose and its volume rate on two lines, and non-breaking spaces inside
+    quantities ("0.17 mL/day", "(≈7.08333 µL/h)"): a column never splits a number
+    from its unit."""
+    text = text.replace(" = ", "\n= ")
+    text = re.sub(r"\(([^)]*)\)", lambda m: "(" + m.group(1).replace(" ", NBSP) + ")", text)
+    text = text.replace(" (", NBSP + "(")
+    return re.sub(r"(\d) (?=[a-zA-Zµ%])", "\\1" + NBSP, text)
 
 
 class _Override(QWidget):
@@ -251,7 +263,7 @@ class ConfirmDialog(QDialog):
         self.changes.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, text in enumerate((row.field, row.old, row.new)):
-                item = QTableWidgetItem(text)
+                item = QTableWidgetItem(keep_quantities_whole(text))
                 if c:
                     item.setTextAlignment(
                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
