@@ -40,13 +40,16 @@ def install(
 ) -> EmulatorHandler:
     """Make `model` the in-process pump and return its handler (tests may inspect and
     drive `handler.model` directly). Without `model`: the pump saved at `state_path` if
-    there is one, else a new ITP-40 whose clock starts now. With `state_path` the pump is
+    there is one, else a new ITP-40 whose clock starts now (its serial from that clock). With `state_path` the pump is
     saved there after every change, as `itp emulator --state` does."""
     global _handler, _key
     if model is None and state_path is not None:
         model = state.load(state_path)
     if model is None:
-        model = PumpModel("ITP-40", int(time.time()))
+        now = int(time.time())
+        # A new pump each time, so with a serial of its own: the app's database outlives
+        # this pump, and a fresh log under a serial already stored is another pump's.
+        model = PumpModel("ITP-40", now, serial=f"ITP40-{now % 1_000_000:06d}")
     handler = EmulatorHandler(model, state_path, speed=speed)
     with _lock:
         _handler, _key = handler, check_key(key)

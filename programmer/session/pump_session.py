@@ -237,6 +237,7 @@ class PumpSession:
         self.uncertain: list[int] = []  # prescriptions_sent ids still uncertain
         self.clock_notes: list[str] = []  # clock changes left uncertain, decided at connection
         self.last: Interrogation | None = None
+        self._log_matches_store: bool | None = None  # decided once per connection
 
     # --- connection ---------------------------------------------------------------------
 
@@ -273,6 +274,7 @@ class PumpSession:
         """HELLO, AUTH, record the pump, then resolve any uncertain outcome first."""
         self.accounts.authorize(self.principal, Action.INTERROGATE)
         self.client = self._open_client()
+        self._log_matches_store = None
         serial = self.serial
         self.records.upsert_pump(serial, str(self.identity["model"]) if self.identity else None)
         if self.visit_id is None:
@@ -385,10 +387,8 @@ class PumpSession:
         first, last = int(status["event_first_seq"]), int(status["event_last_seq"])
         if last <= 0 or last < first:
             return None, None
-        known_last = self.records.last_event_seq(serial)
-        if known_last is not None and known_last > last:
-            # The pump's log ends before what we stored: reset, or another pump under
-            # this serial. The store says nothing about it; scan the pump alone.
+        if not self._log_continues_store(first, last):
+            # Another life of this serial: the store says nothing about it.
             return self._last_refill_on_pump(first, last)
         pages = 0
         for low, high in reversed(self.records.missing_event_ranges(serial, first, last)):
@@ -416,6 +416,37 @@ class PumpSession:
         if stored is None:
             return None, None
         return int(stored.data["reservoir_nl"]), int(stored.at.timestamp())
+
+    def _log_continues_store(self, first: int, last: int) -> bool:
+        """Whether the pump's event log is the one the store holds for this serial.
+
+        One pump never reuses a sequence number, so a log that ends before the stored
+        one, or whose event at the newest stored number differs from ours, belongs to
+        another life of the serial (a reset pump, a replacement given the old serial, an
+        emulator started afresh). Its events must not be mixed with the stored ones, nor
+        its last refill taken from them. Costs one one-event read per connection.
+        """
+        if self._log_matches_store is None:
+            known_last = self.records.last_event_seq(self.serial)
+            if known_last is None or known_last < first:
+                matches = True  # nothing stored, or all of it older than the pump's log
+            elif known_last > last:
+                matches = False
+            else:
+                events, _ = self._read_event_page(known_last, known_last)
+                saved = self.records.save_events(self.serial, events)
+                matches = bool(events) and not saved.conflicts
+            self._log_matches_store = matches
+        return self._log_matches_store
+
+    def _log_mismatch_text(self) -> str:
+        return (
+            f"this pump's event log does not continue the one stored on this computer for "
+            f"serial {self.serial}: the pump was reset, or is another pump (or a new emulator) "
+            f"under the same serial. Its history was not stored, so that two logs are never "
+            f"mixed; the history shown for {self.serial} is the earlier one's. To keep this "
+            f"pump's history, use another database (--db)"
+        )
 
     def _last_refill_on_pump(self, first: int, last: int) -> tuple[int | None, int | None]:
         """The newest refill in the pump's own log, nothing stored or trusted."""
@@ -755,6 +786,11 @@ class PumpSession:
         serial = self.serial
         status = client.get_status()
         first, last = int(status["event_first_seq"]), int(status["event_last_seq"])
+        if last > 0 and not self._log_continues_store(first, last):
+            self._audit(AuditAction.HISTORY_READ, after={"events_added": 0, "hours_added": 0,
+                        "log_matches_store": False}, outcome="refused",
+                        reason=self._log_mismatch_text())  # fmt: skip
+            raise SessionError(self._log_mismatch_text())
         # Every part of the pump's log not stored yet: the new end, and whatever an
         # interrogation's refill scan left unread before what it stored.
         missing = self.records.missing_event_ranges(serial, first, last) if last > 0 else []

@@ -17,6 +17,8 @@ import pytest
 from programmer.emulator import inprocess
 from programmer.emulator.model import PumpModel
 from programmer.link import PumpClient
+from programmer.session.pump_session import SessionError
+from programmer.store.audit import AuditAction
 
 from .conftest import Clinic
 
@@ -120,6 +122,76 @@ def test_a_pump_whose_log_ends_before_the_store_is_not_trusted_to_it(
     assert fresh.identity()[1] == pump.identity()[1]
     inprocess.install(fresh, speed=Fraction(0))
     assert _interrogate(clinic) == (None, None)
+
+
+def _refilled_then_replaced(clinic: Clinic, pump: PumpModel) -> PumpModel:
+    """A pump refilled and read whole, then a new pump under its serial with a longer log."""
+    _noise(pump, 100)
+    pump.log("refill", {"removed_nl": 0, "added_nl": 20_000_000, "reservoir_nl": 20_000_000})
+    _noise(pump, 100)
+    s = clinic.session("doc", "emulator:")
+    s.connect()
+    assert s.interrogate().last_fill_nl == 20_000_000
+    assert s.read_history().complete
+    s.close()
+    fresh = PumpModel("ITP-40", T0 + 86_400)
+    _noise(fresh, 600)  # its log runs past everything stored: only its content differs
+    inprocess.install(fresh, speed=Fraction(0))
+    return fresh
+
+
+def test_a_new_life_of_a_serial_with_a_longer_log_does_not_inherit_its_refill(
+    clinic: Clinic, pump: PumpModel
+) -> None:
+    fresh = _refilled_then_replaced(clinic, pump)
+    assert fresh.events.last_seq > clinic.records.last_event_seq(pump.identity()[1])  # type: ignore[operator]
+    assert _interrogate(clinic) == (None, None)
+
+
+def test_the_history_of_a_new_life_of_a_serial_is_refused_not_mixed(
+    clinic: Clinic, pump: PumpModel
+) -> None:
+    _refilled_then_replaced(clinic, pump)
+    serial = pump.identity()[1]
+    before = [(e.seq, e.at, e.kind, dict(e.data)) for e in clinic.records.events(serial)]
+    s = clinic.session("doc", "emulator:")
+    s.connect()
+    with pytest.raises(SessionError, match=f"does not continue the one stored.*{serial}"):
+        s.read_history()
+    s.close()
+    assert [(e.seq, e.at, e.kind, dict(e.data)) for e in clinic.records.events(serial)] == before
+    last = clinic.trail.query(pump=serial, action=AuditAction.HISTORY_READ)[-1]
+    assert last.outcome == "refused" and "reset" in (last.reason or "")
+
+
+def test_the_same_pump_is_checked_with_one_event_and_read_on(
+    clinic: Clinic, pump: PumpModel, reads: list[tuple[int, int]]
+) -> None:
+    _noise(pump, 300)
+    s = clinic.session("doc", "emulator:")
+    s.connect()
+    s.read_history()
+    s.close()
+    stored_last = clinic.records.last_event_seq(pump.identity()[1])
+    _noise(pump, 50)
+    reads.clear()
+    s = clinic.session("doc", "emulator:")
+    s.connect()
+    result = s.read_history()
+    s.close()
+    assert result.complete and result.events_added >= 50
+    assert reads[0] == (stored_last, 1), reads  # the identity check: the newest stored event
+    assert all(seq > stored_last for seq, _ in reads[1:]), reads
+
+
+def test_each_new_built_in_pump_has_a_serial_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    serials = []
+    for now in (1_767_225_600, 1_767_225_601):
+        monkeypatch.setattr(inprocess.time, "time", lambda now=now: float(now))
+        inprocess.reset()
+        serials.append(inprocess.current().model.identity()[1])
+    inprocess.reset()
+    assert serials == ["ITP40-225600", "ITP40-225601"]
 
 
 def test_a_history_read_fills_what_the_refill_scan_left_unread(

@@ -151,6 +151,28 @@ def test_cancel_keeps_what_arrived(qtbot, state: AppState) -> None:  # type: ign
     assert "read again to resume" in page.progress_label.text()
 
 
+def test_a_log_that_does_not_continue_the_stored_one_is_refused_in_words(qtbot, state: AppState) -> None:  # type: ignore[no-untyped-def]
+    pump = PumpModel("ITP-40", T0)
+    serial = pump.identity()[1]
+    # What this computer stored from an earlier pump under the same serial.
+    state.records.upsert_pump(serial, "ITP-40")
+    earlier = [PumpEvent(n, datetime.fromtimestamp(T0 - 86_400 + n, UTC), "ptm_request",
+                         {"granted": False, "reason": "disabled"}) for n in (1, 2, 3)]  # fmt: skip
+    state.records.save_events(serial, earlier)
+    inprocess.install(pump, speed=0)
+    state.connect_pump("emulator:", None)
+    qtbot.waitUntil(lambda: state.interrogation is not None, timeout=10_000)
+    page = HistoryPage(state)
+    qtbot.addWidget(page)
+    with qtbot.waitSignal(page.sig_read_finished, timeout=30_000) as got:
+        page.read_from_pump()
+    assert isinstance(got.args[0], Exception)
+    text = page.progress_label.text()
+    assert text.startswith("Not read: ") and "does not continue" in text and "--db" in text
+    assert [e.seq for e in state.records.events(serial)] == [1, 2, 3]
+    assert [e.at for e in state.records.events(serial)] == [e.at for e in earlier]
+
+
 def test_offline_review_hides_the_pump_actions(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "live").mkdir()
     live = make_state(tmp_path / "live")

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from programmer.formatting import decimal_text, volume_text
 from programmer.history_series import History, load_history, pumps_with_history
-from programmer.session.pump_session import HistoryResult
+from programmer.session.pump_session import HistoryResult, SessionError
 from programmer.store.roles import Action, allowed
 from ui.app_state import AppState
 from ui.history.charts import (
@@ -125,6 +125,7 @@ class HistoryPage(QWidget):
         self.progress_label = QLabel()
         self.progress_label.setObjectName("progress_label")
         self.progress_label.setProperty("role", "muted")
+        self.progress_label.setWordWrap(True)
         top.addWidget(self.progress_label)
         top.addWidget(self.read_button)
         top.addWidget(self.cancel_button)
@@ -427,7 +428,11 @@ class HistoryPage(QWidget):
 
     def _read_failed(self, error: BaseException) -> None:
         self._reading = False
-        self.progress_label.setText(f"Reading failed ({error}); what arrived is kept")
+        self.progress_label.setText(
+            f"Not read: {error}."  # refused before any page: nothing to keep
+            if isinstance(error, SessionError)
+            else f"Reading failed ({error}); what arrived is kept"
+        )
         self._update_buttons()
         self.reload()
         self.sig_read_finished.emit(error)
