@@ -171,6 +171,9 @@ def test_a_log_that_does_not_continue_the_stored_one_is_refused_in_words(qtbot, 
     assert text.startswith("Not read: ") and "does not continue" in text and "--db" in text
     assert [e.seq for e in state.records.events(serial)] == [1, 2, 3]
     assert [e.at for e in state.records.events(serial)] == [e.at for e in earlier]
+    # With no hour to draw, the time axes show the last week, not the epoch's first second.
+    qtbot.waitUntil(lambda: "3 events" in page.summary.text(), timeout=10_000)
+    assert page.charts.daily.viewRange()[0][0] > T0
 
 
 def test_offline_review_hides_the_pump_actions(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

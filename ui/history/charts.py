@@ -7,6 +7,7 @@ float here, for plotting. A value the pump never reported is NaN, drawn as a gap
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from fractions import Fraction
 
@@ -216,9 +217,16 @@ class HistoryCharts(pg.GraphicsLayoutWidget):  # type: ignore[misc]
             self._add(p, Marks(known, pg.mkPen(PROGRAM_COLOUR, width=1)))
             self._add(p, Marks(unknown, pg.mkPen(UNKNOWN_COLOUR, width=2)))
         self._draw_alarms(h)
-        xs = [*h.hour_starts, *h.reservoir_t]
-        if xs:
-            self.daily.setXRange(min(xs), max(xs) + 3600, padding=0.02)
+        xs: list[float] = [*h.hour_starts, *h.reservoir_t] or [
+            *refills,
+            *known,
+            *unknown,
+            *(a.start_bound_s for a in h.alarms),
+        ]
+        if not xs:  # nothing dated to draw: the last week, not the epoch's first second
+            now = time.time()
+            xs = [now - 7 * DAY_S, now]
+        self.daily.setXRange(min(xs), max(xs) + 3600, padding=0.02)
         for p in (self.daily, self.hourly, self.reservoir):
             # One y scale for the whole history: a change in dose looks like a change, not
             # a rescale, and the y axes need not be redrawn on every pan.
