@@ -81,6 +81,7 @@ def test_drug_dose_series_and_accuracy_table(qtbot, state: AppState) -> None:  #
     fill_demo_history(state.records, end_t=T0, days=200, hour_gap_days=(50, 52), event_gap=False)
     page = HistoryPage(state)
     qtbot.addWidget(page)
+    page.show()  # drawn, so pyqtgraph clips and downsamples to each view
     with qtbot.waitSignal(page.sig_history_loaded, timeout=10_000):
         page.reload()
     assert page.pump_select.currentData() == SERIAL
@@ -96,9 +97,18 @@ def test_drug_dose_series_and_accuracy_table(qtbot, state: AppState) -> None:  #
     assert page.accuracy_table.item(0, 1).text().endswith("mL")
     assert page.accuracy_table.item(0, 3).text().endswith("%")
     # The date axis zooms from all of it down to hours; presets for the keyboard.
+    whole_y = [
+        p.viewRange()[1] for p in (page.charts.daily, page.charts.hourly, page.charts.reservoir)
+    ]
+    assert whole_y[0][0] == 0 and 2.3 < whole_y[0][1] < 2.6  # from zero, over the largest day
     page.range_select.setCurrentIndex(page.range_select.findText("1 day"))
     (a, b), _ = page.charts.daily.viewRange()
     assert b - a == pytest.approx(86_400, rel=0.01)
+    qtbot.wait(100)  # drawn at the new view
+    # One y scale for the whole history: zooming in never rescales the dose.
+    assert [
+        p.viewRange()[1] for p in (page.charts.daily, page.charts.hourly, page.charts.reservoir)
+    ] == whole_y
     page.range_select.setCurrentIndex(page.range_select.findText("6 hours"))
     (a, b), _ = page.charts.alarms.viewRange()  # every plot follows the same axis
     assert b - a == pytest.approx(6 * 3600, rel=0.01)
@@ -151,7 +161,9 @@ def test_cancel_keeps_what_arrived(qtbot, state: AppState) -> None:  # type: ign
     assert "read again to resume" in page.progress_label.text()
 
 
-def test_a_log_that_does_not_continue_the_stored_one_is_refused_in_words(qtbot, state: AppState) -> None:  # type: ignore[no-untyped-def]
+def test_a_log_that_does_not_continue_the_stored_one_is_refused_in_words(
+    qtbot, state: AppState
+) -> None:  # type: ignore[no-untyped-def]
     pump = PumpModel("ITP-40", T0)
     serial = pump.identity()[1]
     # What this computer stored from an earlier pump under the same serial.

@@ -37,6 +37,13 @@ def dose_unit(drug: str) -> str:
     return found.dose_unit if found is not None and found.dose_unit else "mcg"
 
 
+def y_top(values: NDArray[np.float64]) -> float:
+    """The top of a y axis that starts at zero: the largest value and a margin."""
+    finite = values[np.isfinite(values)]
+    top = float(finite.max()) if finite.size else 0.0
+    return top * 1.08 if top > 0 else 1.0
+
+
 def to_floats(values: Sequence[Fraction | int | None], divisor: int) -> NDArray[np.float64]:
     """Exact values to floats in a display unit; None becomes NaN (a gap)."""
     nan = float("nan")
@@ -182,19 +189,16 @@ class HistoryCharts(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         days_x, days_y = h.day_series(drug)
         hours_x, hours_y, scale = h.hour_scaled(drug)
         # A day's total is drawn at noon of its day; an hour's at its middle.
-        self.daily_curve.setData(
-            np.asarray(days_x, dtype=np.float64) + DAY_S / 2, to_floats(days_y, divisor)
-        )
-        self.hourly_curve.setData(
-            np.asarray(hours_x, dtype=np.float64) + 1800, to_floats(hours_y, divisor * scale)
-        )
+        daily_y = to_floats(days_y, divisor)
+        hourly_y = to_floats(hours_y, divisor * scale)
+        self.daily_curve.setData(np.asarray(days_x, dtype=np.float64) + DAY_S / 2, daily_y)
+        self.hourly_curve.setData(np.asarray(hours_x, dtype=np.float64) + 1800, hourly_y)
         self.daily.setTitle(f"Daily total {what} ({unit}/day)", size="10pt", justify="left")
         self.hourly.setTitle(f"Hour by hour {what} ({unit}/h)", size="10pt", justify="left")
         self.daily.setLabel("left", f"{unit}/day")
         self.hourly.setLabel("left", f"{unit}/h")
-        self.reservoir_curve.setData(
-            np.asarray(h.reservoir_t, dtype=np.float64), to_floats(h.reservoir_nl, NL_PER_ML)
-        )
+        reservoir_y = to_floats(h.reservoir_nl, NL_PER_ML)
+        self.reservoir_curve.setData(np.asarray(h.reservoir_t, dtype=np.float64), reservoir_y)
         self.reservoir.setTitle(
             "Reservoir estimate (mL): each fill minus the volume delivered since; never measured",
             size="10pt",
@@ -227,11 +231,16 @@ class HistoryCharts(pg.GraphicsLayoutWidget):  # type: ignore[misc]
             now = time.time()
             xs = [now - 7 * DAY_S, now]
         self.daily.setXRange(min(xs), max(xs) + 3600, padding=0.02)
-        for p in (self.daily, self.hourly, self.reservoir):
-            # One y scale for the whole history: a change in dose looks like a change, not
-            # a rescale, and the y axes need not be redrawn on every pan.
-            p.enableAutoRange(axis="y")
-            p.setAutoVisible(y=False)
+        # One y scale for the whole history, from zero: a change in dose looks like the
+        # change it is, never a rescale of the visible part (pyqtgraph's auto range follows
+        # the clipped, downsampled curve), and the y axes are not redrawn on every pan.
+        for p, ys in (
+            (self.daily, daily_y),
+            (self.hourly, hourly_y),
+            (self.reservoir, reservoir_y),
+        ):
+            p.disableAutoRange(axis="y")
+            p.setYRange(0.0, y_top(ys), padding=0)
 
     def _add(self, plot: pg.PlotItem, item: pg.GraphicsObject) -> None:
         plot.addItem(item, ignoreBounds=True)
