@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import PASSWORDS, Clinic, Emulator
+from .conftest import PASSWORDS, Clinic, Emulator, start_emulator
 
 GOOD = {"pump_model": "ITP-40", "drugs": [], "mode": "continuous", "rate": "0.2 mL/day"}
 
@@ -186,6 +186,36 @@ def test_history_json_and_csv(clinic: Clinic, emulator: Emulator) -> None:
     assert out["events"] and out["events"][0]["seq"] == 1
     r = _itp(["history", "--pump", emulator.address, "--user", "doc", "--format", "csv"], clinic)
     assert r.returncode == 0 and r.stdout.splitlines()[0].startswith("record,key,time")
+
+
+def test_history_from_a_restarted_emulator_is_refused_not_mixed(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    """Two `itp emulator` runs with no shared state are two pumps under one serial."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = start_emulator(tmp_path / "a")
+    try:
+        c = first.client()
+        for _ in range(20):
+            c.sim_ptm()  # (patient bolus disabled: one event each)
+        c.close()
+        r = _itp(["history", "--pump", first.address, "--user", "doc", "--format", "json"], clinic)
+        assert r.returncode == 0, r.stderr
+        out = json.loads(r.stdout)
+    finally:
+        first.process.kill()
+        first.process.wait()
+    second = start_emulator(tmp_path / "b")  # a fresh log, shorter than the stored one
+    try:
+        r = _itp(["history", "--pump", second.address, "--user", "doc", "--format", "json"], clinic)
+    finally:
+        second.process.kill()
+        second.process.wait()
+    assert r.returncode == 2 and r.stdout == "", r
+    assert "does not continue the one stored" in r.stderr and "Traceback" not in r.stderr
+    kept = clinic.records.events(out["serial"])
+    assert [(e.seq, e.kind) for e in kept] == [(e["seq"], e["code"]) for e in out["events"]]
 
 
 def test_several_overrides_after_one_flag(
