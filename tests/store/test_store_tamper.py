@@ -202,6 +202,7 @@ def test_every_mutation_is_detected_and_clean_trails_never_flagged(
     db, key, point = built
     names = list(MUTATIONS)
     detected = {name: 0 for name in names}
+    clean_checks = 0
     with open_store(db) as store:
         trail = AuditTrail.open(store, key)
         assert trail.verify(point).ok
@@ -222,9 +223,14 @@ def test_every_mutation_is_detected_and_clean_trails_never_flagged(
             if k % 50 == 0:
                 clean = trail.verify(point)
                 assert clean.ok and clean.records == RECORDS, f"seed {seed}: clean trail flagged"
+                clean_checks += 1
         assert trail.verify(point).ok
     assert sum(detected.values()) == total >= 1000 or "ITP_AUDIT_MUTATIONS" in os.environ
-    print(f"tamper test: seed {seed}, detected {detected}")
+    print(
+        f"tamper test: seed {seed}, {total} mutations of a {RECORDS}-record trail, each found"
+        f" at its first bad record: {detected}; the untouched trail verified {clean_checks}"
+        " times between them, never flagged"
+    )
 
 
 @pytest.mark.slow
