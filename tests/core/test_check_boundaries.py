@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from programmer.checks import check_pump_clock
 from programmer.findings import Severity
+from programmer.pump_clock import check_pump_clock
 
 from .rxfactory import NOW, baclofen_flex, codes, morphine_continuous, run, with_, ziconotide
 
