@@ -262,8 +262,9 @@ def _check(
             elif current is not None:
                 add_all(daily.check_change_slip(drug, unit, base, current, where, lib))
             add_all(titration.check_titration(drug, unit, base, current, history, at, rx, lib))
-    if previous is not None and previous[0] and not therapy.drugs:
-        names = tuple(d.name for d in previous[0])
+    drugs_now = _drugs_now(rx, pump)
+    if drugs_now and not therapy.drugs:
+        names = tuple(d.name for d in drugs_now)
         add(finding("therapy_stopped", "drugs",
                     f"saline replaces {', '.join(names)}: the patient gets no drug once the "
                     "catheter has run out" + profile.withdrawal_text(rx, lib, names)))  # fmt: skip
