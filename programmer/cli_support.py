@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
+from programmer.files import FileRefused, read_bounded
 from programmer.link.messages import DEMO_KEY
 from programmer.store.accounts import Accounts, AuthError, Principal
 from programmer.store.audit import AuditTrail
@@ -79,11 +80,13 @@ def read_key_file(path: Path | None) -> bytes:
     if path is None:
         return DEMO_KEY
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise CliUsage(f"cannot read the key file {path}: {exc.strerror}") from None
+        # One byte over is enough to say "too long"; /dev/zero or a FIFO is never read.
+        data = read_bounded(path, KEY_BYTES + 1, "the key file")
+    except FileRefused as exc:
+        raise CliUsage(str(exc)) from None
     if len(data) != KEY_BYTES:
         raise CliUsage(
-            f"the key file {path} holds {len(data)} bytes; a clinic key is exactly {KEY_BYTES} raw bytes"
+            f"the key file {path} holds {'more than ' if len(data) > KEY_BYTES else ''}"
+            f"{min(len(data), KEY_BYTES)} bytes; a clinic key is exactly {KEY_BYTES} raw bytes"
         )
     return data

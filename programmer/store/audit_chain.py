@@ -22,8 +22,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from programmer.files import FileRefused, read_bounded_text
 from programmer.store.errors import StoreError
 
+MAX_CHECKPOINT_BYTES = 64 * 1024  # a checkpoint is one line of about 200 bytes
 MAC_ENCODING = "itp-audit-v1"
 GENESIS_MAC = "0" * 64
 # Column order of the audit table; the MAC covers all but the last.
@@ -167,9 +169,9 @@ class Checkpoint:
     @classmethod
     def load(cls, path: Path) -> Checkpoint:
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CheckpointError(f"cannot read the checkpoint {path}: {exc}") from exc
+            text = read_bounded_text(path, MAX_CHECKPOINT_BYTES, "the checkpoint")
+        except FileRefused as exc:
+            raise CheckpointError(str(exc)) from None
         return cls.from_json(text)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import platformdirs
 
+from programmer.files import FileRefused, read_bounded
 from programmer.store.errors import StoreError
 
 KEY_BYTES = 32
@@ -46,9 +47,9 @@ def load_key(path: Path) -> bytes:
             f"the audit key file {path} can be read by other users; run: chmod 600 {path}"
         )
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise AuditKeyError(f"cannot read the audit key file {path}: {exc}") from exc
+        data = read_bounded(path, KEY_BYTES + 1, "the audit key file")
+    except FileRefused as exc:
+        raise AuditKeyError(str(exc)) from None
     if len(data) != KEY_BYTES:
         raise AuditKeyError(f"the audit key file {path} is not a {KEY_BYTES}-byte key")
     return data
