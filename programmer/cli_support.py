@@ -51,6 +51,8 @@ def opened_store(
     args: argparse.Namespace, create: bool = False
 ) -> Iterator[tuple[Store, AuditTrail]]:
     with open_store(args.db, create=create) as store:
+        for notice in store.notices:
+            sys.stderr.write(f"itp: note: {notice}\n")
         yield store, AuditTrail.open(store, args.audit_key)
 
 

@@ -17,6 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TextIO
 
+from programmer.files import write_private_atomically
 from programmer.store.audit_chain import (
     FIELDS,
     GENESIS_MAC,
@@ -69,6 +70,7 @@ class ProgramOutcome(StrEnum):
 _COLUMNS = ", ".join(FIELDS)
 _KEY_ID = "audit_key_id"
 PARALLEL_MIN = 200_000  # below this, starting processes costs more than it saves
+MAX_SEQ = 2**62  # no real trail comes near; SQLite integers stop at 2^63 - 1
 
 
 class AuditTrail:
@@ -135,7 +137,12 @@ class AuditTrail:
             _text(outcome),
         ]
         with self.store.write() as conn:
-            head = conn.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+            # A record past MAX_SEQ can only have been planted (a trail of 2^62 records
+            # is impossible); chaining on after it would overflow and fail every later
+            # command. It is skipped here and reported by verify.
+            head = conn.execute(
+                "SELECT seq, mac FROM audit WHERE seq <= ? ORDER BY seq DESC LIMIT 1", (MAX_SEQ,)
+            ).fetchone()
             if head is None:
                 conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (_KEY_ID, self.key_id))
                 seq, prev = 1, GENESIS_MAC
@@ -154,7 +161,9 @@ class AuditTrail:
         return AuditRecord.from_row((*row, mac))
 
     def head(self) -> Checkpoint:
-        row = self.store.query("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1")
+        row = self.store.query(
+            "SELECT seq, mac FROM audit WHERE seq <= ? ORDER BY seq DESC LIMIT 1", (MAX_SEQ,)
+        )
         seq, mac = (row[0][0], row[0][1]) if row else (0, GENESIS_MAC)
         return Checkpoint(seq, mac, utc_text(self.store.clock()), self.key_id)
 
@@ -184,6 +193,8 @@ class AuditTrail:
             )
         with translated(self.store.where), self._reading() as conn:
             max_seq = conn.execute("SELECT max(seq) FROM audit").fetchone()[0] or 0
+            if max_seq > MAX_SEQ:
+                workers = 1  # a planted record far out: the single walk names it
             if workers is None:
                 workers = (os.cpu_count() or 1) if max_seq >= PARALLEL_MIN else 1
                 if getattr(sys, "frozen", False):
@@ -283,9 +294,4 @@ def _marks(n: int) -> str:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    write_private_atomically(path, text.encode("utf-8"))

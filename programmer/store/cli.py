@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,6 +27,7 @@ from programmer.cli_support import (
     signed_in,
 )
 from programmer.exitcodes import ExitCode
+from programmer.files import create_private
 from programmer.store.accounts import AccountError, Accounts, AuthError, Principal
 from programmer.store.audit_chain import Checkpoint, CheckpointError, VerifyResult
 from programmer.store.audit_export import verify_export
@@ -135,7 +137,8 @@ def _output(path: Path | None) -> Iterator[TextIO]:
         yield sys.stdout
         return
     try:
-        with open(path, "w", encoding="utf-8", newline="") as handle:
+        # Owner-only: the trail names accounts, pumps and doses.
+        with os.fdopen(create_private(path), "w", encoding="utf-8", newline="") as handle:
             yield handle
     except OSError as exc:
         raise CliUsage(f"cannot write {path}: {exc}") from exc
