@@ -82,6 +82,10 @@ class AuditTrail:
         self.key_id = key_id(key)
         self._mac = Mac(key)
 
+    @property
+    def key(self) -> bytes:
+        return self._key
+
     @classmethod
     def open(cls, store: Store, key_path: Path | None = None) -> AuditTrail:
         """Load the key (default: the user config folder), creating it for a new trail.

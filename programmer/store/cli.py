@@ -29,11 +29,13 @@ from programmer.cli_support import (
 from programmer.exitcodes import ExitCode
 from programmer.files import create_private
 from programmer.store.accounts import AccountError, Accounts, AuthError, Principal
+from programmer.store.audit import AuditAction
 from programmer.store.audit_chain import Checkpoint, CheckpointError, VerifyResult
 from programmer.store.audit_export import verify_export
 from programmer.store.audit_key import default_key_path, load_key
 from programmer.store.audit_review import checkpoint_trail, export_trail, verify_trail
 from programmer.store.errors import StoreError
+from programmer.store.review import backup
 from programmer.store.roles import Action, NotAllowed, Role
 
 VERIFY_FAILED = 1  # not in the shared contract, which has no code for a bad trail
@@ -75,6 +77,42 @@ def _users_parser() -> Parser:
         change.add_argument("name")
         change.add_argument("--reason")
     return parser
+
+
+def _backup_parser() -> Parser:
+    parser = Parser(
+        prog="itp backup",
+        description="a consistent copy of the database (safe while the app runs), mode 0600",
+    )
+    add_store_options(parser)
+    parser.add_argument("--out", type=Path, required=True, help="the copy to create (new file)")
+    return parser
+
+
+def main_backup(argv: list[str]) -> int:
+    return _run(_backup_parser(), argv, _backup)
+
+
+def _backup(args: argparse.Namespace) -> int:
+    with opened_store(args) as (store, trail):
+        accounts = Accounts(store, trail)
+        with signed_in(accounts, args.user) as me:
+            accounts.authorize(me, Action.EXPORT)
+            if args.out.exists():
+                raise CliUsage(f"{args.out} already exists; choose another name")
+            # Recorded first, so the copy holds the record of its own making.
+            trail.append(
+                AuditAction.EXPORT,
+                account=me.name,
+                role=str(me.role),
+                after={"what": "database backup", "out": str(args.out)},
+            )
+            size = backup(store, args.out)
+    sys.stdout.write(
+        f"backup: {args.out} ({size:,} bytes), a consistent copy; "
+        f"review it with: itp gui --offline --db {args.out}\n"
+    )
+    return ExitCode.OK
 
 
 def main_audit(argv: list[str]) -> int:

@@ -47,6 +47,9 @@ class Store:
         self._db: Any = None
         self._savepoints = 0
         self.notices: list[str] = []  # things the user should be told (a mode fixed)
+        self.read_only = False  # opened with mode=ro: nothing can be written here
+        self.immutable = False  # a copy opened with immutable=1 (offline review)
+        self.review_warnings: list[Any] = []  # review.ReviewWarning, for the app to show
         # The GUI thread and the device worker share this one connection: every
         # transaction and query holds the lock, so they never interleave.
         self.lock = threading.RLock()
@@ -190,6 +193,7 @@ def open_store(
         raise translate(exc, where) from exc
     store = Store(conn, db_path, clock)
     store.notices = notices
+    store.read_only = read_only
     try:
         _configure(conn, busy_timeout_s, read_only)
         _check_is_ours(store)
