@@ -13,6 +13,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -24,6 +25,7 @@ from programmer.store.password_rule import MAX_PASSWORD_LENGTH as MAX_PASSWORD_L
 from programmer.store.password_rule import MIN_PASSWORD_LENGTH as MIN_PASSWORD_LENGTH
 from programmer.store.password_rule import WeakPassword, check_new_password
 from programmer.store.roles import Action, Role, authorize
+from programmer.store.seals import select
 
 MAX_FAILED_SIGN_INS = 5
 LOCKOUT = timedelta(minutes=15)
@@ -45,6 +47,10 @@ class AccountLocked(AuthError):
 
 class AccountDisabled(AuthError):
     pass
+
+
+class AccountTampered(AuthError):
+    """The account's row was changed outside itp (its seal does not match): refused."""
 
 
 class AccountError(ValueError):
@@ -80,7 +86,13 @@ class Accounts:
         self._dummy_hash: str | None = None
 
     def is_empty(self) -> bool:
-        return int(self.store.query("SELECT count(*) FROM accounts")[0][0]) == 0
+        """No account was ever made: only then may one be added without signing in.
+
+        Read from the audit chain too: deleting every row of `accounts` must not open
+        the way to a new admin without a password.
+        """
+        with self.store.lock:
+            return _never_had_accounts(self.store.conn)
 
     def add(self, name: str, role: Role | str, password: str, *, actor: Principal | None) -> None:
         """Create an account. On an empty database no actor is needed but it must be an admin."""
@@ -90,8 +102,7 @@ class Accounts:
         password_hash = self.hasher.hash(password)
         now = self.store.clock()
         with self.store.write() as conn:
-            empty = conn.execute("SELECT count(*) FROM accounts").fetchone()[0] == 0
-            if empty:
+            if _never_had_accounts(conn):
                 if role is not Role.ADMIN:
                     raise AccountError("the first account must be an admin")
             elif actor is None:
@@ -105,6 +116,7 @@ class Accounts:
                 " created_by) VALUES (?, ?, ?, ?, ?, ?)",
                 (name, str(role), password_hash, utc_text(now), utc_seconds(now), _by(actor)),
             )
+            self._reseal(conn, name)
             self.trail.append(
                 AuditAction.ACCOUNT_CHANGED,
                 account=_by(actor) or name,
@@ -142,12 +154,10 @@ class Accounts:
     def _set_enabled(self, name: str, enabled: bool, actor: Principal, reason: str | None) -> None:
         with self.store.write() as conn:
             self.authorize(actor, Action.MANAGE_ACCOUNTS)
-            row = conn.execute(
-                "SELECT name, role, enabled FROM accounts WHERE name = ?", (name,)
-            ).fetchone()
-            if row is None:
+            full = self._row(conn, name)
+            if full is None:
                 raise AccountError(f"there is no account named {name!r}")
-            stored_name, role, was_enabled = row
+            stored_name, role, _, was_enabled = full[:4]
             if not enabled and role == Role.ADMIN:
                 admins = conn.execute(
                     "SELECT count(*) FROM accounts WHERE role = 'admin' AND enabled = 1"
@@ -159,6 +169,7 @@ class Accounts:
                 " WHERE name = ?",
                 (int(enabled), name),
             )
+            self._reseal(conn, name)
             self.trail.append(
                 AuditAction.ACCOUNT_CHANGED,
                 account=actor.name,
@@ -194,15 +205,16 @@ class Accounts:
                 return Accounts(writable, trail, self.hasher)._check(
                     name, password, None, "offline sign-in"
                 )
-        row = self.store.query(
-            "SELECT name, role, password_hash, enabled, locked_until_s FROM accounts"
-            " WHERE name = ?",
-            (name,),
-        )
-        if not row:
+        with self.store.lock:
+            full = self._row(self.store.conn, name)
+        if full is None:
             self._burn_time(password)
             raise AuthenticationFailed("authentication failed")
-        stored_name, role, password_hash, enabled, locked_until = row[0]
+        stored_name, role, password_hash, enabled, _, locked_until = full[:6]
+        if not self.trail.sealer.good("accounts", full[:-1], full[-1]):
+            raise AccountTampered(
+                f"the account record of {stored_name!r} was changed outside itp: refused"
+            )
         if locked_until is not None and locked_until > utc_seconds(self.store.clock()):
             raise AccountLocked(
                 f"too many failed sign-ins: the account {stored_name!r} is locked until "
@@ -265,17 +277,19 @@ class Accounts:
         purpose: str,
     ) -> Principal | AuthError:
         now_s = utc_seconds(self.store.clock())
-        row = conn.execute(
-            "SELECT name, role, password_hash, enabled, failed_count, locked_until_s"
-            " FROM accounts WHERE name = ?",
-            (name,),
-        ).fetchone()
-        if row is None:
+        full = self._row(conn, name)
+        if full is None:
             self._burn_time(password)  # same cost as a real check: no name probing by timing
             # The typed name is not recorded: people type passwords into the name field.
             self._failed(None, None, f"{purpose}: unknown account")
             return AuthenticationFailed("authentication failed")
-        stored_name, role, password_hash, enabled, failures, locked_until = row
+        stored_name, role, password_hash, enabled, failures, locked_until = full[:6]
+        if not self.trail.sealer.good("accounts", full[:-1], full[-1]):
+            self._failed(stored_name, role, f"{purpose}: account record changed outside itp")
+            return AccountTampered(
+                f"the account record of {stored_name!r} was changed outside itp, so it is "
+                "not trusted: sign-in refused; an admin should run `itp audit verify`"
+            )
         if not enabled:
             self._failed(stored_name, role, f"{purpose}: account disabled")
             return AccountDisabled(f"the account {stored_name!r} is disabled")
@@ -293,6 +307,7 @@ class Accounts:
                     "UPDATE accounts SET failed_count = 0, locked_until_s = ? WHERE name = ?",
                     (until, stored_name),
                 )
+                self._reseal(conn, stored_name)
                 self._failed(stored_name, role, f"{purpose}: wrong password", "locked")
                 self.trail.append(
                     AuditAction.LOCK,
@@ -306,6 +321,7 @@ class Accounts:
                     "UPDATE accounts SET failed_count = ?, locked_until_s = NULL WHERE name = ?",
                     (failures, stored_name),
                 )
+                self._reseal(conn, stored_name)
                 self._failed(stored_name, role, f"{purpose}: wrong password")
             return AuthenticationFailed("authentication failed")
         new_hash = (
@@ -317,6 +333,7 @@ class Accounts:
                 " password_hash = coalesce(?, password_hash) WHERE name = ?",
                 (new_hash, stored_name),
             )
+            self._reseal(conn, stored_name)
         if success is not None:
             self.trail.append(success, account=stored_name, role=role)
         return Principal(stored_name, Role(role))
@@ -342,9 +359,32 @@ class Accounts:
     def authorize(self, actor: Principal, action: Action) -> None:
         """The role must allow the action and the account must still be enabled."""
         authorize(actor.role, action)
-        row = self.store.query("SELECT enabled FROM accounts WHERE name = ?", (actor.name,))
-        if not row or not row[0][0]:
+        with self.store.lock:
+            full = self._row(self.store.conn, actor.name)
+        if full is None or not full[3]:
             raise AccountDisabled(f"the account {actor.name!r} is disabled")
+        if not self.trail.sealer.good("accounts", full[:-1], full[-1]) or full[1] != actor.role:
+            raise AccountTampered(
+                f"the account record of {actor.name!r} was changed outside itp, so it is "
+                "not trusted: refused; an admin should run `itp audit verify`"
+            )
+
+    def _row(self, conn: sqlite3.Connection, name: str) -> tuple[Any, ...] | None:
+        """The account's sealed columns (seals.SEALED order) and its seal, or None."""
+        row = conn.execute(f"SELECT {select('accounts')} FROM accounts WHERE name = ?", (name,))
+        found = row.fetchone()
+        return None if found is None else tuple(found)
+
+    def _reseal(self, conn: sqlite3.Connection, name: str) -> None:
+        self.trail.sealer.reseal(conn, "accounts", "name = ?", (name,))
+
+
+def _never_had_accounts(conn: sqlite3.Connection) -> bool:
+    rows = conn.execute("SELECT count(*) FROM accounts").fetchone()[0]
+    audited = conn.execute(
+        "SELECT 1 FROM audit WHERE action = 'account_changed' LIMIT 1"
+    ).fetchone()
+    return rows == 0 and audited is None
 
 
 def _check_name(name: str) -> None:

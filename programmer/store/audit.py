@@ -12,6 +12,7 @@ import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -35,6 +36,7 @@ from programmer.store.audit_key import AuditKeyError, create_key, default_key_pa
 from programmer.store.clock import utc_seconds, utc_text
 from programmer.store.db import Store
 from programmer.store.errors import translated
+from programmer.store.seals import SEAL_ENCODING, SEALED, RowProblem, Sealer, account_problems
 
 
 class AuditAction(StrEnum):
@@ -81,6 +83,7 @@ class AuditTrail:
         self._key = key
         self.key_id = key_id(key)
         self._mac = Mac(key)
+        self.sealer = Sealer(key)
 
     @property
     def key(self) -> bytes:
@@ -95,14 +98,51 @@ class AuditTrail:
         """
         path = key_path if key_path is not None else default_key_path()
         if path.exists():
-            return cls(store, load_key(path))
-        records = store.query("SELECT max(seq) FROM audit")[0][0]  # O(1), unlike count(*)
-        if records:
-            raise AuditKeyError(
-                f"the audit key file {path} is missing but the trail has {records} records; "
-                "restore the key from backup (a new key cannot verify the old records)"
-            )
-        return cls(store, create_key(path))
+            trail = cls(store, load_key(path))
+        else:
+            records = store.query("SELECT max(seq) FROM audit")[0][0]  # O(1), unlike count(*)
+            if records:
+                raise AuditKeyError(
+                    f"the audit key file {path} is missing but the trail has {records} "
+                    "records; restore the key from backup (a new key cannot verify the old "
+                    "records)"
+                )
+            trail = cls(store, create_key(path))
+        trail.seal_rows_from_before_seals()
+        return trail
+
+    def seal_rows_from_before_seals(self) -> int:
+        """Seal, once, the rows a database held when it was upgraded to row seals.
+
+        The migration marks such a database; the sealing is recorded in the trail, and
+        once that record exists an unsealed row is never sealed again (it is reported as
+        changed outside itp instead). Returns the number of rows sealed.
+        """
+        if self.store.read_only or self.key_matches() is False:
+            return 0
+        if not self.store.query("SELECT 1 FROM meta WHERE key = 'legacy_rows_unsealed'"):
+            return 0
+        sealed = 0
+        with self.store.write() as conn:
+            done = conn.execute(
+                "SELECT 1 FROM audit WHERE action = 'settings_changed'"
+                " AND after LIKE '%\"row_seals\"%' LIMIT 1"
+            ).fetchone()
+            if not done:
+                for table in SEALED:
+                    sealed += conn.execute(
+                        f"SELECT count(*) FROM {table} WHERE seal IS NULL"
+                    ).fetchone()[0]
+                    self.sealer.reseal(conn, table, "seal IS NULL", ())
+                self.append(
+                    AuditAction.SETTINGS_CHANGED,
+                    account=None,
+                    role=None,
+                    after={"row_seals": SEAL_ENCODING, "sealed_rows": sealed},
+                    reason="rows stored before row seals (schema 2) sealed once",
+                )
+            conn.execute("DELETE FROM meta WHERE key = 'legacy_rows_unsealed'")
+        return sealed
 
     def key_matches(self) -> bool | None:
         """True/False when the database names its key, None for a trail never written."""
@@ -220,7 +260,31 @@ class AuditTrail:
                 row = conn.execute("SELECT mac FROM audit WHERE seq = ?", (seq,)).fetchone()
                 return None if row is None else str(row[0])
 
-            return result_of(found, checkpoint, mac_at)
+            result = result_of(found, checkpoint, mac_at)
+            if not result.ok:
+                return result
+            rows = self.row_problems(conn)
+            if rows:
+                first = rows[0]
+                more = f" (and {len(rows) - 1} more)" if len(rows) > 1 else ""
+                return replace(
+                    result,
+                    ok=False,
+                    problem=Problem.ROW_ALTERED,
+                    message=first.message + more,
+                    row_problems=tuple(rows),
+                )
+            return result
+
+    def row_problems(self, conn: sqlite3.Connection | None = None) -> list[RowProblem]:
+        """Sealed rows changed outside itp, and accounts whose role or enabled state is
+        not the one the audit chain records (an old row put back with its old seal)."""
+        if conn is None:
+            with translated(self.store.where), self._reading() as reading:
+                return self.row_problems(reading)
+        found = list(self.sealer.problems(conn))
+        found += account_problems(conn)
+        return found
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:

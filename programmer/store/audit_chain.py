@@ -190,6 +190,7 @@ class Problem(StrEnum):
     MALFORMED = "malformed"  # a field has an impossible type or value
     TRUNCATED = "truncated"  # fewer records than the checkpoint says
     ROLLED_BACK = "rolled_back"  # the record at the checkpoint's seq is not the same
+    ROW_ALTERED = "row_altered"  # a sealed row (account, cached event, outcome...) was edited
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,7 @@ class VerifyResult:
     first_bad_seq: int | None = None
     problem: Problem | None = None
     message: str = "the audit trail verifies"
+    row_problems: tuple[Any, ...] = ()  # seals.RowProblem: sealed rows changed outside itp
 
 
 @dataclass(frozen=True)
