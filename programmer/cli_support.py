@@ -53,7 +53,10 @@ def opened_store(
     with open_store(args.db, create=create) as store:
         for notice in store.notices:
             sys.stderr.write(f"itp: note: {notice}\n")
-        yield store, AuditTrail.open(store, args.audit_key)
+        trail = AuditTrail.open(store, args.audit_key)
+        if trail.key_notice:
+            sys.stderr.write(f"itp: note: {trail.key_notice}\n")
+        yield store, trail
 
 
 @contextlib.contextmanager

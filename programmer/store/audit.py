@@ -32,7 +32,7 @@ from programmer.store.audit_chain import (
     walk,
 )
 from programmer.store.audit_export import export_csv, export_json
-from programmer.store.audit_key import AuditKeyError, create_key, default_key_path, key_id, load_key
+from programmer.store.audit_key import AuditKeyError, create_key, default_key, key_id, load_key
 from programmer.store.clock import utc_seconds, utc_text
 from programmer.store.db import Store
 from programmer.store.errors import translated
@@ -84,6 +84,8 @@ class AuditTrail:
         self.key_id = key_id(key)
         self._mac = Mac(key)
         self.sealer = Sealer(key)
+        self.key_location = "given by the caller"  # where the key came from, for people
+        self.key_notice: str | None = None  # say this to the user (key in a file...)
 
     @property
     def key(self) -> bytes:
@@ -91,23 +93,31 @@ class AuditTrail:
 
     @classmethod
     def open(cls, store: Store, key_path: Path | None = None) -> AuditTrail:
-        """Load the key (default: the user config folder), creating it for a new trail.
+        """Load the key (default: the OS keyring, else a file), creating it for a new trail.
 
         A missing key for a trail that already has records is an error, not a new key:
         a new key would make every old record look forged.
         """
-        path = key_path if key_path is not None else default_key_path()
-        if path.exists():
-            trail = cls(store, load_key(path))
+
+        def records() -> int:
+            return int(store.query("SELECT max(seq) FROM audit")[0][0] or 0)  # O(1)
+
+        if key_path is None:
+            location = default_key(records)
+            trail = cls(store, location.key)
+            trail.key_location, trail.key_notice = location.where, location.notice
+        elif key_path.exists():
+            trail = cls(store, load_key(key_path))
+            trail.key_location = f"the file {key_path}"
         else:
-            records = store.query("SELECT max(seq) FROM audit")[0][0]  # O(1), unlike count(*)
-            if records:
+            if records():
                 raise AuditKeyError(
-                    f"the audit key file {path} is missing but the trail has {records} "
+                    f"the audit key file {key_path} is missing but the trail has {records()} "
                     "records; restore the key from backup (a new key cannot verify the old "
                     "records)"
                 )
-            trail = cls(store, create_key(path))
+            trail = cls(store, create_key(key_path))
+            trail.key_location = f"the file {key_path}"
         trail.seal_rows_from_before_seals()
         return trail
 
