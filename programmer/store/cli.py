@@ -21,6 +21,7 @@ from programmer.cli_support import (
     CliUsage,
     Parser,
     add_store_options,
+    checkpoint_folder,
     fail,
     opened_store,
     secret,
@@ -34,6 +35,7 @@ from programmer.store.audit_chain import Checkpoint, CheckpointError, VerifyResu
 from programmer.store.audit_export import verify_export
 from programmer.store.audit_key import default_key_path, load_key
 from programmer.store.audit_review import checkpoint_trail, export_trail, verify_trail
+from programmer.store.checkpoints import checkpoint_path, previous_checkpoint
 from programmer.store.errors import StoreError
 from programmer.store.review import backup
 from programmer.store.roles import Action, NotAllowed, Role
@@ -158,6 +160,12 @@ def _audit(args: argparse.Namespace) -> int:
                 integrity = store.integrity_check()
                 if integrity != ["ok"]:
                     return fail(VERIFY_FAILED, "the database file is damaged: " + integrity[0])
+                if checkpoint is None:  # the routine one, from the folder the user named
+                    folder = checkpoint_folder(store, trail, args.checkpoint_dir)
+                    checkpoint = None if folder is None else previous_checkpoint(trail, folder)
+                    if checkpoint is not None and folder is not None:
+                        where = checkpoint_path(trail, folder)
+                        sys.stderr.write(f"itp: checked against the checkpoint {where}\n")
                 return _report(verify_trail(trail, me, checkpoint), args.json)
             if args.command == "checkpoint":
                 point = checkpoint_trail(trail, me, args.out)
