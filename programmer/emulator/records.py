@@ -65,13 +65,13 @@ def _fill_frame(
 ) -> tuple[int, dict[str, Any]]:
     cache: dict[int, dict[str, Any]] = {}
 
-    def fits(count: int) -> bool:
+    def size(count: int) -> int:
         if count not in cache:
             cache[count] = answer(count, packed.pack_raw(columns.raw(count)))
-        return body_size({"ok": True, **cache[count]}) <= MAX_BODY_SIZE
+        return body_size({"ok": True, **cache[count]})
 
-    count = packed.largest_fitting(len(columns), fits)
-    fits(count)
+    count = packed.largest_fitting(len(columns), size, MAX_BODY_SIZE)
+    size(count)
     return count, cache[count]
 
 
@@ -243,7 +243,7 @@ class HourLog:
             return {"first_hour": start, "count": count, "packed": blob,
                     "next_hour": start + count}  # fmt: skip
 
-        return _packed_page(available, 8_192, columns_for, answer)
+        return _packed_page(available, packed.MAX_RECORDS, columns_for, answer)
 
     def to_wire(self) -> dict[str, Any]:
         return {"first_hour": self.first_hour, "basal": self.basal, "bolus": self.bolus}

@@ -17,9 +17,12 @@ single record. A page is decoded whole or refused whole.
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
+from itertools import accumulate
 from typing import Any
 
 import msgpack
@@ -30,7 +33,7 @@ FORMAT = 1
 MAX_RECORDS = 16_384  # events or hours in one page
 MAX_RAW_BYTES = 262_144  # the inflated raw block of one page
 MAX_PACKED_BYTES = 4_096  # a page travels in one frame body
-DEFLATE_LEVEL = 9
+DEFLATE_LEVEL = 6
 MAX_TEXT_BYTES = 1_024  # one string in the string table
 MAX_LIST_ITEMS = 64  # one list of strings
 MAX_VARINT_BYTES = 10
@@ -38,6 +41,8 @@ U64_LIMIT = 1 << 64
 I64_MIN, I64_MAX = -(1 << 63), (1 << 63) - 1
 
 _CRC = struct.Struct("<I")
+# One varint: up to nine bytes with the high bit set, then one without.
+_VARINT = re.compile(rb"[\x80-\xff]{0,9}[\x00-\x7f]")
 
 # Event codes as small numbers; 0 is the escape for any event that does not match its
 # code's schema exactly (an unknown code, an extra field, a value of another type).
@@ -136,6 +141,48 @@ class _Reader:
         chunk = self.data[self.pos : end]
         self.pos = end
         return chunk
+
+
+def _leb128(chunk: bytes) -> int:
+    value = 0
+    for shift, byte in enumerate(chunk):
+        value |= (byte & 0x7F) << (7 * shift)
+    return value
+
+
+def _signed_column(data: bytes, pos: int, count: int, what: str) -> tuple[list[int], int]:
+    """`count` zigzag varints from `pos` (the columns of hours and times, read in bulk:
+    the regular expression finds the numbers, each distinct one is turned once)."""
+    found: list[bytes] = []
+    expected = pos
+    for match in _VARINT.finditer(data, pos):
+        if match.start() != expected:  # bytes skipped: more than ten in one number
+            raise PackedPageError(f"{what}: a number longer than {MAX_VARINT_BYTES} bytes")
+        chunk = match.group()
+        found.append(chunk)
+        expected += len(chunk)
+        if len(found) == count:
+            break
+    if len(found) < count:
+        raise PackedPageError(f"{what}: a column runs past the end of the page")
+    return _turn(found, what), expected
+
+
+def _signed_to_end(data: bytes, count: int, what: str) -> list[int]:
+    """Exactly `count` zigzag varints filling `data` from its start to its end."""
+    found = _VARINT.findall(data)
+    if len(found) != count or sum(map(len, found)) != len(data):
+        raise PackedPageError(f"{what}: the columns do not hold exactly {count} numbers each")
+    return _turn(found, what)
+
+
+def _turn(found: list[bytes], what: str) -> list[int]:
+    table: dict[bytes, int] = {}
+    for chunk in set(found):
+        if len(chunk) == MAX_VARINT_BYTES and chunk[-1] > 1:
+            raise PackedPageError(f"{what}: a number exceeds 64 bits")
+        table[chunk] = unzigzag(_leb128(chunk))
+    return list(map(table.__getitem__, found))
 
 
 # ----------------------------------------------------------------- string table
@@ -404,15 +451,12 @@ def decode_events(first_seq: Any, count: Any, packed: Any) -> list[dict[str, Any
     if len(raw) < n:
         raise PackedPageError(f"{what}: {len(raw)} bytes cannot hold {n} events")
     codes = raw[:n]
+    deltas, end = _signed_column(raw, n, n, what)
+    times = list(accumulate(deltas))
+    if times and not (min(times) >= I64_MIN and max(times) <= I64_MAX):
+        raise PackedPageError(f"{what}: an event time exceeds 64 bits")
     reader = _Reader(raw)
-    reader.pos = n
-    times: list[int] = []
-    t = 0
-    for _ in range(n):
-        t += reader.signed()
-        if not I64_MIN <= t <= I64_MAX:
-            raise PackedPageError(f"{what}: an event time exceeds 64 bits")
-        times.append(t)
+    reader.pos = end
     table: list[str] = []
     events: list[dict[str, Any]] = []
     for index, number in enumerate(codes):
@@ -432,6 +476,21 @@ def decode_events(first_seq: Any, count: Any, packed: Any) -> list[dict[str, Any
 # ----------------------------------------------------------------- hours
 
 
+def _signed_pieces(values: Sequence[int]) -> list[bytes]:
+    """Each value as a zigzag varint; values repeat a lot, so each distinct one is
+    encoded once."""
+    memo: dict[int, bytes] = {}
+    pieces = []
+    for value in values:
+        piece = memo.get(value)
+        if piece is None:
+            out = bytearray()
+            put_signed(out, value)
+            piece = memo[value] = bytes(out)
+        pieces.append(piece)
+    return pieces
+
+
 class HourColumns:
     """Raw-block pieces of consecutive hours, for packing any prefix of them."""
 
@@ -440,29 +499,23 @@ class HourColumns:
     ) -> None:
         if len(basal) != len(bolus):
             raise ValueError("basal and bolus must have one value per hour")
-        self.basal = bytearray()
-        self.bolus = bytearray()
-        self.basal_ends: list[int] = [0]
-        self.bolus_ends: list[int] = [0]
-        previous = 0
-        for b, p in zip(basal[:MAX_RECORDS], bolus[:MAX_RECORDS], strict=True):
-            put_signed(self.basal, b - previous)
-            previous = b
-            put_signed(self.bolus, p)
-            self.basal_ends.append(len(self.basal))
-            self.bolus_ends.append(len(self.bolus))
-            if len(self.basal) + len(self.bolus) > raw_budget:
-                self.basal_ends.pop()
-                self.bolus_ends.pop()
-                del self.basal[self.basal_ends[-1] :]
-                del self.bolus[self.bolus_ends[-1] :]
-                break
+        basal, bolus = list(basal[:MAX_RECORDS]), list(bolus[:MAX_RECORDS])
+        basal_pieces = _signed_pieces([b - p for b, p in zip(basal, [0, *basal], strict=False)])
+        bolus_pieces = _signed_pieces(bolus)
+        self.basal_ends = list(accumulate(map(len, basal_pieces), initial=0))
+        self.bolus_ends = list(accumulate(map(len, bolus_pieces), initial=0))
+        # The most hours whose two columns stay within the budget (both ends only grow).
+        totals = [a + b for a, b in zip(self.basal_ends, self.bolus_ends, strict=True)]
+        count = bisect_right(totals, raw_budget) - 1
+        del self.basal_ends[count + 1 :], self.bolus_ends[count + 1 :]
+        self.basal = b"".join(basal_pieces[:count])
+        self.bolus = b"".join(bolus_pieces[:count])
 
     def __len__(self) -> int:
         return len(self.basal_ends) - 1
 
     def raw(self, count: int) -> bytes:
-        return bytes(self.basal[: self.basal_ends[count]] + self.bolus[: self.bolus_ends[count]])
+        return self.basal[: self.basal_ends[count]] + self.bolus[: self.bolus_ends[count]]
 
 
 def encode_hours(basal: Sequence[int], bolus: Sequence[int]) -> bytes:
@@ -478,18 +531,10 @@ def decode_hours(first_hour: Any, count: Any, packed: Any) -> tuple[list[int], l
     _check_start(first_hour, what, "first_hour")
     n = _check_count(count, what)
     raw = _inflate(packed, what)
-    reader = _Reader(raw)
-    basal: list[int] = []
-    value = 0
-    for _ in range(n):
-        value += reader.signed()
-        basal.append(value)
-    bolus = [reader.signed() for _ in range(n)]
-    if reader.pos != len(raw):
-        raise PackedPageError(f"{what}: {len(raw) - reader.pos} bytes left after {n} hours")
-    if any(not I64_MIN <= v <= I64_MAX for v in basal) or any(
-        not I64_MIN <= v <= I64_MAX for v in bolus
-    ):
+    values = _signed_to_end(raw, 2 * n, what)
+    basal = list(accumulate(values[:n]))
+    bolus = values[n:]
+    if basal and not (min(basal) >= I64_MIN and max(basal) <= I64_MAX):
         raise PackedPageError(f"{what}: a volume exceeds 64 bits")
     return basal, bolus
 
@@ -497,17 +542,22 @@ def decode_hours(first_hour: Any, count: Any, packed: Any) -> tuple[list[int], l
 # ----------------------------------------------------------------- filling a frame
 
 
-def largest_fitting(available: int, fits: Callable[[int], bool]) -> int:
-    """The largest count in 0..available for which `fits` holds, by bisection (the size of
-    a page grows with its count, up to DEFLATE's small wobbles, which the final check
-    absorbs). `fits(0)` is assumed."""
-    low, high = 0, available
-    while low < high:
-        middle = (low + high + 1) // 2
-        if fits(middle):
-            low = middle
+def largest_fitting(available: int, size: Callable[[int], int], budget: int) -> int:
+    """The largest count in 0..available whose `size` is within `budget`, found by
+    interpolation between a count that fits and one that does not (a page's size grows
+    about linearly with its count, so a few compressions find the edge, where a
+    bisection would need a dozen). `size(0)` must fit. The answer always fits and the
+    next count does not, or it is `available`."""
+    high_size = size(available)
+    if high_size <= budget:
+        return available
+    low, low_size, high = 0, size(0), available
+    while high - low > 1:
+        share = (budget - low_size) / max(1, high_size - low_size)
+        guess = min(high - 1, max(low + 1, low + int((high - low) * share)))
+        guess_size = size(guess)
+        if guess_size <= budget:
+            low, low_size = guess, guess_size
         else:
-            high = middle - 1
-    while low > 0 and not fits(low):
-        low -= 1
+            high, high_size = guess, guess_size
     return low

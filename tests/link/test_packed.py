@@ -219,3 +219,13 @@ def test_mutated_pages_are_refused_or_decoded_whole(data: st.DataObject) -> None
     assert time.monotonic() - started < 1.0
     # A page that survived every check is the page that was sent (the CRC saw to it).
     assert got is None or got == as_v1(events)
+
+
+def test_a_number_of_more_than_ten_bytes_in_a_column_is_refused() -> None:
+    raw = b"\x80" * 11 + b"\x01" + b"\x00"
+    with pytest.raises(PackedPageError, match="exactly"):
+        decode_hours(0, 1, packed.pack_raw(raw))
+    with pytest.raises(PackedPageError, match="longer than"):
+        decode_events(1, 1, packed.pack_raw(b"\x07" + raw))
+    with pytest.raises(PackedPageError, match="64 bits"):
+        decode_hours(0, 1, packed.pack_raw(b"\xff" * 9 + b"\x7f" + b"\x00"))
