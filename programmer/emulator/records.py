@@ -145,7 +145,7 @@ class EventLog:
             return {"first_seq": start, "count": count, "packed": blob,
                     "next_seq": start + count, "last_seq": last}  # fmt: skip
 
-        return _packed_page(available, 2_048, columns_for, answer)
+        return _packed_page(available, 4_096, columns_for, answer)
 
     def to_wire(self) -> dict[str, Any]:
         return {"next_seq": self.next_seq, "events": self.events}
