@@ -86,3 +86,27 @@ def test_the_session_shows_the_negotiated_version(clinic: Clinic, tmp_path: Path
         for emulator in (old, new):
             emulator.process.kill()
             emulator.process.wait(5)
+
+
+def test_a_plan_made_before_midnight_is_sent_after_it(clinic: Clinic, emulator: Emulator) -> None:
+    """therapy_crc is fixed between COMMITs (the cycle anchor no longer moves), so the
+    pump has not "changed since the plan was made" because a day began."""
+    morphine = [{"name": "morphine", "concentration": "10 mg/mL"}]
+    rx = {"pump_model": "ITP-40", "indication": "pain-noncancer", "drugs": morphine,
+          "mode": "flex", "steps": [{"start": "00:00", "dose": "1 mg/day"},
+                                    {"start": "08:00", "dose": "1.2 mg/day"}],
+          "catheter": {"volume": "0.15 mL"}}  # fmt: skip
+    s = clinic.session("doc", emulator.address)
+    s.connect()
+    first = s.propose({**rx, "refill": {"removed": "39 mL", "added": "20 mL"}})
+    assert s.send(first, confirmed=True, password=PASSWORDS["doc"]).outcome == "applied"
+    proposal = s.propose({**rx, "steps": [{"start": "00:00", "dose": "1 mg/day"},
+                                          {"start": "09:00", "dose": "1.1 mg/day"}]})  # fmt: skip
+    assert proposal.plan.ok, proposal.plan.findings
+    s.close()
+    c = emulator.client()
+    c.sim_advance(36 * 3600)  # past midnight, and past a year would be the same
+    c.close()
+    s.reconnect()
+    result = s.send(proposal, confirmed=True, password=PASSWORDS["doc"])
+    assert result.outcome == "applied", result.message
