@@ -72,6 +72,12 @@ def _parser(prog: str, what: str) -> Parser:
         "--key-file", type=Path, help="the 32-byte clinic key (default: the demo key)"
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--protocol",
+        type=int,
+        choices=(1, 2),
+        help="the link protocol version to speak (default: the highest both sides speak)",
+    )
     add_store_options(parser)
     return parser
 
@@ -95,6 +101,7 @@ def _session(args: argparse.Namespace) -> Iterator[PumpSession]:
                 trail=trail,
                 principal=me,
                 key=key,
+                protocol=args.protocol,
             )
             try:
                 yield session

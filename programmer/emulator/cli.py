@@ -25,7 +25,13 @@ from programmer.exitcodes import ExitCode
 from programmer.link.endpoint import PumpEndpoint
 from programmer.link.errors import LinkError
 from programmer.link.frames import Frame
-from programmer.link.messages import DEMO_KEY, KEY_SIZE, MsgType
+from programmer.link.messages import (
+    DEMO_KEY,
+    KEY_SIZE,
+    PROTOCOL_LATEST,
+    PROTOCOL_VERSIONS,
+    MsgType,
+)
 from programmer.link.server import DEFAULT_PORT, TcpPumpServer
 
 DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
@@ -71,6 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--eri", metavar="T", help="ERI date of a new pump (default implant+6.5 y)")
     parser.add_argument(
         "--port-file", metavar="FILE", help="write the bound port here once listening"
+    )
+    parser.add_argument(
+        "--protocol",
+        type=int,
+        choices=PROTOCOL_VERSIONS,
+        default=PROTOCOL_LATEST,
+        help=f"the highest link protocol version the pump speaks (default {PROTOCOL_LATEST}; "
+        "1 emulates a pump made before version 2)",
     )
     return parser
 
@@ -208,7 +222,8 @@ def main(argv: list[str]) -> int:
     except OSError as exc:
         _say(f"itp emulator: --state {path}: cannot write it ({exc.strerror})")
         return ExitCode.USAGE
-    server = TcpPumpServer(lambda: LoggedEndpoint(handler, key), host, port)
+    protocols = tuple(range(1, args.protocol + 1))
+    server = TcpPumpServer(lambda: LoggedEndpoint(handler, key, protocols=protocols), host, port)
     try:
         server.start()
     except LinkError as exc:
@@ -220,7 +235,10 @@ def main(argv: list[str]) -> int:
         temporary.replace(args.port_file)
     spec = model.spec.name
     demo = " with the DEMO key" if args.key_file is None else ""
-    _say(f"itp emulator: {spec} {model.serial} listening on {server.address}{demo}, speed {speed}")
+    _say(
+        f"itp emulator: {spec} {model.serial} listening on {server.address}{demo}, "
+        f"speed {speed}, protocol 1 to {args.protocol}"
+    )
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -88,16 +88,24 @@ class EmulatorHandler:
         return self.model.identity()
 
     def on_session_opened(self, programmer_id: str) -> None:
+        # Saved only when the log changed: an unauthenticated HELLO is only counted, so a
+        # flood of them neither fills the log nor costs an fsync each.
         with self._lock:
             self._catch_up()
-            self.model.open_session(programmer_id)
+            if self.model.open_session(programmer_id):
+                self._save()
+
+    def on_authenticated(self, programmer_id: str) -> None:
+        with self._lock:
+            self._catch_up()
+            self.model.authenticated(programmer_id)
             self._save()
 
     def on_auth_failed(self, programmer_id: str) -> None:
         with self._lock:
             self._catch_up()
-            self.model.auth_failed(programmer_id)
-            self._save()
+            if self.model.auth_failed(programmer_id):
+                self._save()
 
     def handle(self, msg_type: int, payload: dict[str, Any], programmer_id: str) -> dict[str, Any]:
         with self._lock:
@@ -190,6 +198,16 @@ class EmulatorHandler:
             most = fields.integer("max", 1, 4096)
             fields.check()
             return model.read_infusion(from_hour, most)
+        if msg_type == MsgType.READ_EVENTS_PACKED:
+            fields = _fields(payload, "from_seq")
+            from_seq = fields.integer("from_seq", I64_MIN, I64_MAX)
+            fields.check()
+            return model.events.packed_page(from_seq)
+        if msg_type == MsgType.READ_INFUSION_PACKED:
+            fields = _fields(payload, "from_hour")
+            from_hour = fields.integer("from_hour", I64_MIN, I64_MAX)
+            fields.check()
+            return model.hours.packed_page(from_hour)
         return self._dispatch_sim(msg_type, payload)
 
     def _dispatch_sim(self, msg_type: int, payload: dict[str, Any]) -> dict[str, Any]:

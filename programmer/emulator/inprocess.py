@@ -20,7 +20,7 @@ from programmer.link.addresses import register_scheme
 from programmer.link.endpoint import PumpEndpoint
 from programmer.link.errors import AddressError
 from programmer.link.inprocess import InProcessEnd, InProcessPair
-from programmer.link.messages import DEMO_KEY, check_key
+from programmer.link.messages import DEMO_KEY, PROTOCOL_LATEST, check_key
 from programmer.link.server import serve_transport
 from programmer.link.transport import Transport
 
@@ -29,6 +29,7 @@ ADDRESS = "emulator:"
 _lock = threading.Lock()
 _handler: EmulatorHandler | None = None
 _key: bytes = DEMO_KEY
+_protocol: int = PROTOCOL_LATEST
 
 
 def install(
@@ -37,12 +38,16 @@ def install(
     speed: Fraction = Fraction(1),
     key: bytes = DEMO_KEY,
     state_path: Path | None = None,
+    protocol: int = PROTOCOL_LATEST,
 ) -> EmulatorHandler:
     """Make `model` the in-process pump and return its handler (tests may inspect and
     drive `handler.model` directly). Without `model`: the pump saved at `state_path` if
     there is one, else a new ITP-40 whose clock starts now (its serial from that clock). With `state_path` the pump is
-    saved there after every change, as `itp emulator --state` does."""
-    global _handler, _key
+    saved there after every change, as `itp emulator --state` does. `protocol` is the
+    highest link protocol version it speaks (1: a pump made before version 2)."""
+    global _handler, _key, _protocol
+    if protocol not in (1, PROTOCOL_LATEST):
+        raise ValueError(f"protocol must be 1 or {PROTOCOL_LATEST}")
     if model is None and state_path is not None:
         model = state.load(state_path)
     if model is None:
@@ -52,15 +57,15 @@ def install(
         model = PumpModel("ITP-40", now, serial=f"ITP40-{now % 1_000_000:06d}")
     handler = EmulatorHandler(model, state_path, speed=speed)
     with _lock:
-        _handler, _key = handler, check_key(key)
+        _handler, _key, _protocol = handler, check_key(key), protocol
     return handler
 
 
 def reset() -> None:
     """Forget the installed pump; the next connection creates a new default one."""
-    global _handler, _key
+    global _handler, _key, _protocol
     with _lock:
-        _handler, _key = None, DEMO_KEY
+        _handler, _key, _protocol = None, DEMO_KEY, PROTOCOL_LATEST
 
 
 def current() -> EmulatorHandler:
@@ -75,9 +80,9 @@ def _open(address: str, timeout: float) -> Transport:
         raise AddressError(f"{address!r}: the built-in emulator's address is just {ADDRESS!r}")
     handler = current()
     with _lock:
-        key = _key
+        key, protocol = _key, _protocol
     pair = InProcessPair()
-    endpoint = PumpEndpoint(handler, key)
+    endpoint = PumpEndpoint(handler, key, protocols=tuple(range(1, protocol + 1)))
     stop = threading.Event()
     thread = threading.Thread(
         target=serve_transport, args=(endpoint, pair.pump_end, stop), daemon=True, name="emulator"

@@ -46,6 +46,64 @@ def default_therapy() -> dict[str, Any]:
     }
 
 
+ACCESS_SUMMARY_EVERY_S = 86_400  # unauthenticated attempts: at most one event a day each
+
+
+class AccessAttempts:
+    """HELLOs that never authenticated and AUTH failures not logged one by one, since
+    `since_t`; written to the log as one `access_attempts` event (docs/emulator.md)."""
+
+    def __init__(self) -> None:
+        self.hellos = 0
+        self.auth_failures = 0
+        self.since_t: int | None = None
+        self.programmer_id = ""
+        self.last_summary_t: int | None = None
+        self.last_failure_logged_t: int | None = None
+        self._before_hello = ""
+
+    def attempt(self, now: int, programmer_id: str, *, failed_auth: bool) -> None:
+        if self.since_t is None:
+            self.since_t = now
+        if failed_auth:
+            self.auth_failures += 1
+        else:
+            self.hellos += 1
+            self._before_hello = self.programmer_id
+        self.programmer_id = programmer_id
+
+    def authenticated(self) -> None:
+        """The last HELLO was a session after all: it is not an attempt."""
+        if self.hellos:
+            self.hellos -= 1
+            self.programmer_id = self._before_hello
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "hellos": self.hellos,
+            "auth_failures": self.auth_failures,
+            "since_t": self.since_t,
+            "programmer_id": self.programmer_id,
+        }
+
+    def clear(self, now: int) -> None:
+        self.hellos = self.auth_failures = 0
+        self.since_t = None
+        self.last_summary_t = now
+
+    def to_wire(self) -> list[Any]:
+        return [self.hellos, self.auth_failures, self.since_t, self.programmer_id,
+                self.last_summary_t, self.last_failure_logged_t]  # fmt: skip
+
+    @classmethod
+    def from_wire(cls, raw: Any) -> AccessAttempts:
+        access = cls()
+        if isinstance(raw, list) and len(raw) == 6:
+            (access.hellos, access.auth_failures, access.since_t, access.programmer_id,
+             access.last_summary_t, access.last_failure_logged_t) = raw  # fmt: skip
+        return access
+
+
 class PumpModel:
     """The pump's whole memory plus its behaviour. Not thread-safe: the handler locks."""
 
@@ -70,6 +128,10 @@ class PumpModel:
         self.eri_t = eri_t if eri_t is not None else self.implanted_t + L.ERI_AFTER_IMPLANT_S
         self.therapy = default_therapy()
         self.anchor_local = local_midnight(self.local_t)
+        # The anchor as reported (cycle_anchor_t): the UTC instant of that local midnight
+        # under the offset in force when it was set. Fixed until a COMMIT re-anchors, so
+        # neither time passing nor a new UTC offset changes therapy_crc.
+        self.anchor_t = self.anchor_local - self.utc_offset_min * 60
         self.schedule = self._build_schedule()
         self.reservoir_nl = self.spec.capacity_nl
         self.true_reservoir_nl = self.spec.capacity_nl
@@ -86,6 +148,7 @@ class PumpModel:
         self.last_changeset_t: int | None = None
         self.events = EventLog()
         self.hours = HourLog(clock_t // L.SECONDS_PER_HOUR, [0], [0])
+        self.access = AccessAttempts()
         # Session-scoped, never persisted: a restart or a new HELLO forgets them.
         self.staged: tuple[dict[str, Any], bytes, int] | None = None
         self.session_commit: tuple[int, dict[str, Any]] | None = None
@@ -108,8 +171,7 @@ class PumpModel:
         )
 
     def therapy_wire(self) -> dict[str, Any]:
-        anchor_local = self.schedule.cycle_start(self.local_t)
-        return {**self.therapy, "cycle_anchor_t": anchor_local - self.utc_offset_min * 60}
+        return {**self.therapy, "cycle_anchor_t": self.anchor_t}
 
     def therapy_crc(self) -> int:
         return canonical_crc(self.therapy_wire())
@@ -330,13 +392,43 @@ class PumpModel:
 
     # ----------------------------------------------------------------- sessions
 
-    def open_session(self, programmer_id: str) -> None:
+    def open_session(self, programmer_id: str) -> bool:
+        """A HELLO: not logged by itself (a flood must not fill the log); counted until its
+        AUTH succeeds. True when the log changed (a due summary was written)."""
         self.staged = None
         self.session_commit = None
+        logged = self._summarise_access(due_only=True)
+        self.access.attempt(self.clock_t, programmer_id, failed_auth=False)
+        return logged
+
+    def authenticated(self, programmer_id: str) -> None:
+        """AUTH succeeded: the attempts before it are summarised, then the session logged."""
+        self.access.authenticated()  # this session's own HELLO was no mere attempt
+        self._summarise_access(due_only=False)
         self.log("session_opened", {"programmer_id": programmer_id})
 
-    def auth_failed(self, programmer_id: str) -> None:
-        self.log("auth_failed", {"programmer_id": programmer_id})
+    def auth_failed(self, programmer_id: str) -> bool:
+        """A wrong MAC: logged at most once a day, the others counted. True if logged."""
+        access = self.access
+        access.authenticated()  # its HELLO is counted as this failure instead
+        last = access.last_failure_logged_t
+        if last is None or not 0 <= self.clock_t - last < ACCESS_SUMMARY_EVERY_S:
+            access.last_failure_logged_t = self.clock_t
+            self.log("auth_failed", {"programmer_id": programmer_id})
+            return True
+        access.attempt(self.clock_t, programmer_id, failed_auth=True)
+        return self._summarise_access(due_only=True)
+
+    def _summarise_access(self, *, due_only: bool) -> bool:
+        access = self.access
+        if access.since_t is None or not (access.hellos or access.auth_failures):
+            return False
+        last = access.last_summary_t
+        if due_only and last is not None and 0 <= self.clock_t - last < ACCESS_SUMMARY_EVERY_S:
+            return False
+        self.log("access_attempts", access.summary())
+        access.clear(self.clock_t)
+        return True
 
     # ----------------------------------------------------------------- changesets
 
@@ -443,6 +535,7 @@ class PumpModel:
         old = self.therapy
         if any(therapy[key] != old[key] for key in ("mode", "steps", "cycle_days")):
             self.anchor_local = local_midnight(self.local_t)
+            self.anchor_t = self.anchor_local - self.utc_offset_min * 60
         self.therapy = therapy
         self.schedule = self._build_schedule()
         if therapy["mode"] == "stopped":
@@ -621,6 +714,8 @@ class PumpModel:
             "eri_t": self.eri_t,
             "therapy": self.therapy,
             "anchor_local": self.anchor_local,
+            "anchor_t": self.anchor_t,
+            "access": self.access.to_wire(),
             "reservoir_nl": self.reservoir_nl,
             "true": [self.true_reservoir_nl, self.true_delivered_nl, self.true_carry],
             "flow_error_ppm": self.flow_error_ppm,
@@ -649,6 +744,9 @@ class PumpModel:
         )
         pump.therapy = raw["therapy"]
         pump.anchor_local = raw["anchor_local"]
+        # A state saved before the anchor was fixed: its anchor under today's offset.
+        pump.anchor_t = raw.get("anchor_t", pump.anchor_local - pump.utc_offset_min * 60)
+        pump.access = AccessAttempts.from_wire(raw.get("access"))
         pump.schedule = pump._build_schedule()
         pump.reservoir_nl = raw["reservoir_nl"]
         pump.true_reservoir_nl, pump.true_delivered_nl, pump.true_carry = raw["true"]

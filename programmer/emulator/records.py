@@ -5,11 +5,14 @@ Both page their answers to fit one link frame, so they know MessagePack sizes ex
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgpack
 
 from programmer.emulator.limits import EVENTS_KEPT, HOURS_KEPT
+from programmer.link import packed
+from programmer.link.frames import MAX_BODY_SIZE, body_size
 
 # A decoded frame body is at most 4096 bytes: version, kind, seq, type (6) and crc (4) are
 # not payload.
@@ -36,6 +39,40 @@ def key_size(key: str) -> int:
 
 def _packed_size(values: list[int]) -> int:
     return len(msgpack.packb(values))
+
+
+def _packed_page(
+    available: int,
+    first_try: int,
+    columns_for: Callable[[int], packed.EventColumns | packed.HourColumns],
+    answer: Callable[[int, bytes], dict[str, Any]],
+) -> dict[str, Any]:
+    """The fullest packed answer that fits one frame. Columns are built for `first_try`
+    records, four times more while every one of them fits."""
+    limit = min(available, first_try, packed.MAX_RECORDS)
+    while True:
+        columns = columns_for(limit)
+        count, response = _fill_frame(columns, answer)
+        grown = min(available, limit * 4, packed.MAX_RECORDS)
+        if count < len(columns) or len(columns) < limit or grown == limit:
+            return response
+        limit = grown
+
+
+def _fill_frame(
+    columns: packed.EventColumns | packed.HourColumns,
+    answer: Callable[[int, bytes], dict[str, Any]],
+) -> tuple[int, dict[str, Any]]:
+    cache: dict[int, dict[str, Any]] = {}
+
+    def size(count: int) -> int:
+        if count not in cache:
+            cache[count] = answer(count, packed.pack_raw(columns.raw(count)))
+        return body_size({"ok": True, **cache[count]})
+
+    count = packed.largest_fitting(len(columns), size, MAX_BODY_SIZE)
+    size(count)
+    return count, cache[count]
 
 
 def _event_size(seq: int, t: int, code: str, data: dict[str, Any]) -> int:
@@ -93,6 +130,22 @@ class EventLog:
             for seq, t, code, data in self.events[index : index + count]
         ]
         return {"events": chosen, "next_seq": start + count, "last_seq": self.last_seq}
+
+    def packed_page(self, from_seq: int) -> dict[str, Any]:
+        """READ_EVENTS_PACKED: as many events from `from_seq` as fit one frame."""
+        start = max(from_seq, self.first_seq)
+        index = start - self.first_seq
+        last = self.last_seq
+        available = max(0, len(self.events) - index)
+
+        def columns_for(limit: int) -> packed.EventColumns:
+            return packed.EventColumns(self.events[index : index + limit])
+
+        def answer(count: int, blob: bytes) -> dict[str, Any]:
+            return {"first_seq": start, "count": count, "packed": blob,
+                    "next_seq": start + count, "last_seq": last}  # fmt: skip
+
+        return _packed_page(available, 4_096, columns_for, answer)
 
     def to_wire(self) -> dict[str, Any]:
         return {"next_seq": self.next_seq, "events": self.events}
@@ -175,6 +228,22 @@ class HourLog:
             "bolus_nl": bolus[:count],
             "next_hour": start + count,
         }
+
+    def packed_page(self, from_hour: int) -> dict[str, Any]:
+        """READ_INFUSION_PACKED: as many hours from `from_hour` as fit one frame."""
+        start = max(from_hour, self.first_hour)
+        index = start - self.first_hour
+        available = max(0, len(self.basal) - index)
+
+        def columns_for(limit: int) -> packed.HourColumns:
+            end = index + limit
+            return packed.HourColumns(self.basal[index:end], self.bolus[index:end])
+
+        def answer(count: int, blob: bytes) -> dict[str, Any]:
+            return {"first_hour": start, "count": count, "packed": blob,
+                    "next_hour": start + count}  # fmt: skip
+
+        return _packed_page(available, packed.MAX_RECORDS, columns_for, answer)
 
     def to_wire(self) -> dict[str, Any]:
         return {"first_hour": self.first_hour, "basal": self.basal, "bolus": self.bolus}

@@ -12,13 +12,17 @@ import threading
 import time
 from typing import Any
 
+from programmer.link import packed
 from programmer.link.errors import BadResponse, LinkError, LinkTimeout
 from programmer.link.frames import Frame, FrameReader, Kind, encode_frame
 from programmer.link.messages import (
     DEMO_KEY,
     NONCE_SIZE,
     PROGRAMMER_ID_MAX_CHARS,
+    PROTOCOL_LATEST,
     PROTOCOL_VERSION,
+    PROTOCOL_VERSIONS,
+    ErrorCode,
     MsgType,
     ProtocolError,
     check_key,
@@ -41,7 +45,10 @@ class PumpClient:
         retries: int = 4,
         *,
         first_seq: int | None = None,
+        protocol: int | None = None,
     ) -> None:
+        """`protocol`: None speaks the highest version both sides speak (section 7: say
+        HELLO with 2, again with 1 if the pump refuses); 1 or 2 speaks that one only."""
         if (
             not isinstance(programmer_id, str)
             or not 1 <= len(programmer_id) <= PROGRAMMER_ID_MAX_CHARS
@@ -49,6 +56,9 @@ class PumpClient:
             raise ValueError(f"programmer_id must be 1 to {PROGRAMMER_ID_MAX_CHARS} characters")
         if timeout <= 0 or retries < 0:
             raise ValueError("timeout must be positive and retries not negative")
+        if protocol is not None and protocol not in PROTOCOL_VERSIONS:
+            raise ValueError(f"protocol must be one of {PROTOCOL_VERSIONS}, not {protocol!r}")
+        self.wanted_protocol = protocol
         self._transport = transport
         self.programmer_id = programmer_id
         self._key = check_key(key)
@@ -66,6 +76,12 @@ class PumpClient:
         self._nonce: bytes | None = None
         self.pump_identity: dict[str, Any] | None = None  # the last HELLO response
         self.authenticated = False
+        # The version the current session speaks (None before a HELLO succeeded): what
+        # the app shows in its connection details.
+        self.protocol: int | None = None
+        # The last packed events page, decoded: later READ_EVENTS inside it are served
+        # from it (events never change once logged; the buffer dies with the session).
+        self._events_buffer: tuple[list[dict[str, Any]], int] | None = None
         # Counters, for diagnostics and benchmarks.
         self.bytes_sent = 0
         self.bytes_received = 0
@@ -137,20 +153,49 @@ class PumpClient:
         """Start a session: {"protocol", "model", "serial", "firmware", "nonce"}."""
         self.authenticated = False
         self._nonce = None
-        response = self.request(
-            MsgType.HELLO, {"programmer_id": self.programmer_id, "protocol": PROTOCOL_VERSION}
-        )
+        self.protocol = None
+        self._events_buffer = None
+        offer = self.wanted_protocol or PROTOCOL_LATEST
+        try:
+            response = self._hello_with(offer)
+        except ProtocolError as exc:
+            # A version-1 pump refuses a HELLO that says 2 with bad_request (section 7).
+            if exc.code != ErrorCode.BAD_REQUEST or offer == PROTOCOL_VERSION:
+                raise
+            if self.wanted_protocol is not None:
+                raise LinkError(
+                    f"the pump does not speak protocol version {offer} ({exc.message}); "
+                    "leave the protocol to be negotiated, or ask for version 1"
+                ) from exc
+            offer = PROTOCOL_VERSION
+            response = self._hello_with(offer)
+        spoken = response.get("protocol")
+        if spoken == PROTOCOL_VERSION and offer > PROTOCOL_VERSION:
+            if self.wanted_protocol is not None:
+                raise LinkError(
+                    f"the pump speaks protocol version 1 only, not {offer}; leave the "
+                    "protocol to be negotiated, or ask for version 1"
+                )
+            offer = PROTOCOL_VERSION  # it answered 1: say HELLO again with 1 (section 7)
+            response = self._hello_with(offer)
+            spoken = response.get("protocol")
         nonce = response.get("nonce")
         if not isinstance(nonce, bytes) or len(nonce) != NONCE_SIZE:
             raise BadResponse(f"HELLO response has no {NONCE_SIZE}-byte nonce")
-        if response.get("protocol") != PROTOCOL_VERSION:
-            raise BadResponse(f"the pump speaks protocol {response.get('protocol')!r}, not 1")
+        if type(spoken) is not int or spoken != offer:
+            raise BadResponse(f"the pump answered protocol {spoken!r} to a HELLO with {offer}")
         for name in ("model", "serial", "firmware"):
             if not isinstance(response.get(name), str):
                 raise BadResponse(f"HELLO response has no text field {name!r}")
         self._nonce = nonce
         self.pump_identity = response
+        self.protocol = offer
         return response
+
+    def _hello_with(self, protocol: int) -> dict[str, Any]:
+        return self.request(
+            MsgType.HELLO, {"programmer_id": self.programmer_id, "protocol": protocol}
+        )
 
     def auth(self) -> None:
         """Prove the clinic key for the current HELLO; ProtocolError(unauthorized) if wrong."""
@@ -193,10 +238,62 @@ class PumpClient:
         )
 
     def read_events(self, from_seq: int, max_events: int) -> dict[str, Any]:
-        return self.request(MsgType.READ_EVENTS, {"from_seq": from_seq, "max": max_events})
+        """A READ_EVENTS answer: {"events", "next_seq", "last_seq"}, at most `max_events`.
+
+        In a version-2 session the events come from packed pages (a page holds more than
+        `max_events`; the rest is kept for the reads that follow), decoded into exactly
+        the structure version 1 answers."""
+        if self.protocol != 2:
+            return self.request(MsgType.READ_EVENTS, {"from_seq": from_seq, "max": max_events})
+        if not 1 <= max_events <= 1024:
+            raise ValueError("max_events must be 1 to 1024")
+        buffered = self._events_buffer
+        if buffered is None or not (
+            buffered[0][0]["seq"] <= from_seq < buffered[0][0]["seq"] + len(buffered[0])
+        ):
+            page = self.read_events_packed(from_seq)
+            if not page["events"]:
+                return page
+            buffered = self._events_buffer = (page["events"], page["last_seq"])
+        events, last_seq = buffered
+        first = events[0]["seq"]
+        start = max(from_seq, first) - first
+        chosen = events[start : start + max_events]
+        return {"events": chosen, "next_seq": first + start + len(chosen), "last_seq": last_seq}
 
     def read_infusion(self, from_hour: int, max_hours: int) -> dict[str, Any]:
-        return self.request(MsgType.READ_INFUSION, {"from_hour": from_hour, "max": max_hours})
+        """A READ_INFUSION answer: {"first_hour", "basal_nl", "bolus_nl", "next_hour"}.
+
+        In a version-2 session from one packed page, which may hold more than `max_hours`
+        (hours can still change, the last one as the pump delivers, so none is kept)."""
+        if self.protocol != 2:
+            return self.request(MsgType.READ_INFUSION, {"from_hour": from_hour, "max": max_hours})
+        return self.read_infusion_packed(from_hour)
+
+    def read_events_packed(self, from_seq: int) -> dict[str, Any]:
+        """READ_EVENTS_PACKED, decoded and checked: {"events", "next_seq", "last_seq"}.
+        BadResponse (PackedPageError) for a page that breaks the format or the paging."""
+        answer = self.request(MsgType.READ_EVENTS_PACKED, {"from_seq": from_seq})
+        first: Any = answer.get("first_seq")
+        count: Any = answer.get("count")
+        events = packed.decode_events(first, count, answer.get("packed"))
+        next_seq, last_seq = answer.get("next_seq"), answer.get("last_seq")
+        _check_paging("READ_EVENTS_PACKED", "seq", from_seq, int(first), len(events), next_seq)
+        if type(last_seq) is not int or not 0 <= last_seq <= packed.I64_MAX:
+            raise packed.PackedPageError(f"READ_EVENTS_PACKED: last_seq {last_seq!r}")
+        if events and events[-1]["seq"] > last_seq:
+            raise packed.PackedPageError("READ_EVENTS_PACKED: events past last_seq")
+        return {"events": events, "next_seq": next_seq, "last_seq": last_seq}
+
+    def read_infusion_packed(self, from_hour: int) -> dict[str, Any]:
+        """READ_INFUSION_PACKED, decoded and checked, as READ_INFUSION answers it."""
+        answer = self.request(MsgType.READ_INFUSION_PACKED, {"from_hour": from_hour})
+        first: Any = answer.get("first_hour")
+        count: Any = answer.get("count")
+        basal, bolus = packed.decode_hours(first, count, answer.get("packed"))
+        next_hour = answer.get("next_hour")
+        _check_paging("READ_INFUSION_PACKED", "hour", from_hour, int(first), len(basal), next_hour)
+        return {"first_hour": first, "basal_nl": basal, "bolus_nl": bolus, "next_hour": next_hour}
 
     def sim_advance(self, seconds: int, *, timeout: float | None = None) -> dict[str, Any]:
         return self.request(MsgType.SIM_ADVANCE, {"seconds": seconds}, timeout=timeout)
@@ -212,3 +309,16 @@ class PumpClient:
 
     def sim_set(self, flow_error_ppm: int) -> dict[str, Any]:
         return self.request(MsgType.SIM_SET, {"flow_error_ppm": flow_error_ppm})
+
+
+def _check_paging(what: str, unit: str, asked: int, first: int, count: int, after: Any) -> None:
+    """A page starts where asked, or later (the oldest kept moved on), and says where the
+    next one starts: right after its last record."""
+    if first < asked:
+        raise packed.PackedPageError(
+            f"{what}: the page starts at {unit} {first}, before the {asked} asked for"
+        )
+    if type(after) is not int or after != first + count:
+        raise packed.PackedPageError(
+            f"{what}: next_{unit} {after!r} is not first_{unit} + count = {first + count}"
+        )

@@ -12,7 +12,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -32,6 +33,8 @@ from programmer.link.messages import (
     NONCE_SIZE,
     PROGRAMMER_ID_MAX_CHARS,
     PROTOCOL_VERSION,
+    PROTOCOL_VERSIONS,
+    V2_TYPES,
     ErrorCode,
     MsgType,
     ProtocolError,
@@ -42,6 +45,7 @@ from programmer.link.messages import (
 __all__ = [
     "AUTH_REFUSAL_S",
     "MAX_PAYLOAD_SIZE",
+    "AuthThrottle",
     "PumpEndpoint",
     "PumpHandler",
     "fits_in_frame",
@@ -65,6 +69,9 @@ class PumpHandler(Protocol):
     # log auth_failed
     def on_auth_failed(self, programmer_id: str) -> None: ...
 
+    # Optional (looked up with getattr, so older handlers still work):
+    # `on_authenticated(programmer_id)`, called when AUTH of a session succeeds.
+
     # Authenticated requests other than HELLO/AUTH; returns the response payload WITHOUT
     # "ok" (the endpoint adds ok=True). Raises ProtocolError for errors (unsupported,
     # invalid with problems, no_staged, crc_mismatch, bad_request, pump_fault, ...).
@@ -82,6 +89,40 @@ def response_body_size(payload: dict[str, Any]) -> int:
 def fits_in_frame(payload: dict[str, Any]) -> bool:
     """Whether a handler's result fits one response frame (for paging history reads)."""
     return response_body_size(payload) <= MAX_BODY_SIZE
+
+
+class AuthThrottle:
+    """The 1 s AUTH refusal, kept per pump: every connection to one pump shares one, so
+    reconnecting does not buy another MAC check."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last_failure: float | None = None
+
+    def refusing(self, now: float) -> bool:
+        with self._lock:
+            failed_at = self._last_failure
+            return failed_at is not None and 0 <= now - failed_at < AUTH_REFUSAL_S
+
+    def failed(self, now: float) -> None:
+        with self._lock:
+            self._last_failure = now
+
+
+_throttles: weakref.WeakKeyDictionary[object, AuthThrottle] = weakref.WeakKeyDictionary()
+_throttles_lock = threading.Lock()
+
+
+def throttle_for(handler: object) -> AuthThrottle:
+    """The AuthThrottle of the pump behind `handler` (one per handler object)."""
+    with _throttles_lock:
+        try:
+            throttle = _throttles.get(handler)
+            if throttle is None:
+                throttle = _throttles[handler] = AuthThrottle()
+        except TypeError:  # a handler that cannot be weakly referenced or hashed
+            throttle = AuthThrottle()
+        return throttle
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +144,9 @@ class PumpEndpoint:
         handler: PumpHandler,
         key: bytes,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        protocols: Sequence[int] = PROTOCOL_VERSIONS,
+        throttle: AuthThrottle | None = None,
     ) -> None:
         self._handler = handler
         self._key = check_key(key)
@@ -112,7 +156,11 @@ class PumpEndpoint:
         self._programmer_id: str | None = None
         self._nonce: bytes | None = None
         self._authenticated = False
-        self._last_auth_failure: float | None = None
+        if not protocols or PROTOCOL_VERSION not in protocols:
+            raise ValueError("a pump speaks protocol version 1 at least")
+        self._protocols = tuple(sorted(set(protocols)))
+        self._protocol = PROTOCOL_VERSION  # of the current session
+        self._throttle = throttle if throttle is not None else throttle_for(handler)
         self._last: _Exchange | None = None
         # Counters, for diagnostics and tests.
         self.executed = 0
@@ -121,6 +169,11 @@ class PumpEndpoint:
     @property
     def authenticated(self) -> bool:
         return self._authenticated
+
+    @property
+    def protocol(self) -> int:
+        """The protocol version of the current session (1 before any HELLO)."""
+        return self._protocol
 
     @property
     def programmer_id(self) -> str | None:
@@ -194,9 +247,11 @@ class PumpEndpoint:
         # which message types exist.
         if not self._authenticated or self._programmer_id is None:
             raise ProtocolError(ErrorCode.UNAUTHORIZED, "not authenticated: send HELLO, then AUTH")
-        if msg_type not in _KNOWN_TYPES:
+        if msg_type not in _KNOWN_TYPES or (msg_type in V2_TYPES and self._protocol < 2):
             raise ProtocolError(
-                ErrorCode.UNSUPPORTED, f"message type 0x{msg_type:04x} is not supported"
+                ErrorCode.UNSUPPORTED,
+                f"message type 0x{msg_type:04x} is not supported"
+                + (" in a version-1 session" if msg_type in _KNOWN_TYPES else ""),
             )
         if not all(isinstance(k, str) for k in payload):
             # raises bad_request naming the non-text keys
@@ -209,19 +264,22 @@ class PumpEndpoint:
     def _hello(self, payload: dict[Any, Any]) -> dict[str, Any]:
         fields = FieldChecker(payload, ("programmer_id", "protocol"))
         programmer_id = fields.text("programmer_id", 1, PROGRAMMER_ID_MAX_CHARS)
-        fields.integer("protocol", PROTOCOL_VERSION, PROTOCOL_VERSION)
+        # A version this pump does not speak is bad_request: a newer programmer then
+        # says HELLO again with a version both speak (section 7).
+        protocol = fields.integer("protocol", self._protocols[0], self._protocols[-1])
         fields.check()
         # A new session: forget the old one before anything else can fail. The AUTH
         # refusal window is NOT reset, or HELLO+AUTH would bypass it.
         self._authenticated = False
         self._nonce = None
         self._programmer_id = programmer_id
+        self._protocol = protocol
         self._handler.on_session_opened(programmer_id)
         model, serial, firmware = self._handler.identity()
         nonce = os.urandom(NONCE_SIZE)
         self._nonce = nonce
         return {
-            "protocol": PROTOCOL_VERSION,
+            "protocol": protocol,
             "model": model,
             "serial": serial,
             "firmware": firmware,
@@ -230,8 +288,7 @@ class PumpEndpoint:
 
     def _auth(self, payload: dict[Any, Any]) -> dict[str, Any]:
         now = self._clock()
-        failed_at = self._last_auth_failure
-        if failed_at is not None and now - failed_at < AUTH_REFUSAL_S:
+        if self._throttle.refusing(now):
             # Refused unchecked, and not logged: a flood would otherwise fill the event
             # log; it does not restart the window either.
             raise ProtocolError(
@@ -245,9 +302,12 @@ class PumpEndpoint:
         expected = compute_auth_mac(self._key, self._nonce, self._programmer_id)
         if not hmac.compare_digest(expected, mac):
             self._authenticated = False
-            self._last_auth_failure = now
+            self._throttle.failed(now)
             self._handler.on_auth_failed(self._programmer_id)
             raise ProtocolError(ErrorCode.UNAUTHORIZED, "AUTH failed: wrong clinic key")
+        on_authenticated = getattr(self._handler, "on_authenticated", None)
+        if on_authenticated is not None:
+            on_authenticated(self._programmer_id)
         self._authenticated = True
         return {}
 

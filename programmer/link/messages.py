@@ -1,4 +1,4 @@
-"""Message types, error codes and authentication of pump link protocol version 1."""
+"""Message types, error codes and authentication of pump link protocol versions 1 and 2."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from collections.abc import Mapping, Sequence
 from enum import IntEnum, StrEnum
 from typing import Any
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 1  # the version every pump speaks
+PROTOCOL_LATEST = 2  # version 2 adds the packed history reads (section 7)
+PROTOCOL_VERSIONS = (1, 2)
 KEY_SIZE = 32
 NONCE_SIZE = 16
 MAC_SIZE = 32
@@ -29,6 +31,8 @@ class MsgType(IntEnum):
     SET_CLOCK = 0x0030
     READ_EVENTS = 0x0040
     READ_INFUSION = 0x0041
+    READ_EVENTS_PACKED = 0x0042
+    READ_INFUSION_PACKED = 0x0043
     SIM_ADVANCE = 0x00F0
     SIM_PTM = 0x00F1
     SIM_FAULT = 0x00F2
@@ -38,6 +42,8 @@ class MsgType(IntEnum):
 
 # Emulator-only messages: a real pump answers them with `unsupported`.
 SIM_TYPES = frozenset(t for t in MsgType if 0x00F0 <= t <= 0x00FF)
+# Messages of a version-2 session only: `unsupported` in a version-1 session.
+V2_TYPES = frozenset({MsgType.READ_EVENTS_PACKED, MsgType.READ_INFUSION_PACKED})
 
 
 class ErrorCode(StrEnum):

@@ -6,6 +6,9 @@ waits up to `grace` seconds for the first to end (so a quick reconnect is served
 if the pump is still taken, its first request is answered with `busy` and it is closed.
 Each accepted connection gets a fresh endpoint from the factory: authentication and
 the retry cache never carry over to another connection.
+
+A connection that has not authenticated within `unauthenticated_s` of connecting, or
+that sends nothing for `idle_s`, is closed: a silent peer never holds the pump for ever.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ log = logging.getLogger(__name__)
 DEFAULT_PORT = 7433
 POLL_S = 0.05  # how often loops look at their stop event
 MAX_WAITING_CONNECTIONS = 4  # connections not being served; beyond this, closed at once
+UNAUTHENTICATED_S = 5.0  # to say HELLO and AUTH after connecting
+IDLE_S = 600.0  # an authenticated session that sends nothing for this long is closed
 
 EndpointFactory = Callable[[], PumpEndpoint]
 
@@ -38,17 +43,33 @@ def serve_transport(
     transport: Transport,
     stop_event: threading.Event,
     poll_s: float = POLL_S,
+    *,
+    unauthenticated_s: float | None = None,
+    idle_s: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> None:
-    """Answer requests from `transport` until `stop_event` is set or the peer is gone."""
+    """Answer requests from `transport` until `stop_event` is set, the peer is gone, or
+    (when given) the peer has not authenticated within `unauthenticated_s` or has sent
+    nothing for `idle_s`."""
+    started = last_heard = clock()
     while not stop_event.is_set():
         try:
             data = transport.recv(poll_s)
             if data:
+                last_heard = clock()
                 reply = endpoint.on_bytes(data)
                 if reply:
                     transport.send(reply)
         except LinkError as exc:
             log.info("link ended: %s", exc)
+            return
+        now = clock()
+        late = unauthenticated_s is not None and now - started > unauthenticated_s
+        if late and not endpoint.authenticated:
+            log.info("link closed: not authenticated within %.1f s", unauthenticated_s)
+            return
+        if idle_s is not None and now - last_heard > idle_s:
+            log.info("link closed: nothing received for %.1f s", idle_s)
             return
 
 
@@ -67,8 +88,12 @@ class TcpPumpServer:
         *,
         grace_s: float = 1.0,
         poll_s: float = POLL_S,
+        unauthenticated_s: float | None = UNAUTHENTICATED_S,
+        idle_s: float | None = IDLE_S,
     ) -> None:
         self._factory = endpoint_factory
+        self._unauthenticated_s = unauthenticated_s
+        self._idle_s = idle_s
         self._host = host
         self._requested_port = port
         self._grace_s = grace_s
@@ -160,7 +185,14 @@ class TcpPumpServer:
             claimed = self._claim()
             if claimed:
                 try:
-                    serve_transport(self._factory(), transport, self._stop, self._poll_s)
+                    serve_transport(
+                        self._factory(),
+                        transport,
+                        self._stop,
+                        self._poll_s,
+                        unauthenticated_s=self._unauthenticated_s,
+                        idle_s=self._idle_s,
+                    )
                 finally:
                     self._release()
             else:

@@ -219,6 +219,7 @@ class PumpSession:
         retries: int = 4,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         local_offset_at: OffsetAt = system_offset_at,
+        protocol: int | None = None,
     ) -> None:
         self.address = address
         self.accounts = accounts
@@ -229,6 +230,7 @@ class PumpSession:
         self.programmer_id = programmer_id or _default_programmer_id()
         self.timeout = timeout
         self.retries = retries
+        self.protocol = protocol  # the link version to speak; None: the highest both speak
         self.now = now
         self.local_offset_at = local_offset_at
         self.client: PumpClient | None = None
@@ -248,6 +250,11 @@ class PumpSession:
         return str(self.identity["serial"])
 
     @property
+    def link_protocol(self) -> int | None:
+        """The link protocol version negotiated with the pump (None when not connected)."""
+        return self.client.protocol if self.client is not None else None
+
+    @property
     def demo_key(self) -> bool:
         return bool(self.key == DEMO_KEY)
 
@@ -262,7 +269,10 @@ class PumpSession:
 
     def _open_client(self) -> PumpClient:
         transport = open_transport(self.address, max(self.timeout * 4, 2.0))
-        client = PumpClient(transport, self.programmer_id, self.key, self.timeout, self.retries)
+        client = PumpClient(
+            transport, self.programmer_id, self.key, self.timeout, self.retries,
+            protocol=self.protocol,
+        )  # fmt: skip
         try:
             self.identity = client.connect()
         except BaseException:

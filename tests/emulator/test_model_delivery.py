@@ -221,10 +221,10 @@ def test_re_anchor_at_local_midnight_when_steps_change_only() -> None:
     apply(pump, {"therapy": therapy("flex", steps, cycle_days=3)})
     assert pump.therapy_wire()["cycle_anchor_t"] == T0 + DAY
     pump.advance(3 * DAY)
-    assert pump.therapy_wire()["cycle_anchor_t"] == T0 + 4 * DAY  # the cycle began again
+    assert pump.therapy_wire()["cycle_anchor_t"] == T0 + DAY  # fixed: time passing is no COMMIT
     apply(pump, {"therapy": therapy("flex", steps, cycle_days=3, low_alarm_nl=3_000_000)})
     pump.advance(DAY)
-    assert pump.therapy_wire()["cycle_anchor_t"] == T0 + 4 * DAY  # same steps: no re-anchor
+    assert pump.therapy_wire()["cycle_anchor_t"] == T0 + DAY  # same steps: no re-anchor
     apply(pump, {"therapy": therapy("flex", [[0, 48_000], [600, 96_000]], cycle_days=3)})
     assert pump.therapy_wire()["cycle_anchor_t"] == T0 + 5 * DAY  # new steps: today
 
@@ -232,8 +232,10 @@ def test_re_anchor_at_local_midnight_when_steps_change_only() -> None:
 def test_set_clock_offset_shifts_the_schedule() -> None:
     pump = new_pump()
     apply(pump, {"therapy": therapy("flex", [[0, 0], [360, 2_400_000], [420, 0]])})
+    crc = pump.therapy_crc()
     pump.set_clock(T0, 120)  # local time is now UTC+2: the 06:00 step runs at 04:00 UTC
-    assert pump.therapy_wire()["cycle_anchor_t"] == T0 - 2 * HOUR
+    assert pump.therapy_wire()["cycle_anchor_t"] == T0  # as committed: SET_CLOCK is no COMMIT
+    assert pump.therapy_crc() == crc
     pump.advance(DAY)
     hour0 = T0 // HOUR - pump.hours.first_hour
     assert pump.hours.basal[hour0 + 4] == 100_000

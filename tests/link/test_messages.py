@@ -27,6 +27,8 @@ def test_message_type_numbers_match_the_contract() -> None:
         "SET_CLOCK": 0x0030,
         "READ_EVENTS": 0x0040,
         "READ_INFUSION": 0x0041,
+        "READ_EVENTS_PACKED": 0x0042,
+        "READ_INFUSION_PACKED": 0x0043,
         "SIM_ADVANCE": 0x00F0,
         "SIM_PTM": 0x00F1,
         "SIM_FAULT": 0x00F2,
