@@ -12,6 +12,7 @@ import threading
 import time
 from typing import Any
 
+from programmer.link import answers
 from programmer.link.errors import BadResponse, LinkError, LinkTimeout
 from programmer.link.frames import Frame, FrameReader, Kind, encode_frame
 from programmer.link.messages import (
@@ -137,17 +138,13 @@ class PumpClient:
         """Start a session: {"protocol", "model", "serial", "firmware", "nonce"}."""
         self.authenticated = False
         self._nonce = None
-        response = self.request(
+        raw = self.request(
             MsgType.HELLO, {"programmer_id": self.programmer_id, "protocol": PROTOCOL_VERSION}
         )
-        nonce = response.get("nonce")
-        if not isinstance(nonce, bytes) or len(nonce) != NONCE_SIZE:
-            raise BadResponse(f"HELLO response has no {NONCE_SIZE}-byte nonce")
-        if response.get("protocol") != PROTOCOL_VERSION:
-            raise BadResponse(f"the pump speaks protocol {response.get('protocol')!r}, not 1")
-        for name in ("model", "serial", "firmware"):
-            if not isinstance(response.get(name), str):
-                raise BadResponse(f"HELLO response has no text field {name!r}")
+        response = answers.check_hello(raw, NONCE_SIZE)
+        if response["protocol"] != PROTOCOL_VERSION:
+            raise BadResponse(f"the pump speaks protocol {response['protocol']!r}, not 1")
+        nonce = response["nonce"]
         self._nonce = nonce
         self.pump_identity = response
         return response
@@ -170,45 +167,51 @@ class PumpClient:
     def close(self) -> None:
         self._transport.close()
 
-    # --- thin typed wrappers: payload dicts in, payload dicts out ---------------------
+    # --- typed wrappers: each answer is checked (link/answers.py) before it is returned ---
 
     def get_status(self) -> dict[str, Any]:
-        return self.request(MsgType.GET_STATUS, {})
+        """The pump's status; its model and serial must be those HELLO gave."""
+        return answers.check_status(self.request(MsgType.GET_STATUS, {}), self.pump_identity)
 
     def get_therapy(self) -> dict[str, Any]:
-        return self.request(MsgType.GET_THERAPY, {})
+        return answers.check_therapy_answer(self.request(MsgType.GET_THERAPY, {}))
 
     def stage(self, changeset: dict[str, Any]) -> dict[str, Any]:
-        return self.request(MsgType.STAGE, {"changeset": changeset})
+        return answers.check_stage(self.request(MsgType.STAGE, {"changeset": changeset}))
 
     def commit(self, staged_crc: int) -> dict[str, Any]:
-        return self.request(MsgType.COMMIT, {"staged_crc": staged_crc})
+        return answers.check_commit(self.request(MsgType.COMMIT, {"staged_crc": staged_crc}))
 
     def discard(self) -> dict[str, Any]:
-        return self.request(MsgType.DISCARD, {})
+        return answers.check_empty(self.request(MsgType.DISCARD, {}))
 
     def set_clock(self, clock_t: int, utc_offset_min: int) -> dict[str, Any]:
-        return self.request(
-            MsgType.SET_CLOCK, {"clock_t": clock_t, "utc_offset_min": utc_offset_min}
+        return answers.check_empty(
+            self.request(MsgType.SET_CLOCK, {"clock_t": clock_t, "utc_offset_min": utc_offset_min})
         )
 
     def read_events(self, from_seq: int, max_events: int) -> dict[str, Any]:
-        return self.request(MsgType.READ_EVENTS, {"from_seq": from_seq, "max": max_events})
+        raw = self.request(MsgType.READ_EVENTS, {"from_seq": from_seq, "max": max_events})
+        return answers.check_events_page(raw, from_seq, max_events)
 
     def read_infusion(self, from_hour: int, max_hours: int) -> dict[str, Any]:
-        return self.request(MsgType.READ_INFUSION, {"from_hour": from_hour, "max": max_hours})
+        raw = self.request(MsgType.READ_INFUSION, {"from_hour": from_hour, "max": max_hours})
+        return answers.check_infusion_page(raw, from_hour, max_hours)
 
     def sim_advance(self, seconds: int, *, timeout: float | None = None) -> dict[str, Any]:
-        return self.request(MsgType.SIM_ADVANCE, {"seconds": seconds}, timeout=timeout)
+        raw = self.request(MsgType.SIM_ADVANCE, {"seconds": seconds}, timeout=timeout)
+        return answers.check_clock_answer(raw)
 
     def sim_ptm(self) -> dict[str, Any]:
-        return self.request(MsgType.SIM_PTM, {})
+        return answers.check_ptm_answer(self.request(MsgType.SIM_PTM, {}))
 
     def sim_fault(self, fault: str) -> dict[str, Any]:
-        return self.request(MsgType.SIM_FAULT, {"fault": fault})
+        return answers.check_empty(self.request(MsgType.SIM_FAULT, {"fault": fault}))
 
     def sim_truth(self) -> dict[str, Any]:
-        return self.request(MsgType.SIM_TRUTH, {})
+        return answers.check_truth(self.request(MsgType.SIM_TRUTH, {}))
 
     def sim_set(self, flow_error_ppm: int) -> dict[str, Any]:
-        return self.request(MsgType.SIM_SET, {"flow_error_ppm": flow_error_ppm})
+        return answers.check_empty(
+            self.request(MsgType.SIM_SET, {"flow_error_ppm": flow_error_ppm})
+        )
