@@ -114,6 +114,12 @@ _KINDS = [
     ),
     # --- ours ---
     FindingKind(
+        "pump_log_flooded",
+        Severity.SOFT,
+        "Events were lost from the pump's log before this computer read them (a flood of "
+        "sessions or alarms): review the pump, and override with a reason to go on.",
+    ),
+    FindingKind(
         "invalid_prescription", Severity.HARD, "Correct the field named; nothing is guessed."
     ),
     FindingKind(

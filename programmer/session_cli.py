@@ -9,13 +9,11 @@ authentication failed. Every output says when the demo key is in use.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -38,11 +36,15 @@ from programmer.finding_args import (
 )
 from programmer.formatting import percent_text, volume_text
 from programmer.link import AddressError, LinkError, ProtocolError
+from programmer.link.answers import ImpossibleValue
 from programmer.plan_cli import exit_code as plan_exit_code
 from programmer.plan_cli import render_text
 from programmer.prescription import PrescriptionFileError, load_prescription_file
 from programmer.session.changes import change_text, daily_doses
+from programmer.session.display_text import display_text, json_text, terminal_text
+from programmer.session.history_export import write_csv, write_json
 from programmer.session.pump_session import (
+    ImpossibleReading,
     Interrogation,
     ProgramResult,
     PumpSession,
@@ -119,6 +121,8 @@ def _run(parser: Parser, argv: list[str], body: Callable[[argparse.Namespace], i
         return int(exc.code or 0)
     try:
         return body(args)
+    except (ImpossibleReading, ImpossibleValue) as exc:
+        return _impossible(args, exc)
     except (AuthError, NotAllowed) as exc:
         return fail(ExitCode.NOT_ALLOWED, str(exc))
     except ProtocolError as exc:
@@ -127,17 +131,51 @@ def _run(parser: Parser, argv: list[str], body: Callable[[argparse.Namespace], i
                 ExitCode.NOT_ALLOWED,
                 f"the pump refused the clinic key ({exc.message}); check --key-file",
             )
-        return fail(ExitCode.USAGE, f"the pump answered {exc.code}: {exc.message}")
+        return fail(
+            ExitCode.USAGE,
+            f"the pump answered {display_text(exc.code, 40)}: {display_text(exc.message, 400)}",
+        )
     except UncertainOutstanding as exc:
         return fail(ExitCode.UNCERTAIN, str(exc))
     except AddressError as exc:
         return fail(ExitCode.USAGE, str(exc))
     except (LinkError, OSError) as exc:
-        return fail(ExitCode.USAGE, f"could not talk to the pump at {args.pump}: {exc}")
+        return fail(
+            ExitCode.USAGE, f"could not talk to the pump at {args.pump}: {display_text(exc, 600)}"
+        )
     except (CliUsage, StoreError, SessionError, ValueError) as exc:
-        return fail(ExitCode.USAGE, str(exc))
+        return fail(ExitCode.USAGE, terminal_text(str(exc)))
     except KeyboardInterrupt:
         return fail(ExitCode.USAGE, "interrupted")
+
+
+def _impossible(args: argparse.Namespace, exc: ImpossibleReading | ImpossibleValue) -> int:
+    """The pump reported an impossible value: say which, and show what could be read."""
+    errors = exc.errors if isinstance(exc, ImpossibleReading) else [exc]
+    readable = {e.answer: e.readable for e in errors}
+    if isinstance(exc, ImpossibleReading):
+        readable.update(exc.good)
+    problems = [
+        {"answer": e.answer, "field": p.field, "value": p.value, "rule": p.rule}
+        for e in errors
+        for p in e.problems
+    ]
+    if getattr(args, "json", False):
+        out = {"error": "impossible_value", "message": str(exc), "problems": problems,
+               "readable": readable}  # fmt: skip
+        sys.stdout.write(
+            json_text(json.dumps(out, indent=2, ensure_ascii=False, default=repr)) + "\n"
+        )
+    else:
+        lines = ["The pump reported an impossible value; nothing was used or stored from it:"]
+        lines += [f"  {p['answer']} {p['field']} = {p['value']} ({p['rule']})" for p in problems]
+        lines.append("What could be read:")
+        for answer, fields in readable.items():
+            for name, value in fields.items():
+                if name != "nonce":
+                    lines.append(f"  {answer} {name}: {display_text(value, 120)}")
+        sys.stdout.write(terminal_text("\n".join(lines)) + "\n")
+    return fail(ExitCode.USAGE, display_text(str(exc), 600))
 
 
 def _resolutions_text(session: PumpSession, resolutions: list[Any]) -> list[str]:
@@ -219,11 +257,11 @@ def _interrogate(args: argparse.Namespace) -> int:
             sys.stderr.write(DEMO_NOTE + "\n")
         if args.json:
             out = interrogation_json(result) | {"resolved": [r.__dict__ for r in resolutions]}
-            sys.stdout.write(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+            sys.stdout.write(json_text(json.dumps(out, indent=2, ensure_ascii=False)) + "\n")
         else:
             for line in _resolutions_text(session, resolutions):
-                sys.stdout.write(line + "\n")
-            sys.stdout.write(interrogation_text(result))
+                sys.stdout.write(terminal_text(line) + "\n")
+            sys.stdout.write(terminal_text(interrogation_text(result)))
     return ExitCode.OK
 
 
@@ -282,9 +320,9 @@ def _program(args: argparse.Namespace) -> int:
                 plan_exit_code(p),
             )
         if not args.json:
-            sys.stdout.write("\n".join(human) + "\n")
+            sys.stdout.write(terminal_text("\n".join(human)) + "\n")
             sys.stdout.flush()
-        confirmed = _confirm(args, f"Send this to pump {session.serial}?")
+        confirmed = _confirm(args, f"Send this to pump {display_text(session.serial)}?")
         if not confirmed:
             return _finish(
                 args,
@@ -348,9 +386,9 @@ def _finish(
     printed: bool = False,
 ) -> int:
     if args.json:
-        sys.stdout.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_text(json.dumps(report, indent=2, ensure_ascii=False)) + "\n")
     else:
-        sys.stdout.write("\n".join(human) + "\n")
+        sys.stdout.write(terminal_text("\n".join(human)) + "\n")
     return code
 
 
@@ -374,50 +412,9 @@ def _history(args: argparse.Namespace) -> int:
         if session.demo_key:
             sys.stderr.write(DEMO_NOTE + "\n")
         serial = session.serial
-        events = session.records.events(serial)
-        hours = session.records.infusion_hours(
-            serial, datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC)
-        )
         if args.format == "json":
-            out = {
-                "demo_key": session.demo_key,
-                "serial": serial,
-                "read": result.__dict__,
-                "events": [
-                    {"seq": e.seq, "t": e.at.isoformat(), "code": e.kind, "data": dict(e.data)}
-                    for e in events
-                ],
-                "infusion": [
-                    {"hour": h.hour.isoformat(), "volume_nl": h.volume_nl, **dict(h.data)}
-                    for h in hours
-                ],
-            }
-            sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+            head = {"demo_key": session.demo_key, "serial": serial, "read": result.__dict__}
+            write_json(sys.stdout, head, session.records, serial)
         else:
-            w = csv.writer(sys.stdout)
-            w.writerow(["record", "key", "time", "code", "basal_nl", "bolus_nl", "data"])
-            for e in events:
-                w.writerow(
-                    [
-                        "event",
-                        e.seq,
-                        e.at.isoformat(),
-                        e.kind,
-                        "",
-                        "",
-                        json.dumps(dict(e.data), sort_keys=True),
-                    ]
-                )
-            for h in hours:
-                w.writerow(
-                    [
-                        "infusion",
-                        int(h.hour.timestamp()) // 3600,
-                        h.hour.isoformat(),
-                        "",
-                        h.data.get("basal_nl", ""),
-                        h.data.get("bolus_nl", ""),
-                        "",
-                    ]
-                )
+            write_csv(sys.stdout, session.records, serial)
     return ExitCode.OK if result.complete else ExitCode.UNCERTAIN

@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Any
 
-from programmer.link import packed
+from programmer.link import answers, packed
 from programmer.link.errors import BadResponse, LinkError, LinkTimeout
 from programmer.link.frames import Frame, FrameReader, Kind, encode_frame
 from programmer.link.messages import (
@@ -179,14 +179,10 @@ class PumpClient:
             offer = PROTOCOL_VERSION  # it answered 1: say HELLO again with 1 (section 7)
             response = self._hello_with(offer)
             spoken = response.get("protocol")
-        nonce = response.get("nonce")
-        if not isinstance(nonce, bytes) or len(nonce) != NONCE_SIZE:
-            raise BadResponse(f"HELLO response has no {NONCE_SIZE}-byte nonce")
-        if type(spoken) is not int or spoken != offer:
+        response = answers.check_hello(response, NONCE_SIZE)
+        if response["protocol"] != offer:
             raise BadResponse(f"the pump answered protocol {spoken!r} to a HELLO with {offer}")
-        for name in ("model", "serial", "firmware"):
-            if not isinstance(response.get(name), str):
-                raise BadResponse(f"HELLO response has no text field {name!r}")
+        nonce = response["nonce"]
         self._nonce = nonce
         self.pump_identity = response
         self.protocol = offer
@@ -215,26 +211,27 @@ class PumpClient:
     def close(self) -> None:
         self._transport.close()
 
-    # --- thin typed wrappers: payload dicts in, payload dicts out ---------------------
+    # --- typed wrappers: each answer is checked (link/answers.py) before it is returned ---
 
     def get_status(self) -> dict[str, Any]:
-        return self.request(MsgType.GET_STATUS, {})
+        """The pump's status; its model and serial must be those HELLO gave."""
+        return answers.check_status(self.request(MsgType.GET_STATUS, {}), self.pump_identity)
 
     def get_therapy(self) -> dict[str, Any]:
-        return self.request(MsgType.GET_THERAPY, {})
+        return answers.check_therapy_answer(self.request(MsgType.GET_THERAPY, {}))
 
     def stage(self, changeset: dict[str, Any]) -> dict[str, Any]:
-        return self.request(MsgType.STAGE, {"changeset": changeset})
+        return answers.check_stage(self.request(MsgType.STAGE, {"changeset": changeset}))
 
     def commit(self, staged_crc: int) -> dict[str, Any]:
-        return self.request(MsgType.COMMIT, {"staged_crc": staged_crc})
+        return answers.check_commit(self.request(MsgType.COMMIT, {"staged_crc": staged_crc}))
 
     def discard(self) -> dict[str, Any]:
-        return self.request(MsgType.DISCARD, {})
+        return answers.check_empty(self.request(MsgType.DISCARD, {}))
 
     def set_clock(self, clock_t: int, utc_offset_min: int) -> dict[str, Any]:
-        return self.request(
-            MsgType.SET_CLOCK, {"clock_t": clock_t, "utc_offset_min": utc_offset_min}
+        return answers.check_empty(
+            self.request(MsgType.SET_CLOCK, {"clock_t": clock_t, "utc_offset_min": utc_offset_min})
         )
 
     def read_events(self, from_seq: int, max_events: int) -> dict[str, Any]:
@@ -244,7 +241,8 @@ class PumpClient:
         `max_events`; the rest is kept for the reads that follow), decoded into exactly
         the structure version 1 answers."""
         if self.protocol != 2:
-            return self.request(MsgType.READ_EVENTS, {"from_seq": from_seq, "max": max_events})
+            raw = self.request(MsgType.READ_EVENTS, {"from_seq": from_seq, "max": max_events})
+            return answers.check_events_page(raw, from_seq, max_events)
         if not 1 <= max_events <= 1024:
             raise ValueError("max_events must be 1 to 1024")
         buffered = self._events_buffer
@@ -259,7 +257,9 @@ class PumpClient:
         first = events[0]["seq"]
         start = max(from_seq, first) - first
         chosen = events[start : start + max_events]
-        return {"events": chosen, "next_seq": first + start + len(chosen), "last_seq": last_seq}
+        page = {"events": chosen, "next_seq": first + start + len(chosen), "last_seq": last_seq}
+        # The same checks as a version-1 page: one place where answers enter.
+        return answers.check_events_page(page, from_seq, max_events)
 
     def read_infusion(self, from_hour: int, max_hours: int) -> dict[str, Any]:
         """A READ_INFUSION answer: {"first_hour", "basal_nl", "bolus_nl", "next_hour"}.
@@ -267,8 +267,10 @@ class PumpClient:
         In a version-2 session from one packed page, which may hold more than `max_hours`
         (hours can still change, the last one as the pump delivers, so none is kept)."""
         if self.protocol != 2:
-            return self.request(MsgType.READ_INFUSION, {"from_hour": from_hour, "max": max_hours})
-        return self.read_infusion_packed(from_hour)
+            raw = self.request(MsgType.READ_INFUSION, {"from_hour": from_hour, "max": max_hours})
+            return answers.check_infusion_page(raw, from_hour, max_hours)
+        page = self.read_infusion_packed(from_hour)
+        return answers.check_infusion_page(page, from_hour, max(1, len(page["basal_nl"])))
 
     def read_events_packed(self, from_seq: int) -> dict[str, Any]:
         """READ_EVENTS_PACKED, decoded and checked: {"events", "next_seq", "last_seq"}.
@@ -296,19 +298,22 @@ class PumpClient:
         return {"first_hour": first, "basal_nl": basal, "bolus_nl": bolus, "next_hour": next_hour}
 
     def sim_advance(self, seconds: int, *, timeout: float | None = None) -> dict[str, Any]:
-        return self.request(MsgType.SIM_ADVANCE, {"seconds": seconds}, timeout=timeout)
+        raw = self.request(MsgType.SIM_ADVANCE, {"seconds": seconds}, timeout=timeout)
+        return answers.check_clock_answer(raw)
 
     def sim_ptm(self) -> dict[str, Any]:
-        return self.request(MsgType.SIM_PTM, {})
+        return answers.check_ptm_answer(self.request(MsgType.SIM_PTM, {}))
 
     def sim_fault(self, fault: str) -> dict[str, Any]:
-        return self.request(MsgType.SIM_FAULT, {"fault": fault})
+        return answers.check_empty(self.request(MsgType.SIM_FAULT, {"fault": fault}))
 
     def sim_truth(self) -> dict[str, Any]:
-        return self.request(MsgType.SIM_TRUTH, {})
+        return answers.check_truth(self.request(MsgType.SIM_TRUTH, {}))
 
     def sim_set(self, flow_error_ppm: int) -> dict[str, Any]:
-        return self.request(MsgType.SIM_SET, {"flow_error_ppm": flow_error_ppm})
+        return answers.check_empty(
+            self.request(MsgType.SIM_SET, {"flow_error_ppm": flow_error_ppm})
+        )
 
 
 def _check_paging(what: str, unit: str, asked: int, first: int, count: int, after: Any) -> None:

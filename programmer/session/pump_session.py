@@ -15,7 +15,6 @@ Safety rules, in the order the code follows them:
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
 import zlib
 from collections.abc import Callable, Mapping
@@ -27,13 +26,17 @@ from typing import Any
 import msgpack
 
 from programmer.checks import check_pump_clock
-from programmer.findings import Finding
+from programmer.findings import Finding, finding
 from programmer.link import DEMO_KEY, LinkError, ProtocolError, PumpClient, open_transport
+from programmer.link.answers import ImpossibleValue
 from programmer.planner import Plan, PumpContext, plan
 from programmer.prescription import DoseRecord
 from programmer.session.alarms import AlarmAdvice, advice_for
 from programmer.session.changes import ChangeRow, daily_change, one_time_rows, therapy_changes
 from programmer.session.clock_check import span_text
+from programmer.session.display_text import display_text
+from programmer.session.readback import readback_mismatches
+from programmer.session.unresolved import Decision, decide_send, unresolved_sends
 from programmer.store import (
     Accounts,
     Action,
@@ -50,6 +53,8 @@ from programmer.therapy import Therapy
 from programmer.timeutil import OffsetAt, system_offset_at
 
 EVENT_PAGE = 1024
+EVENTS_KEPT = 65_536  # the contract's log: no read goes further back than this
+HOURS_KEPT = 5 * 366 * 24 + 24  # five years of hours, the contract's infusion history
 INFUSION_PAGE = 4096
 LAST_REFILL_SCAN_PAGES = 64
 
@@ -96,6 +101,16 @@ class NotConnected(SessionError):
     pass
 
 
+class ImpossibleReading(SessionError):
+    """The pump reported impossible values: nothing of it is used; `errors` name each bad
+    field, `good` holds the answers that passed whole (by message name)."""
+
+    def __init__(self, errors: list[ImpossibleValue], good: dict[str, dict[str, Any]]) -> None:
+        super().__init__("; ".join(str(e) for e in errors))
+        self.errors = errors
+        self.good = good
+
+
 @dataclass(frozen=True)
 class Alarm:
     code: str
@@ -119,6 +134,7 @@ class Interrogation:
     last_fill_nl: int | None
     last_refill_t: int | None
     demo_key: bool
+    log_findings: list[Finding] = field(default_factory=list)
 
     @property
     def stopped(self) -> bool:
@@ -147,6 +163,8 @@ class Resolution:
     prescription_id: int | None
     crc: int
     applied: bool
+    applied_t: int | None = None
+    changeset: dict[str, Any] | None = None
 
 
 @dataclass
@@ -237,9 +255,11 @@ class PumpSession:
         self.identity: dict[str, Any] | None = None
         self.visit_id: int | None = None
         self.uncertain: list[int] = []  # prescriptions_sent ids still uncertain
+        self.resolved_now: list[Resolution] = []  # decided at the last connection
         self.clock_notes: list[str] = []  # clock changes left uncertain, decided at connection
         self.last: Interrogation | None = None
         self._log_matches_store: bool | None = None  # decided once per connection
+        self.log_findings: list[Finding] = []  # what the last interrogation saw in the log
 
     # --- connection ---------------------------------------------------------------------
 
@@ -281,11 +301,24 @@ class PumpSession:
         return client
 
     def connect(self) -> list[Resolution]:
-        """HELLO, AUTH, record the pump, then resolve any uncertain outcome first."""
+        """HELLO, AUTH, record the pump, then resolve any unresolved send first: nothing
+        else is read or sent before the pump's own record has decided it."""
         self.accounts.authorize(self.principal, Action.INTERROGATE)
+        known = self.identity
         self.client = self._open_client()
         self._log_matches_store = None
+        if known is not None and (known["serial"], known["model"]) != (
+            self.serial,
+            self.identity["model"] if self.identity else None,
+        ):
+            self.close()
+            raise SessionError(
+                f"the pump now answering is {display_text(self.serial)}, not "
+                f"{display_text(known['serial'])} this session began with: nothing was sent"
+            )
         serial = self.serial
+        # Unresolved sends block everything until decided, also if deciding fails here.
+        self.uncertain = [pid for pid, _ in unresolved_sends(self.records, serial)]
         self.records.upsert_pump(serial, str(self.identity["model"]) if self.identity else None)
         if self.visit_id is None:
             self.visit_id = self.records.start_visit(serial, self.principal)
@@ -299,8 +332,10 @@ class PumpSession:
                 },
                 outcome="connected",
             )
+        resolutions = self.resolve_uncertain()
+        self.resolved_now = resolutions
         self.clock_notes = self._resolve_clock_uncertain()
-        return self.resolve_uncertain()
+        return resolutions
 
     def reconnect(self) -> list[Resolution]:
         """A new link and a new HELLO after a failure; resolves what the failure left."""
@@ -321,52 +356,76 @@ class PumpSession:
 
     # --- uncertainty --------------------------------------------------------------------
 
-    def _uncertain_rows(self) -> list[tuple[int, dict[str, Any]]]:
-        out = []
-        for pid in self.records.uncertain_prescriptions(self.serial):
-            rows = self.records.store.query(
-                "SELECT program FROM prescriptions_sent WHERE id = ?", (pid,)
-            )
-            out.append((pid, json.loads(rows[0][0])))
-        return out
-
     def resolve_uncertain(self) -> list[Resolution]:
-        """Decide every uncertain outcome of this pump from its own record, and audit it."""
-        rows = self._uncertain_rows()
+        """Decide every unresolved send of this pump (left pending or uncertain by a link
+        lost, a killed program or a full disk) from the pump's own record, and audit it."""
+        rows = unresolved_sends(self.records, self.serial)
         if not rows:
             self.uncertain = []
             return []
         self.accounts.authorize(self.principal, Action.RESOLVE_UNCERTAIN)
         status = self._client().get_status()
+        used: set[int] = set()
         resolutions = []
         for pid, program in rows:
             crc = int(program["crc"])
-            now_crc, now_t = status.get("last_changeset_crc"), status.get("last_changeset_t")
-            before = (program.get("before_crc"), program.get("before_t"))
-            applied = now_crc == crc and (now_crc, now_t) != before
-            outcome = ProgramOutcome.APPLIED if applied else ProgramOutcome.NOT_APPLIED
-            self.records.set_prescription_outcome(
-                pid, str(outcome), f"{status['therapy_crc']:08x}" if applied else None
+            decision = decide_send(program, status, self._changesets_applied(program, status), used)
+            outcome = ProgramOutcome.APPLIED if decision.applied else ProgramOutcome.NOT_APPLIED
+            with self.records.store.write():  # the decision, its audit and a refill: all or none
+                self._record_decision(pid, program, status, decision, outcome)
+            resolutions.append(
+                Resolution(pid, crc, decision.applied, decision.applied_t, program.get("changeset"))
             )
-            self._audit(
-                AuditAction.PROGRAM_OUTCOME,
-                before={"prescription_id": pid, "crc": crc, "outcome": "uncertain"},
-                after={
-                    "outcome": str(outcome),
-                    "last_changeset_crc": now_crc,
-                    "last_changeset_t": now_t,
-                    "applied_t": now_t if applied else None,
-                    "daily_doses_ng": program.get("daily_doses_ng") if applied else None,
-                },
-                outcome=str(ProgramOutcome.UNCERTAIN_RESOLVED),
-                reason="resolved from the pump's last_changeset_crc at connection",
-            )
-            resolutions.append(Resolution(pid, crc, applied))
+            self.uncertain = [p for p in self.uncertain if p != pid]
         self.uncertain = []
         return resolutions
 
+    def _record_decision(self, pid: int, program: Mapping[str, Any], status: Mapping[str, Any],
+                         decision: Decision, outcome: ProgramOutcome) -> None:  # fmt: skip
+        crc = int(program["crc"])
+        self.records.set_prescription_outcome(
+            pid, str(outcome), f"{status['therapy_crc']:08x}" if decision.applied else None
+        )
+        self._audit(
+            AuditAction.PROGRAM_OUTCOME,
+            before={"prescription_id": pid, "crc": crc, "outcome": "uncertain"},
+            after={
+                "outcome": str(outcome),
+                "prescription_id": pid,
+                "last_changeset_crc": status["last_changeset_crc"],
+                "last_changeset_t": status["last_changeset_t"],
+                "applied_t": decision.applied_t,
+                "daily_doses_ng": program.get("daily_doses_ng") if decision.applied else None,
+                "changeset": program.get("changeset"),
+            },
+            outcome=str(ProgramOutcome.UNCERTAIN_RESOLVED),
+            reason=f"resolved from the pump's own record at connection: {decision.how}",
+        )
+        if decision.applied and program.get("refill_record"):
+            self._record_refill_from(program["refill_record"])
+
+    def _changesets_applied(
+        self, program: Mapping[str, Any], status: Mapping[str, Any]
+    ) -> list[PumpEvent] | None:
+        """The pump's `changeset_applied` events since the send, or None when its log no
+        longer covers that span (then only `last_changeset_crc` can decide)."""
+        before = program.get("before_event_seq")
+        first, last = int(status["event_first_seq"]), int(status["event_last_seq"])
+        if not isinstance(before, int) or before + 1 < first or last - before > EVENTS_KEPT:
+            return None
+        found: list[PumpEvent] = []
+        seq = before + 1
+        while seq <= last:  # bounded: at most EVENTS_KEPT events, and every page moves on
+            events, seq = self._read_event_page(seq, last)
+            found += [e for e in events if e.kind == "changeset_applied"]
+            if not events:
+                break
+        return found
+
     def _require_certain(self) -> None:
-        if self.uncertain:
+        if self.uncertain or (
+            self.identity is not None and unresolved_sends(self.records, self.serial)
+        ):
             raise UncertainOutstanding(
                 "an earlier program's outcome is uncertain: reconnect to the pump so it can be "
                 "resolved before anything else is sent"
@@ -391,25 +450,33 @@ class PumpSession:
         The pump's status does not say; its event log does. The log is scanned newest
         first, but only the parts the local store does not hold yet (what is read is
         stored): a pump with no refill in a long log would otherwise be read whole at
-        every visit, 1,069 exchanges and minutes on a telemetry head.
+        every visit, 1,069 exchanges and minutes on a telemetry head. When the pump's
+        log no longer holds the refill (it was pushed out), the store's copy decides;
+        events lost before they were read are a finding of their own.
         """
         serial = self.serial
+        self.log_findings = []
         first, last = int(status["event_first_seq"]), int(status["event_last_seq"])
         if last <= 0 or last < first:
             return None, None
         if not self._log_continues_store(first, last):
             # Another life of this serial: the store says nothing about it.
             return self._last_refill_on_pump(first, last)
-        pages = 0
-        for low, high in reversed(self.records.missing_event_ranges(serial, first, last)):
-            stored = self.records.last_event_of_kind(serial, "refill")
+        known_last = self.records.last_event_seq(serial)
+        if known_last is not None and known_last + 1 < first:
+            self.log_findings.append(finding(
+                "pump_log_flooded", "pump.event_first_seq",
+                f"the pump's log now begins at event {first}; events {known_last + 1} to "
+                f"{first - 1} were pushed out before this computer read them (the stored "
+                "refill and history are used; what those events held is not known)"))  # fmt: skip
+        # Never further back than the contract's log, whatever the pump claims to keep.
+        window = max(first, last - EVENTS_KEPT + 1)
+        stored = self.records.last_event_of_kind(serial, "refill")
+        for low, high in reversed(self.records.missing_event_ranges(serial, window, last)):
             if stored is not None and stored.seq > high:
                 break  # the newest refill lies in what is already stored
             end = high
-            while end >= low:
-                if pages == LAST_REFILL_SCAN_PAGES:
-                    return None, None
-                pages += 1
+            while end >= low:  # bounded: at most EVENTS_KEPT events, every page moves on
                 start = max(low, end - EVENT_PAGE + 1)
                 chunk: list[PumpEvent] = []
                 seq = start
@@ -461,6 +528,7 @@ class PumpSession:
     def _last_refill_on_pump(self, first: int, last: int) -> tuple[int | None, int | None]:
         """The newest refill in the pump's own log, nothing stored or trusted."""
         end = last
+        first = max(first, last - EVENTS_KEPT + 1)
         for _ in range(LAST_REFILL_SCAN_PAGES):
             if end < first:
                 break
@@ -477,8 +545,7 @@ class PumpSession:
     def interrogate(self) -> Interrogation:
         self.accounts.authorize(self.principal, Action.INTERROGATE)
         client = self._client()
-        status = client.get_status()
-        raw = client.get_therapy()["therapy"]
+        status, raw = self._read_status_and_therapy(client)
         therapy = Therapy.from_wire(raw)
         now_t = int(self.now().timestamp())
         local = self.local_offset_at(now_t)
@@ -503,6 +570,7 @@ class PumpSession:
             last_fill_nl=last_fill,
             last_refill_t=last_refill_t,
             demo_key=self.demo_key,
+            log_findings=list(self.log_findings),
         )
         self.last = result
         self._audit(
@@ -516,6 +584,27 @@ class PumpSession:
             outcome="ok",
         )
         return result
+
+    def _read_status_and_therapy(self, client: PumpClient) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Both answers, or ImpossibleReading naming every bad field of either, with what
+        could be read (the alarms above all), so that a bad field hides nothing else."""
+        errors: list[ImpossibleValue] = []
+        good: dict[str, dict[str, Any]] = {}
+        status = therapy = None
+        try:
+            status = good["GET_STATUS"] = client.get_status()
+        except ImpossibleValue as exc:
+            errors.append(exc)
+        try:
+            therapy = client.get_therapy()["therapy"]
+            good["GET_THERAPY"] = therapy
+        except ImpossibleValue as exc:
+            errors.append(exc)
+        if errors or status is None or therapy is None:
+            self._audit(AuditAction.INTERROGATED, outcome="impossible_value", after={
+                "problems": [f"{e.answer} {p.field}: {p.rule}" for e in errors for p in e.problems][:50]})  # fmt: skip
+            raise ImpossibleReading(errors, good)
+        return status, therapy
 
     # --- programming --------------------------------------------------------------------
 
@@ -554,7 +643,8 @@ class PumpSession:
             local_offset_at=self.local_offset_at,
             dose_history=self.dose_history(),
             confirmations=confirmations,
-            extra_findings=base.clock_findings,  # overridable like the plan's own
+            # overridable like the plan's own
+            extra_findings=[*base.clock_findings, *base.log_findings],
         )
         changeset: dict[str, Any] = {}
         if result.therapy is not None and result.therapy != base.therapy:
@@ -592,6 +682,18 @@ class PumpSession:
         """Stage, verify, commit and read back. Returns the outcome; never guesses it."""
         say = progress or (lambda _: None)
         self._require_certain()
+        for r in self.resolved_now:
+            if r.applied and (
+                r.crc == proposal.expected_crc
+                or ("bolus" in (r.changeset or {}) and "bolus" in proposal.changeset)
+            ):
+                return ProgramResult(
+                    "refused",
+                    "nothing was sent: an earlier send left uncertain"
+                    f"{' with the same change' if r.crc == proposal.expected_crc else ' with a bolus'}"
+                    " was APPLIED (decided at this connection from the pump's own record). "
+                    "Review the pump; to send it anyway, read the pump again and plan again",
+                )
         p = proposal.plan
         if not p.ok or not proposal.changeset:
             stand = [f.code for f in p.hard + p.unresolved_soft]
@@ -622,7 +724,11 @@ class PumpSession:
             "crc": proposal.expected_crc,
             "before_crc": status.get("last_changeset_crc"),
             "before_t": status.get("last_changeset_t"),
+            # Where the pump's log stood: its changeset_applied events after this decide
+            # the outcome if this send is left unresolved.
+            "before_event_seq": int(status["event_last_seq"]),
             "daily_doses_ng": daily,
+            "refill_record": self._refill_record(proposal),
         }
         try:
             for code, reason in proposal.overrides.items():
@@ -656,8 +762,29 @@ class PumpSession:
                 "refused", f"nothing was sent: the audit intent could not be written ({exc})"
             )
         steps: list[str] = []
+        commit_sent = False
 
         def finish(outcome: str, message: str, **kw: Any) -> ProgramResult:
+            try:
+                with self.records.store.write():  # the outcome, its audit and a refill: all or none
+                    record(outcome, message, **kw)
+            except StoreError as exc:
+                if not commit_sent:
+                    raise
+                # COMMIT went out: the row already says uncertain, and the next connection
+                # decides it from the pump. Never "try again": that could deliver it twice.
+                self.uncertain = [pid] if pid is not None else []
+                return ProgramResult(
+                    "uncertain",
+                    f"{message}; but this computer could not record the outcome "
+                    f"({type(exc).__name__}: the database could not be written). It stays "
+                    "UNCERTAIN and is decided from the pump's own record at the next "
+                    "connection: do not send it again before then",
+                    steps=steps,
+                )
+            return ProgramResult(outcome, message, steps=steps, **kw)
+
+        def record(outcome: str, message: str, **kw: Any) -> None:
             if pid is not None and outcome in ("applied", "not_applied", "uncertain"):
                 crc_text = f"{kw['therapy_crc']:08x}" if kw.get("therapy_crc") is not None else None
                 self.records.set_prescription_outcome(pid, outcome, crc_text)
@@ -674,7 +801,8 @@ class PumpSession:
                 reason=message,
                 outcome=outcome,
             )
-            return ProgramResult(outcome, message, steps=steps, **kw)
+            if outcome == "applied" and proposal.changeset.get("refill"):
+                self._record_refill(proposal)
 
         # STAGE: nothing changes on the pump until COMMIT.
         say("stage")
@@ -709,7 +837,30 @@ class PumpSession:
                 "the pump understood a different changeset from the one meant; it was discarded",
             )
         steps.append("verified")
+        # Uncertain from here on, recorded before COMMIT leaves: whatever stops this
+        # program next (a kill, a full disk, a lost link) leaves a row the next
+        # connection decides from the pump before anything else is sent.
+        try:
+            if pid is not None:
+                self.records.set_prescription_outcome(pid, "uncertain")
+            self._audit(
+                AuditAction.PROGRAM_OUTCOME,
+                after={"outcome": "uncertain", "prescription_id": pid,
+                       "crc": proposal.expected_crc, "step": "commit"},
+                reason="COMMIT is being sent: uncertain until the pump's read-back",
+                outcome=str(ProgramOutcome.UNCERTAIN),
+            )  # fmt: skip
+        except StoreError as exc:
+            with contextlib.suppress(ProtocolError, LinkError):
+                client.discard()
+            return ProgramResult(
+                "not_applied",
+                "nothing was committed: this computer could not record the send before COMMIT "
+                f"({exc}); the staged change was discarded",
+                steps=steps,
+            )
         say("commit")
+        commit_sent = True
         try:
             committed = client.commit(int(staged["staged_crc"]))
         except ProtocolError as exc:
@@ -728,18 +879,21 @@ class PumpSession:
                 proposal, pid, finish, f"the read-back failed after COMMIT ({exc})"
             )
         steps.append("read back")
-        if "therapy" in proposal.changeset:
-            held = {k: v for k, v in back.items() if k != "cycle_anchor_t"}
-            if held != proposal.changeset["therapy"]:
-                self.uncertain = [pid] if pid is not None else []
-                return finish(
-                    "uncertain",
-                    "the therapy read back differs from the one sent: interrogate the pump before anything else",
-                )
-        if after_status.get("last_changeset_crc") != proposal.expected_crc:
-            return finish("uncertain", "the pump does not report this changeset as its last one")
-        if proposal.changeset.get("refill"):
-            self._record_refill(proposal)
+        mismatches = readback_mismatches(
+            proposal.changeset,
+            proposal.expected_crc,
+            base_status=status,
+            committed=committed,
+            status=after_status,
+            therapy=back,
+        )
+        if mismatches:
+            self.uncertain = [pid] if pid is not None else []
+            return finish(
+                "uncertain",
+                "; ".join(mismatches) + ": the outcome is uncertain until the pump's own "
+                "record decides it at the next connection; do not send it again before then",
+            )
         return finish(
             "applied",
             "applied, and the pump's read-back matches what was sent",
@@ -754,43 +908,50 @@ class PumpSession:
         self.uncertain = [pid] if pid is not None else []
         try:
             resolutions = self.reconnect()
-        except (LinkError, ProtocolError, OSError):
+        except (LinkError, ProtocolError, OSError, SessionError, StoreError):
             return result
         for r in resolutions:
             if r.prescription_id == pid:
-                if r.applied and proposal.changeset.get("refill"):
-                    self._record_refill(proposal)
                 outcome = "applied" if r.applied else "not_applied"
                 return ProgramResult(
                     outcome,
                     f"{why}; reconnected and read the pump: {'applied' if r.applied else 'not applied'}",
+                    applied_t=r.applied_t,
                     resolved_after_link_loss=True,
                     steps=result.steps,
                 )
         return result
 
-    def _record_refill(self, proposal: Proposal) -> None:
+    def _refill_record(self, proposal: Proposal) -> dict[str, Any] | None:
+        """What `record_refill` stores for this send's refill, kept with the send so that
+        a refill decided applied at a later connection is recorded too."""
         rx = proposal.plan.prescription
-        if rx.refill is None:
-            return
+        if rx.refill is None or "refill" not in proposal.changeset:
+            return None
         check = proposal.plan.refill_check
         codes = [f.code for f in proposal.plan.findings if f.code.startswith("refill_")]
-        self.records.record_refill(
-            self.principal,
-            self.serial,
-            removed_nl=rx.refill.removed_nl,
-            added_nl=rx.refill.added_nl,
-            expected_nl=int(proposal.base.status["reservoir_nl"]),
-            last_fill_nl=proposal.base.last_fill_nl,
-            discrepancy_pct=float(check.deviation * 100)
-            if check
-            else None,  # display only, never dose maths
-            finding=",".join(codes) or None,
-            drugs=[
+        return {
+            "removed_nl": rx.refill.removed_nl,
+            "added_nl": rx.refill.added_nl,
+            "expected_nl": int(proposal.base.status["reservoir_nl"]),
+            "last_fill_nl": proposal.base.last_fill_nl,
+            # display only, never dose maths
+            "discrepancy_pct": float(check.deviation * 100) if check else None,
+            "finding": ",".join(codes) or None,
+            "drugs": [
                 {"name": d.name, "conc_ng_ml": d.conc_ng_ml}
                 for d in (proposal.plan.therapy.drugs if proposal.plan.therapy else ())
             ],
-            visit_id=self.visit_id,
+        }
+
+    def _record_refill(self, proposal: Proposal) -> None:
+        record = self._refill_record(proposal)
+        if record is not None:
+            self._record_refill_from(record)
+
+    def _record_refill_from(self, record: Mapping[str, Any]) -> None:
+        self.records.record_refill(
+            self.principal, self.serial, visit_id=self.visit_id, **dict(record)
         )
 
     # --- history ------------------------------------------------------------------------
@@ -811,7 +972,10 @@ class PumpSession:
             raise SessionError(self._log_mismatch_text())
         # Every part of the pump's log not stored yet: the new end, and whatever an
         # interrogation's refill scan left unread before what it stored.
-        missing = self.records.missing_event_ranges(serial, first, last) if last > 0 else []
+        # Never further back than the contract's log (65,536 events), whatever the pump
+        # claims: a bogus event_last_seq must not make the read endless.
+        window = max(first, last - EVENTS_KEPT + 1)
+        missing = self.records.missing_event_ranges(serial, window, last) if last > 0 else []
         added = known = 0
         complete = True
         for low, high in missing:
@@ -835,8 +999,10 @@ class PumpSession:
             "SELECT max(hour_s) FROM infusion_hours WHERE pump_serial = ?", (serial,)
         )
         known_hour = int(rows[0][0]) // 3600 if rows and rows[0][0] is not None else None
+        # At most the contract's five years of hours, whatever the pump claims.
+        h_first = max(h_first, h_last - HOURS_KEPT + 1)
         hour = max(h_first, (known_hour + 1) if known_hour is not None else h_first)
-        while complete and hour <= h_last:
+        while complete and hour <= h_last:  # bounded: every page moves `hour` on
             if should_stop():
                 complete = False
                 break
@@ -849,8 +1015,9 @@ class PumpSession:
                     {"basal_nl": int(b), "bolus_nl": int(p)},
                 )
                 for i, (b, p) in enumerate(zip(page["basal_nl"], page["bolus_nl"], strict=True))
+                if start + i <= h_last
             ]
-            if not hours:
+            if not hours or int(page["next_hour"]) <= hour:
                 break
             saved = self.records.save_infusion_hours(serial, hours)
             hours_added += saved.added

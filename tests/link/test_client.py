@@ -52,7 +52,7 @@ def test_connect_then_request_returns_the_payload_without_ok() -> None:
         "1.0.0",
     )
     assert client.authenticated
-    assert client.get_status() == {"executions": 1}
+    assert client.request(MsgType.GET_STATUS, {}) == {"executions": 1}
     assert handler.sessions == ["prog-1"]
 
 
@@ -98,8 +98,8 @@ def test_seq_rises_by_one_per_request_and_wraps_at_u16() -> None:
     lossy = LossyTransport(transport, drop_sends=0)
     client = PumpClient(lossy, "p", timeout=FAST, first_seq=0xFFFE)
     client.connect()
-    client.get_status()
-    client.get_status()
+    client.request(MsgType.GET_STATUS, {})
+    client.request(MsgType.GET_STATUS, {})
     seqs = [FrameReader().feed(data)[0].seq for data in lossy.sent]
     assert seqs == [0xFFFE, 0xFFFF, 0x0000, 0x0001]
     assert client.last_seq == 1
@@ -147,7 +147,7 @@ def test_after_every_retry_the_client_raises_link_timeout() -> None:
     lossy.sent.clear()
     lossy.drop_sends = 3
     with pytest.raises(LinkTimeout) as info:
-        client.get_status()
+        client.request(MsgType.GET_STATUS, {})
     assert (info.value.attempts, info.value.msg_type) == (3, MsgType.GET_STATUS)
     assert len(lossy.sent) == 3
     assert handler.calls == []
@@ -172,7 +172,7 @@ def test_responses_with_another_seq_or_type_are_ignored() -> None:
 
     thread = threading.Thread(target=pump_side)
     thread.start()
-    assert client.get_status() == {"n": 4}
+    assert client.request(MsgType.GET_STATUS, {}) == {"n": 4}
     thread.join()
 
 
@@ -183,7 +183,7 @@ def test_a_response_without_boolean_ok_is_a_bad_response() -> None:
 
     client = PumpClient(DirectTransport(respond), "p", timeout=FAST)
     with pytest.raises(BadResponse):
-        client.get_status()
+        client.request(MsgType.GET_STATUS, {})
 
 
 def test_hello_without_a_16_byte_nonce_is_a_bad_response() -> None:
@@ -239,7 +239,7 @@ def test_client_and_endpoint_over_a_threaded_in_process_pair() -> None:
         client = PumpClient(pair.programmer_end, "prog-1", timeout=1.0)
         client.connect()
         for n in range(1, 21):
-            assert client.get_status() == {"executions": n}
+            assert client.request(MsgType.GET_STATUS, {}) == {"executions": n}
     finally:
         stop.set()
         server.join()
@@ -255,7 +255,7 @@ def test_a_per_request_timeout_waits_for_a_slow_pump() -> None:
 
     def slow(payload: dict[str, Any]) -> dict[str, Any]:
         time.sleep(0.3)
-        return {"clock_t": 5}
+        return {"clock_t": 1_767_225_600}
 
     handler.behaviour[MsgType.SIM_ADVANCE] = slow
     try:
@@ -263,7 +263,7 @@ def test_a_per_request_timeout_waits_for_a_slow_pump() -> None:
         client.connect()
         with pytest.raises(LinkTimeout):
             client.sim_advance(60)
-        assert client.sim_advance(60, timeout=2.0) == {"clock_t": 5}
+        assert client.sim_advance(60, timeout=2.0) == {"clock_t": 1_767_225_600}
     finally:
         stop.set()
         server.join()

@@ -14,7 +14,7 @@ from programmer.link.addresses import open_transport
 from programmer.link.client import PumpClient
 from programmer.link.endpoint import PumpEndpoint
 from programmer.link.errors import LinkClosed, LinkError
-from programmer.link.messages import DEMO_KEY
+from programmer.link.messages import DEMO_KEY, MsgType
 from programmer.link.serial_link import SerialTransport
 from programmer.link.server import serve_transport
 
@@ -53,9 +53,9 @@ def test_client_talks_to_a_pump_endpoint_over_a_serial_line(
         # Every byte value crosses the line unchanged (raw mode: no echo, no CR/LF mapping).
         blob = bytes(range(256)) * 8
         handler.behaviour[0x0011] = lambda payload: {"blob": blob, "crlf": "\r\n\x03\x11\x13"}
-        assert client.get_therapy() == {"blob": blob, "crlf": "\r\n\x03\x11\x13"}
+        assert client.request(MsgType.GET_THERAPY, {}) == {"blob": blob, "crlf": "\r\n\x03\x11\x13"}
         for n in range(2, 12):
-            assert client.get_status() == {"executions": n}
+            assert client.request(MsgType.GET_STATUS, {}) == {"executions": n}
     finally:
         transport.close()
         stop.set()

@@ -11,7 +11,7 @@ from programmer.link.addresses import open_transport
 from programmer.link.client import PumpClient
 from programmer.link.endpoint import PumpEndpoint
 from programmer.link.errors import LinkClosed, LinkError
-from programmer.link.messages import DEMO_KEY, ErrorCode, ProtocolError
+from programmer.link.messages import DEMO_KEY, ErrorCode, MsgType, ProtocolError
 from programmer.link.server import TcpPumpServer, running_tcp_server, serve_tcp
 from programmer.link.tcp import TcpTransport
 
@@ -38,7 +38,7 @@ def test_round_trip_on_loopback() -> None:
         client = PumpClient(transport, "prog-1", timeout=1.0)
         try:
             client.connect()
-            assert client.get_status() == {"executions": 1}
+            assert client.request(MsgType.GET_STATUS, {}) == {"executions": 1}
             assert client.read_events(1, 10) == {"events": [], "next_seq": 1, "last_seq": 0}
         finally:
             client.close()
@@ -58,10 +58,10 @@ def test_each_connection_gets_a_fresh_session_and_disconnects_do_not_stop_the_se
             transport = open_transport(server.address, 1.0)
             client = PumpClient(transport, f"next-{n}", timeout=1.0)
             with pytest.raises(ProtocolError) as info:
-                client.get_status()  # no HELLO/AUTH on this connection yet
+                client.request(MsgType.GET_STATUS, {})  # no HELLO/AUTH on this connection yet
             assert info.value.code == ErrorCode.UNAUTHORIZED
             client.connect()
-            client.get_status()
+            client.request(MsgType.GET_STATUS, {})
             transport.close()
     assert len(made) == 4
     assert handler.sessions == ["one", "next-0", "next-1", "next-2"]
@@ -83,7 +83,9 @@ def test_a_second_concurrent_connection_gets_busy_and_is_closed() -> None:
         with pytest.raises(LinkClosed):
             for _ in range(20):
                 intruder_transport.recv(0.1)
-        assert holder.get_status() == {"executions": 1}  # the holder is undisturbed
+        assert holder.request(MsgType.GET_STATUS, {}) == {
+            "executions": 1
+        }  # the holder is undisturbed
         holder.close()
         intruder_transport.close()
     assert handler.sessions == ["holder"]

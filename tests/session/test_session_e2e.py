@@ -93,7 +93,10 @@ def test_each_kind_of_program_is_applied_and_held_whole(
     assert result.steps == ["staged", "verified", "committed", "read back"]
     assert proposal.plan.therapy is not None
     assert _held(emulator, s) == proposal.plan.therapy.to_wire()
-    outcomes = [r for r in clinic.trail.query(pump=s.serial, action=AuditAction.PROGRAM_OUTCOME)]
+    records = clinic.trail.query(pump=s.serial, action=AuditAction.PROGRAM_OUTCOME)
+    # Each send: "uncertain" written before COMMIT leaves, then the outcome read back.
+    assert [r.outcome for r in records] == ["uncertain", "applied"] * 2
+    outcomes = [r for r in records if r.outcome != "uncertain"]
     intents = [r for r in clinic.trail.query(pump=s.serial, action=AuditAction.PROGRAM_INTENT)]
     assert len(intents) == len(outcomes) == 2
     assert all(i.seq < o.seq for i, o in zip(intents, outcomes, strict=True)), (

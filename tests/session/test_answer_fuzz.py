@@ -1,0 +1,147 @@
+"""Field fuzz: every field of every answer, with wrong types and out-of-range values.
+
+Each case must end cleanly: the operation succeeds, or raises one of the errors the
+command line turns into exit 2 (or the documented code), never anything else (which
+would be a traceback, exit 1). Time per case and memory over the run are bounded.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from programmer.link import LinkError, MsgType, ProtocolError
+from programmer.session.pump_session import PumpSession, SessionError
+from programmer.store import StoreError
+from tests.support.hostile_pump import DELETE, HostilePump, hostile_pump
+
+from .conftest import PASSWORDS, Clinic
+
+# What `itp` maps to exit 2 (or 5, 6, 7): anything else escaping is a defect.
+CLEAN = (SessionError, LinkError, ProtocolError, StoreError)
+BAD_VALUES: list[object] = [DELETE, None, "x" * 40, 1.5, True, [], {}, b"\x00", -1, 2**64, -(2**63)]
+SALINE = {"pump_model": "ITP-40", "drugs": [], "mode": "continuous", "rate": "0.2 mL/day"}
+
+STATUS_FIELDS = [
+    "model", "serial", "firmware", "implanted_t", "clock_t", "utc_offset_min",
+    "reservoir_capacity_nl", "reservoir_nl", "low_alarm_nl", "therapy_crc",
+    "last_changeset_crc", "last_changeset_t", "delivering", "bolus_remaining_nl", "alarms",
+    "eri_t", "event_first_seq", "event_last_seq", "infusion_first_hour", "infusion_last_hour",
+]  # fmt: skip
+THERAPY_FIELDS: list[tuple[Any, ...]] = [
+    ("therapy",), ("therapy", "drugs"), ("therapy", "low_alarm_nl"), ("therapy", "mode"),
+    ("therapy", "cycle_days"), ("therapy", "cycle_anchor_t"), ("therapy", "steps"),
+    ("therapy", "steps", 0), ("therapy", "steps", 0, 0), ("therapy", "steps", 0, 1),
+    ("therapy", "ptm"), ("therapy", "ptm", "enabled"), ("therapy", "ptm", "volume_nl"),
+    ("therapy", "catheter_volume_nl"),
+]  # fmt: skip
+READ_CASES: list[tuple[int, tuple[Any, ...]]] = (
+    [(MsgType.GET_STATUS, (f,)) for f in STATUS_FIELDS]
+    + [(MsgType.GET_STATUS, ("alarms", 0, k)) for k in ("code", "since_t", "critical")]
+    + [(MsgType.GET_THERAPY, p) for p in THERAPY_FIELDS]
+    + [(MsgType.READ_EVENTS, (f,)) for f in ("events", "next_seq", "last_seq")]
+    + [(MsgType.READ_EVENTS, ("events", 0, k)) for k in ("seq", "t", "code", "data")]
+    + [(MsgType.READ_INFUSION, (f,)) for f in ("first_hour", "basal_nl", "bolus_nl", "next_hour")]
+    + [(MsgType.READ_INFUSION, ("basal_nl", 0))]
+)
+SEND_CASES: list[tuple[int, tuple[Any, ...]]] = [
+    (MsgType.STAGE, ("staged_crc",)), (MsgType.STAGE, ("canonical",)),
+    (MsgType.COMMIT, ("therapy_crc",)), (MsgType.COMMIT, ("applied_t",)),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def memory_start() -> Iterator[int]:
+    start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    yield start
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - start) / 1024
+    assert grown_mb < 300, f"the fuzz grew this process by {grown_mb:.0f} MB"
+
+
+def _rewrite(pump: HostilePump, msg: int, path: tuple[Any, ...], value: object) -> None:
+    def rewrite(answer: dict[str, Any]) -> dict[str, Any]:
+        target: Any = answer
+        try:
+            for key in path[:-1]:
+                target = target[key]
+            if value is DELETE:
+                del target[path[-1]]
+            else:
+                target[path[-1]] = value
+        except (KeyError, IndexError, TypeError):
+            pass  # this answer has no such entry (an empty list): nothing to spoil
+        return answer
+
+    pump.rewrites[msg] = rewrite
+
+
+def _run_clean(step: Callable[[], object]) -> str:
+    started = time.monotonic()
+    try:
+        step()
+        outcome = "ok"
+    except CLEAN as exc:
+        outcome = type(exc).__name__
+    assert time.monotonic() - started < 20, "a hostile answer must not make the work unbounded"
+    return outcome
+
+
+def _visit(clinic: Clinic, pump: HostilePump) -> PumpSession:
+    return clinic.session("doc", pump.address, timeout=0.3, retries=1)
+
+
+@pytest.mark.parametrize(("msg", "path"), READ_CASES, ids=lambda x: str(x))
+def test_every_read_answer_field_fuzzed_ends_cleanly(
+    clinic: Clinic, msg: int, path: tuple[Any, ...], memory_start: int
+) -> None:
+    outcomes = set()
+    with hostile_pump() as pump:
+        pump.model.press_ptm()  # one event and an hour at least, so the lists are not empty
+        pump.model.fault("motor_stall")  # an alarm, so the alarm list is not empty either
+        pump.model.advance(7200)
+        for value in BAD_VALUES:
+            _rewrite(pump, msg, path, value)
+            s = _visit(clinic, pump)
+
+            def visit(s: PumpSession = s) -> None:
+                s.connect()
+                s.interrogate()
+                s.read_history()
+
+            outcomes.add(_run_clean(visit))
+            s.close()
+    assert outcomes - {"ok"}, "at least one bad value must be refused"
+
+
+@pytest.mark.parametrize(("msg", "path"), SEND_CASES, ids=lambda x: str(x))
+def test_every_send_answer_field_fuzzed_ends_cleanly_and_is_decided_once(
+    clinic: Clinic, msg: int, path: tuple[Any, ...], memory_start: int
+) -> None:
+    with hostile_pump() as pump:
+        for i, value in enumerate(BAD_VALUES):
+            _rewrite(pump, msg, path, value)
+            s = _visit(clinic, pump)
+            rate = f"0.{20 + i} mL/day"  # a new change each time: its crc is its own
+            result: list[Any] = []
+
+            def send(s: PumpSession = s, rate: str = rate, result: list[Any] = result) -> None:
+                s.connect()
+                proposal = s.propose(SALINE | {"rate": rate})
+                result.append(s.send(proposal, confirmed=True, password=PASSWORDS["doc"]))
+                result.append(proposal.expected_crc)
+
+            _run_clean(send)
+            s.close()
+            if result:
+                assert result[0].outcome in ("applied", "not_applied", "uncertain"), result[0]
+                assert pump.applied(result[1]) <= 1
+            pump.rewrites.clear()
+            # a clean connection decides whatever was left, before anything else
+            nxt = _visit(clinic, pump)
+            nxt.connect()
+            assert not nxt.uncertain
+            nxt.close()
