@@ -136,14 +136,14 @@ def test_a_v2_page_that_breaks_the_paging_is_refused(overrides: dict[str, Any]) 
 
 
 def test_a_v2_hours_page_that_breaks_the_paging_is_refused() -> None:
-    good = {"first_hour": 100, "count": 2, "packed": packed.encode_hours([1, 2], [0, 0]),
-            "next_hour": 102}  # fmt: skip
+    good = {"first_hour": 400_100, "count": 2, "packed": packed.encode_hours([1, 2], [0, 0]),
+            "next_hour": 400_102}  # fmt: skip
     c = client(ScriptedPump(identity, good))
     c.connect()
-    assert c.read_infusion(100, 4096) == {"first_hour": 100, "basal_nl": [1, 2],
-                                         "bolus_nl": [0, 0], "next_hour": 102}  # fmt: skip
-    for bad in ({"first_hour": 99}, {"next_hour": 100}, {"count": 3}):
+    assert c.read_infusion(400_100, 4096) == {"first_hour": 400_100, "basal_nl": [1, 2],
+                                         "bolus_nl": [0, 0], "next_hour": 400_102}  # fmt: skip
+    for bad in ({"first_hour": 400_099}, {"next_hour": 400_100}, {"count": 3}):
         c = client(ScriptedPump(identity, {**good, **bad}))
         c.connect()
         with pytest.raises(packed.PackedPageError):
-            c.read_infusion(100, 4096)
+            c.read_infusion(400_100, 4096)

@@ -25,7 +25,7 @@ SALINE = {"pump_model": "ITP-40", "drugs": [], "mode": "continuous", "rate": "0.
 MORPHINE_FILL = {
     "pump_model": "ITP-40", "indication": "pain-noncancer",
     "drugs": [{"name": "morphine", "concentration": "10 mg/mL"}], "mode": "continuous",
-    "dose": "1 mg/day", "catheter": {"volume": "0.15 mL"},
+    "dose": "0.5 mg/day", "catheter": {"volume": "0.15 mL"},
     "refill": {"removed": "39 mL", "added": "20 mL"}, "bolus": {"kind": "priming"},
 }  # fmt: skip
 
