@@ -47,6 +47,7 @@ from programmer.timeutil import (
     offset_of,
     system_offset_at,
 )
+from programmer.trial import apply_trial
 
 ALARM_HORIZON_DAYS = 730
 
@@ -111,6 +112,8 @@ class Plan:
     refill_due_reason: str | None = None
     refill_check: RefillCheck | None = None
     stability_until: int | None = None
+    # Fields the trial and constant-flow additions put into the JSON (start_dose, ...).
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def hard(self) -> list[Finding]:
@@ -163,6 +166,7 @@ class Plan:
             "library": {"version": self.library_version, "content_hash": self.library_hash},
             "findings": [f.to_json() for f in self.findings],
             "overrides": [{"code": c, "reason": r} for c, r in self.overrides.items()],
+            **self.extra,
         }
 
 
@@ -188,6 +192,12 @@ def plan(
 ) -> Plan:
     """Check a prescription and compute what it would program. `now` must be aware."""
     lib = library or default_library()
+    if "pump" in data:  # a described pump: constant-flow (cli-and-prescription.md, 2026-12)
+        from programmer.constant_flow import plan_constant_flow
+
+        return plan_constant_flow(
+            data, now=now, overrides=overrides, library=lib, dose_history=dose_history
+        )
     rx, structural = read_prescription(dict(data), lib)
     out = Plan(rx, lib.version, lib.content_hash, findings=list(structural))
     out.overrides = dict(overrides or {})
@@ -248,6 +258,11 @@ def plan(
             history = [*dose_history, *rx.dose_history]
             current = _current_dose(pump, fill.name, history, at)
             add_all(checks.check_titration(drug, unit, base, current, history, at, rx, lib))
+    if "trial" in data:
+        daily = [(d.drug, d.amount_ng) for d in out.daily_doses]
+        extra, trial_findings = apply_trial(data["trial"], lib, daily, "steps")
+        out.extra.update(extra)
+        add_all(trial_findings)
 
     # --- refill: capacity, discrepancy, dates ---
     capacity = CAPACITY_NL.get(pump.model if pump else (rx.pump_model or ""))
