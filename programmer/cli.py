@@ -24,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "interrogate": "programmer.session_cli:main_interrogate",
     "program": "programmer.session_cli:main_program",
     "history": "programmer.session_cli:main_history",
+    "patients": "programmer.patients.cli:main_patients",
+    "trial": "programmer.patients.cli:main_trial",
     "--self-test": "ui.selftest:main",
 }
 
@@ -40,6 +42,8 @@ commands:
   history      read and cache a pump's events and hourly infusion
   audit        verify, export or checkpoint the audit trail
   users        add, list or disable accounts
+  patients     patients, their pumps over time, replacements, constant-flow refills, reports
+  trial        screening trials: doses, scores, side effects, result and decision
   --self-test  prove this installation works (built-in emulator, throwaway data)
 
 Run `itp COMMAND --help` for the options of one command.

@@ -33,7 +33,7 @@ from programmer.planner import DrugDose, Plan
 from programmer.prescription import DoseRecord, DrugEntry, RefillEntry, read_prescription
 from programmer.quantities import NL_PER_ML, Dimension, QuantityError, parse_quantity
 from programmer.therapy import DrugFill, PatientBolus, Step, Therapy, dose_ng, round_half_even
-from programmer.timeutil import offset_of
+from programmer.timeutil import iso_utc, offset_of
 from programmer.trial import apply_trial
 
 del _care_findings
@@ -340,6 +340,7 @@ def plan_constant_flow(
                             f"{volume_rate_text(pump.flow_nl_day)} (limit ±15 %): occlusion or pump failure?"))  # fmt: skip
             if measured.flow_nl_day > 0:
                 flow, source = measured.flow_nl_day, "measured"
+                out.extra["nominal_check"] = True
         if entry.added_nl > pump.capacity_nl:
             add(finding("over_capacity", "refill.added",
                         f"{volume_text(entry.added_nl)} is more than the reservoir's {volume_text(pump.capacity_nl)}"))  # fmt: skip
@@ -379,7 +380,7 @@ def plan_constant_flow(
     out.therapy = therapy
     out.daily_volume_nl = flow
     out.day_volumes_nl = [flow]
-    concentrations = []
+    concentrations: list[dict[str, Any]] = []
     history = [*dose_history, *rx.dose_history]
     for d in entries:
         if d.conc_ng_ml is None:
@@ -404,6 +405,16 @@ def plan_constant_flow(
              checks.check_titration(d.drug, unit, base, current, history, at, rx, lib)]
         )  # fmt: skip
     out.extra["concentrations"] = concentrations
+    if out.extra.pop("nominal_check", False) and any(
+        f.code == "flow_deviation" for f in out.findings
+    ):
+        at_nominal = ", ".join(
+            f"{d.drug} {dose_per_day_text(dose_ng(pump.flow_nl_day, c['conc_ng_ml']), d.unit)}"
+            for d, c in zip(out.daily_doses, concentrations, strict=True)
+        )
+        out.findings.append(finding("flow_deviation", "pump.flow",
+                                    "the concentrations are computed at the measured flow; if the pump "
+                                    f"returns to its nominal flow the patient gets {at_nominal}"))  # fmt: skip
     _catheter(out, rx, therapy, flow)
     if "trial" in data:
         daily = [(x.drug, x.amount_ng) for x in out.daily_doses]
@@ -502,5 +513,35 @@ def _dates(
         out.refill_due_at, out.refill_due_reason = min(candidates)
 
 
-def daily_dose_text(conc_ng_ml: int, flow_nl_day: int, unit: str) -> str:
-    return dose_per_day_text(dose_ng(flow_nl_day, conc_ng_ml), unit)
+def render_text(p: Plan) -> str:
+    """`itp plan` for people: a constant-flow pump has no program, only a fill."""
+    x = p.extra
+    pump = x.get("pump") or {}
+    ok = "OK: could be filled as it is" if p.ok else "NOT READY: see the findings below"
+    lines = [f"Plan (constant-flow pump {pump.get('serial') or ''}): {ok}".replace("  ", " "),
+             f"Drug library {p.library_version} ({p.library_hash[:12]})"]  # fmt: skip
+    if "flow_nl_day" in x:
+        lines.append(f"Flow used: {volume_rate_text(x['flow_nl_day'])} ({x['flow_source']}; nominal "
+                     f"{volume_rate_text(pump.get('nominal_flow_nl_day', 0))})")  # fmt: skip
+    for c, d in zip(x.get("concentrations") or [], p.daily_doses, strict=False):
+        lines.append(
+            f"Prepare {c['drug']} at {c['text']}: {dose_per_day_text(d.amount_ng, d.unit)}"
+        )
+    wash = x.get("catheter_washout")
+    if wash:
+        lines.append("Catheter: " + wash["text"])
+    start = x.get("start_dose")
+    if start:
+        lines.append(
+            f"Starting dose from the trial: {start['text']} ({start['rule']}; {start['source']})"
+        )
+    if p.refill_due_at is not None:
+        lines.append(f"Refill due: {iso_utc(p.refill_due_at)} ({p.refill_due_reason})")
+    if p.findings:
+        lines.append("Findings:")
+        for f in p.findings:
+            mark = " (overridden)" if f.code in p.overrides else ""
+            lines.append(f"  [{f.severity}] {f.code} at {f.field}{mark}: {f.message}")
+            if f.severity != "info":
+                lines.append(f"      what to do: {f.remedy}")
+    return "\n".join(lines) + "\n"

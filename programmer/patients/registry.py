@@ -383,11 +383,12 @@ class Patients:
         return self._visit(visit_id)
 
     def _insert_visit(self, conn: sqlite3.Connection, actor: Principal, patient: Patient,
-                      pump_id: int | None, kind: str, summary: dict[str, Any]) -> int:  # fmt: skip
+                      pump_id: int | None, kind: str, summary: dict[str, Any],
+                      at: datetime | None = None) -> int:  # fmt: skip
         text = _json(summary)
         if len(text) > 200_000:
             raise F.PatientError("summary", "the visit summary is larger than 200 kB")
-        now = self._now()
+        now = at if at is not None else self._now()
         visit_id = conn.execute(
             "INSERT INTO patient_visits (patient_id, pump_id, kind, at, at_s, account, summary) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -603,7 +604,7 @@ class Patients:
         when = self._moment(at, "at")
         patient = self.get(actor, pump.patient_id)
         with self.store.write() as conn:
-            visit_id = self._insert_visit(conn, actor, patient, pump_id, "refill", plan)
+            visit_id = self._insert_visit(conn, actor, patient, pump_id, "refill", plan, at=when)
             refill_id = conn.execute(
                 "INSERT INTO cf_refills (pump_id, visit_id, at, at_s, removed_nl, added_nl, "
                 "measured_flow_nl_day, drugs, account) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
