@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
 from programmer import care_findings as _care_findings  # registers the codes used here
-from programmer import checks
+from programmer.dose import concentration, daily, starting, titration
+from programmer.dose import refill as dose_refill
 from programmer.drugs import Drug, DrugLibrary
 from programmer.findings import Finding, finding
 from programmer.formatting import (
@@ -193,6 +194,11 @@ class _DrugWish:
     conc: Fraction | None
     dose: Fraction | None
     field: str
+    text: str | None = None  # the concentration or dose as written (what a retype repeats)
+
+    @property
+    def where(self) -> tuple[str, str | None]:
+        return f"{self.field}.{'dose' if self.dose is not None else 'concentration'}", self.text
 
 
 def read_drugs(raw: Any, lib: DrugLibrary, bad: _Bad) -> list[_DrugWish] | None:
@@ -232,7 +238,10 @@ def read_drugs(raw: Any, lib: DrugLibrary, bad: _Bad) -> list[_DrugWish] | None:
             bad(fp + (".concentration" if has_conc else ".dose"), "must be above 0",
                 "invalid_quantity")  # fmt: skip
             continue
-        out.append(_DrugWish(name, drug, conc, dose, fp))
+        raw_text = item.get("concentration" if has_conc else "dose")
+        out.append(
+            _DrugWish(name, drug, conc, dose, fp, raw_text if isinstance(raw_text, str) else None)
+        )
     return out
 
 
@@ -370,11 +379,12 @@ def plan_constant_flow(
             continue
         entries.append(DrugEntry(w.written, w.drug, conc, w.field))
     rx.drugs = entries
-    out.findings.extend(checks.check_drugs(rx, lib))
+    wish_of = {w.field: w for w in wishes}
+    out.findings.extend(_as_written(f, wish_of) for f in concentration.check_drugs(rx, lib))
     fills = tuple(DrugFill(d.name, d.conc_ng_ml) for d in entries if d.conc_ng_ml is not None)
     therapy = Therapy(fills, "continuous", 1, (Step(0, flow_int),), PatientBolus(),
                       0, rx.catheter_volume_nl or 0)  # fmt: skip
-    if len(entries) != len(wishes) or any(f.severity == "hard" for f in out.findings):
+    if len(entries) != len(wishes):
         out.extra["concentrations"] = []
         return out
     out.therapy = therapy
@@ -393,17 +403,17 @@ def plan_constant_flow(
         out.max_daily_doses.append(DrugDose(d.name, unit, base))  # no patient bolus exists
         if d.drug is None:
             continue
+        # The programmable pump's dose rules, on the dose this concentration gives.
+        where = wish_of[d.field].where
         current = _current(rx, d.name, flow, history, at)
-        out.findings.extend(
-            [
-                _to_drugs(f, d.field)
-                for f in checks.check_daily_dose(d.drug, unit, base, base, rx, lib)
-            ]
-        )
-        out.findings.extend(
-            [_to_drugs(f, d.field) for f in
-             checks.check_titration(d.drug, unit, base, current, history, at, rx, lib)]
-        )  # fmt: skip
+        found = daily.check_daily_dose(d.drug, unit, base, base, rx, lib, where)
+        first = starting.is_first_fill(d.name, rx, None, current)
+        if first is not None:
+            found += starting.check_starting_dose(d.drug, unit, base, base, first, where)
+        elif current is not None:
+            found += daily.check_change_slip(d.drug, unit, base, current, where, lib)
+        found += titration.check_titration(d.drug, unit, base, current, history, at, rx, lib)
+        out.findings.extend(_to_drugs(f, where[0]) for f in found)
     out.extra["concentrations"] = concentrations
     if out.extra.pop("nominal_check", False) and any(
         f.code == "flow_deviation" for f in out.findings
@@ -417,8 +427,8 @@ def plan_constant_flow(
                                     f"returns to its nominal flow the patient gets {at_nominal}"))  # fmt: skip
     _catheter(out, rx, therapy, flow)
     if "trial" in data:
-        daily = [(x.drug, x.amount_ng) for x in out.daily_doses]
-        extra, trial_findings = apply_trial(data["trial"], lib, daily, "drugs")
+        doses = [(x.drug, x.amount_ng) for x in out.daily_doses]
+        extra, trial_findings = apply_trial(data["trial"], lib, doses, "drugs")
         out.extra.update(extra)
         out.findings.extend(trial_findings)
     _dates(out, rx, therapy, pump, flow, lib)
@@ -446,9 +456,16 @@ def _measured(
 
 def _to_drugs(f: Finding, field: str) -> Finding:
     """The shared checks name `steps`; a constant-flow dose lives in the drug's entry."""
-    if f.field != "steps":
+    return replace(f, field=field) if f.field == "steps" else f
+
+
+def _as_written(f: Finding, wishes: dict[str, _DrugWish]) -> Finding:
+    """A concentration computed from a written dose is checked; the finding names the dose."""
+    head, _, tail = f.field.partition(".")
+    w = wishes.get(head)
+    if w is None or tail != "concentration" or w.dose is None:
         return f
-    return Finding(f.code, f.severity, field, f.message, f.remedy)
+    return replace(f, field=w.where[0], value=w.text if f.retype else f.value)
 
 
 def _current(
@@ -501,7 +518,7 @@ def _dates(
         empty = start + math.floor(Fraction(usable * SECONDS_PER_DAY) / flow)
         candidates.append((empty, "usable_volume"))
         out.extra["usable_volume_nl"] = usable
-    days, assumed = checks.stability_days(therapy, rx, None, lib)
+    days, assumed = dose_refill.stability_days(therapy, rx, None, lib)
     if assumed:
         out.findings.append(finding("stability_assumed", "refill.first_fill",
                                     "it is not known whether this is the first fill of a naive "

@@ -17,6 +17,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from programmer import care_findings as _care_findings  # the codes --override may name
 from programmer.cli_support import (
     CliUsage,
     Parser,
@@ -26,6 +27,7 @@ from programmer.cli_support import (
     signed_in,
 )
 from programmer.exitcodes import ExitCode
+from programmer.finding_args import add_finding_args, confirmations_from, overrides_from
 from programmer.formatting import decimal_text, volume_rate_text
 from programmer.patients import replacement, report, timeline
 from programmer.patients.fields import PatientError, PumpLinkedElsewhere
@@ -44,7 +46,7 @@ from programmer.store.accounts import Accounts, AuthError, Principal
 from programmer.store.errors import StoreError
 from programmer.store.roles import NotAllowed
 
-del VISIT_KINDS
+del VISIT_KINDS, _care_findings
 
 
 def _pump_options(p: argparse.ArgumentParser, *, kind: bool = True) -> None:
@@ -96,8 +98,7 @@ def _patients_parser() -> Parser:
     refill = sub.add_parser("refill", help="a constant-flow refill: check it and record it")
     refill.add_argument("clinic_id")
     refill.add_argument("prescription", type=Path)
-    refill.add_argument("--override", action="append", default=[], metavar="CODE")
-    refill.add_argument("--reason")
+    add_finding_args(refill)
     rpt = sub.add_parser("report", help="the patient's report (HTML)")
     rpt.add_argument("clinic_id")
     rpt.add_argument("--out", type=Path)
@@ -310,10 +311,8 @@ def _cf_refill(args: argparse.Namespace, pts: Patients, me: Principal, patient_i
     if last and "last_fill" not in refill:  # the interval since the recorded last fill
         refill["last_fill"] = f"{last[-1].added_nl} nL"
         refill["last_fill_at"] = last[-1].at
-    if args.override and not args.reason:
-        raise CliUsage("--override needs --reason")
-    overrides = {code: args.reason for code in args.override}
-    result = plan(data, now=datetime.now(UTC), overrides=overrides)
+    result = plan(data, now=datetime.now(UTC), overrides=overrides_from(args),
+                  confirmations=confirmations_from(args))  # fmt: skip
     out = result.to_json()
     code = exit_code(result)
     if code != ExitCode.OK:

@@ -94,6 +94,9 @@ def propose(patients: Patients, actor: Principal, old: Pump, new: Pump) -> Carri
         source = (
             f"the daily doses of {old.serial}'s last therapy; the new flow sets the concentrations"
         )
+    # The doses the patient is on: titration is judged against them, not against nothing.
+    rx["dose_history"] = [{"at": f"{new.implanted_on.isoformat()}T00:00:00Z", "drug": name,
+                           "daily_dose": f"{amount} ng/day"} for name, amount in doses.items()]  # fmt: skip
     for key in ("patient", "jurisdiction", "indication", "low_reservoir_alarm"):
         if key in rx_old and new.kind == "programmable":
             rx.setdefault(key, rx_old[key])

@@ -119,7 +119,7 @@ def test_every_dose_rule_applies_to_the_dose_the_concentration_gives():
     z = plan(cf(indication=None, drugs=[{"name": "ziconotide", "concentration": "25 mcg/mL"}]),
              now=NOW)  # fmt: skip
     hard = [f for f in z.findings if f.code == "over_hard_max_daily_dose"]
-    assert hard and hard[0].field == "drugs[0]"
+    assert hard and hard[0].field == "drugs[0].concentration"
     # a mg/mcg slip in a target dose: 2 mcg/day of morphine is far below its usual range
     slip = plan(cf(drugs=[{"name": "morphine", "dose": "2 mcg/day"}]), now=NOW)
     assert "unit_suspect" in [f.code for f in slip.findings]

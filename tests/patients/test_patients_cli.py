@@ -135,7 +135,10 @@ def test_constant_flow_refills_record_the_measured_flow_and_refuse_without_overr
     assert code == 4 and body["outcome"] == "refused" and body["flow_source"] == "measured"
     assert "flow_deviation" in [f["code"] for f in body["findings"]]
     code, out, _ = itp(capsys, "patients", "refill", "MRN-1", str(tmp_path / "b.json"), "--override",
-                       "flow_deviation", "--reason", "dye study booked", "--json", *nu)  # fmt: skip
+                       "flow_deviation", "non_standard_concentration",
+                       "--reason", "flow_deviation=dye study booked for Friday",
+                       "--reason", "non_standard_concentration=pharmacy compounds it for the measured flow",
+                       "--json", *nu)  # fmt: skip
     assert code == 0 and json.loads(out)["outcome"] == "recorded"
     code, out, _ = itp(capsys, "patients", "show", "MRN-1", *nu)
     assert "0.766667 mL/day" in out

@@ -71,7 +71,14 @@ def test_the_old_pumps_last_therapy_is_the_new_pumps_proposed_first_program(
         (d.drug, d.amount_ng) for d in old_plan.daily_doses
     ]
     assert new_plan.bolus is not None and new_plan.bolus.kind == "priming"
-    assert new_plan.ok, [f.to_json() for f in new_plan.findings]
+    # A new pump's first fill meets the starting-dose limits (programmer.dose.starting): the
+    # carried-over dose is confirmed by typing it again and given its reason, as any first fill.
+    standing = [f for f in new_plan.findings if f.severity != "info"]
+    assert {f.code for f in standing} <= {"over_starting_dose_limit", "over_starting_dose"}
+    typed = {f.field: f.value for f in standing if f.retype and f.value}
+    reasons = {f.code: f"carried over from {f.code} the old pump" for f in standing}
+    confirmed = plan(rx, now=NOW, confirmations=typed, overrides=reasons)
+    assert confirmed.ok, [f.to_json() for f in confirmed.findings]
 
 
 def test_a_constant_flow_replacement_keeps_the_daily_dose_through_the_concentration(
