@@ -109,9 +109,11 @@ class Patients:
         with self.store.write() as conn:
             if conn.execute("SELECT 1 FROM patients WHERE clinic_id = ?", (cid,)).fetchone():
                 raise F.PatientError("clinic_id", f"a patient {cid} is already recorded")
+            name, dob, indication, _ = details
             pid = conn.execute(
-                "INSERT INTO patients (clinic_id, version, created_at, created_by) "
-                "VALUES (?, 1, ?, ?)", (cid, utc_text(now), actor.name),
+                "INSERT INTO patients (clinic_id, version, name, name_key, dob, indication, "
+                "created_at, created_by) VALUES (?, 1, ?, ?, ?, ?, ?, ?)",
+                (cid, name, name.casefold(), dob.isoformat(), indication, utc_text(now), actor.name),
             ).lastrowid  # fmt: skip
             assert pid is not None
             self._insert_version(conn, pid, 1, details, actor, None)
@@ -137,7 +139,12 @@ class Patients:
         with self.store.write() as conn:
             version = old.version + 1
             self._insert_version(conn, patient_id, version, details, actor, why)
-            conn.execute("UPDATE patients SET version = ? WHERE id = ?", (version, patient_id))
+            conn.execute(
+                "UPDATE patients SET version = ?, name = ?, name_key = ?, dob = ?, indication = ? "
+                "WHERE id = ?",
+                (version, details[0], details[0].casefold(), details[1].isoformat(), details[2],
+                 patient_id),
+            )  # fmt: skip
             self._audit(actor, "patient_details_versioned",
                         {"patient": old.clinic_id, "version": version, **_details_json(details)},
                         before=before, reason=why)  # fmt: skip
@@ -194,22 +201,30 @@ class Patients:
         )  # fmt: skip
         return [_patient(r) for r in rows]
 
-    def search(self, actor: Principal, text: str = "", limit: int = MAX_LIST) -> list[PatientRow]:
+    def count(self, actor: Principal) -> int:
+        if not self._readable(actor):
+            return 0
+        return int(self.store.query("SELECT count(*) FROM patients")[0][0])
+
+    def search(
+        self, actor: Principal, text: str = "", limit: int = MAX_LIST, offset: int = 0
+    ) -> list[PatientRow]:
         """Patients whose name or clinic identifier contains `text` (any case), by name."""
         if not self._readable(actor):
             return []
         needle = F.text(text, "search", 200, required=False).casefold()
         like = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        rows = self.store.query(
-            "SELECT p.id, p.clinic_id, v.name, v.dob, v.indication, "
-            "(SELECT serial FROM patient_pumps WHERE patient_id = p.id AND explanted_on IS NULL), "
-            "(SELECT kind FROM patient_pumps WHERE patient_id = p.id AND explanted_on IS NULL), "
-            "(SELECT max(at) FROM patient_visits WHERE patient_id = p.id) "
-            "FROM patients p JOIN patient_versions v ON v.patient_id = p.id AND v.version = p.version "
-            "WHERE ? = '%%' OR v.name_key LIKE ? ESCAPE '\\' OR p.clinic_id LIKE ? ESCAPE '\\' "
-            "ORDER BY v.name_key, p.clinic_id LIMIT ?",
-            (like, like, like, max(1, min(limit, MAX_LIST))),
-        )  # fmt: skip
+        limit = max(1, min(limit, MAX_LIST))
+        columns = ("SELECT id, clinic_id, name, dob, indication, pump_serial, pump_kind, "
+                   "last_visit_at FROM patients ")  # fmt: skip
+        if needle:
+            rows = self.store.query(
+                columns + "WHERE name_key LIKE ? ESCAPE '\\' OR clinic_id LIKE ? ESCAPE '\\' "
+                "ORDER BY name_key, clinic_id LIMIT ? OFFSET ?", (like, like, limit, max(0, offset)),
+            )  # fmt: skip
+        else:
+            rows = self.store.query(columns + "ORDER BY name_key, clinic_id LIMIT ? OFFSET ?",
+                                    (limit, max(0, offset)))  # fmt: skip
         return [PatientRow(*r) for r in rows]
 
     # -- pumps ---------------------------------------------------------------------------
@@ -314,6 +329,8 @@ class Patients:
              v["flow_nl_day"], v["capacity_nl"], utc_text(self._now()), actor.name),
         ).lastrowid  # fmt: skip
         assert pump_id is not None
+        conn.execute("UPDATE patients SET pump_serial = ?, pump_kind = ? WHERE id = ?",
+                     (v["serial"], v["kind"], patient.id))  # fmt: skip
         shown = {k: (x.isoformat() if isinstance(x, date) else x) for k, x in v.items()}
         self._audit(actor, "pump_linked", {"patient": patient.clinic_id, **shown},
                     serial=v["serial"])  # fmt: skip
@@ -340,6 +357,8 @@ class Patients:
         why = F.text(reason, "reason", F.MAX_TEXT, required=True)
         conn.execute("UPDATE patient_pumps SET explanted_on = ?, explant_reason = ? WHERE id = ?",
                      (when.isoformat(), why, pump_id))  # fmt: skip
+        conn.execute("UPDATE patients SET pump_serial = NULL, pump_kind = NULL WHERE id = ? "
+                     "AND pump_serial = ?", (pump.patient_id, pump.serial))  # fmt: skip
         self._audit(actor, "pump_explanted", {"explanted_on": when.isoformat()}, reason=why,
                     serial=pump.serial)  # fmt: skip
         return pump
@@ -395,6 +414,11 @@ class Patients:
             (patient.id, pump_id, kind, utc_text(now), utc_seconds(now), actor.name, text),
         ).lastrowid  # fmt: skip
         assert visit_id is not None
+        conn.execute(
+            "UPDATE patients SET last_visit_at = ?, last_visit_s = ? WHERE id = ? "
+            "AND (last_visit_s IS NULL OR last_visit_s <= ?)",
+            (utc_text(now), utc_seconds(now), patient.id, utc_seconds(now)),
+        )
         self._audit(actor, "visit_recorded", {"patient": patient.clinic_id, "visit": visit_id,
                                               "kind": kind})  # fmt: skip
         return visit_id

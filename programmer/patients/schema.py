@@ -26,13 +26,25 @@ def _append_only(table: str) -> tuple[str, str]:
 
 
 _V1 = (
+    # One row per patient with its CURRENT details, pump and last visit: what the list shows,
+    # read in one scan (10,000 patients in milliseconds). The details' history is in
+    # patient_versions, append-only; each change writes both in one transaction.
     """CREATE TABLE patients (
         id INTEGER PRIMARY KEY,
         clinic_id TEXT NOT NULL UNIQUE COLLATE NOCASE,
         version INTEGER NOT NULL CHECK (version >= 1),
+        name TEXT NOT NULL,
+        name_key TEXT NOT NULL,
+        dob TEXT NOT NULL,
+        indication TEXT,
+        pump_serial TEXT,
+        pump_kind TEXT,
+        last_visit_at TEXT,
+        last_visit_s INTEGER,
         created_at TEXT NOT NULL,
         created_by TEXT NOT NULL
     ) STRICT""",
+    "CREATE INDEX patients_by_name ON patients (name_key, clinic_id)",
     """CREATE TABLE patient_versions (
         patient_id INTEGER NOT NULL REFERENCES patients(id),
         version INTEGER NOT NULL,
