@@ -32,6 +32,7 @@ PAGES: list[PageSpec] = [
     ("Pump overview", "ui.overview.page:OverviewPage", True, False),
     ("Therapy editor", "ui.therapy.page:TherapyPage", True, False),
     ("Refill", "ui.refill.wizard:RefillPage", True, False),
+    ("Patients", "ui.patients.page:PatientsPage", False, True),
     ("History", "ui.history.page:HistoryPage", False, True),
     ("Audit", "ui.audit.page:AuditPage", False, True),
     ("Accounts", "ui.accounts.page:AccountsPage", False, True),
