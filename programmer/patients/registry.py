@@ -11,7 +11,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -386,7 +386,10 @@ class Patients:
             new_id = self._insert_pump(conn, actor, patient, values)
             summary = {"old_serial": old.serial, "old_kind": old.kind, "new_serial": values["serial"],
                        "new_kind": values["kind"], "reason": reason.strip(), "proposed": proposed}  # fmt: skip
-            visit_id = self._insert_visit(conn, actor, patient, new_id, "replacement", summary)
+            # On the timeline the replacement is when the new pump went in.
+            when = datetime.combine(values["implanted_on"], time(12), tzinfo=UTC)
+            visit_id = self._insert_visit(conn, actor, patient, new_id, "replacement", summary,
+                                          at=min(when, self._now()))  # fmt: skip
         return self._pump_id(new_id), self._visit(visit_id)
 
     # -- visits --------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -129,6 +130,7 @@ class ConstantFlowRefillDialog(QDialog):
         top.addWidget(self.drugs, 1)
         self.trend = FlowTrendChart()
         self.trend.setObjectName("flow_trend")
+        self.trend.setMaximumHeight(170)
         top.addWidget(self.trend, 1)
         self.trend.show_trend(pump.flow_nl_day or 0, flow_trend(patients, actor, pump))
         check = QPushButton("Check")
@@ -141,7 +143,12 @@ class ConstantFlowRefillDialog(QDialog):
         layout.addWidget(self.summary)
         self.findings_box = QWidget()
         self.findings_grid = QGridLayout(self.findings_box)
-        layout.addWidget(self.findings_box, 1)
+        self.findings_grid.setColumnStretch(0, 3)
+        self.findings_grid.setColumnStretch(1, 2)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.findings_box)
+        layout.addWidget(scroll, 1)
         self.error = QLabel()
         self.error.setObjectName("form_error")
         self.error.setStyleSheet("color: #b00020")
@@ -249,6 +256,7 @@ class ConstantFlowRefillDialog(QDialog):
         for row, f in enumerate(p.findings):
             label = QLabel(f"[{f.severity}] {f.code} at {f.field}: {f.message}")
             label.setWordWrap(True)
+            label.setMinimumHeight(label.heightForWidth(560))
             self.findings_grid.addWidget(label, row, 0)
             if f.retype and not f.confirmed:
                 e = QLineEdit(old_typed.get(f.field, ""))

@@ -11,7 +11,7 @@ from programmer.patients.registry import Patients
 from programmer.store.accounts import Principal
 
 PAGE = 200
-COLUMNS = ("Clinic ID", "Name", "Born", "Pump now", "Last visit")
+COLUMNS = ("Name", "Clinic ID", "Born", "Pump now", "Last visit")
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -55,7 +55,7 @@ class PatientListModel(QAbstractTableModel):
             return None
         r = self.rows[index.row()]
         pump = f"{r.pump_serial} ({r.pump_kind})" if r.pump_serial else "none"
-        return (r.clinic_id, r.name, r.dob, pump, (r.last_visit_at or "")[:10])[index.column()]
+        return (r.name, r.clinic_id, r.dob, pump, (r.last_visit_at or "")[:10])[index.column()]
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole

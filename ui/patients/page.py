@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -88,7 +89,8 @@ class PatientsPage(QWidget):
         self.pumps.setHorizontalHeaderLabels(
             ["Serial", "Kind", "Implanted", "Explanted", "Catheter", "Flow"]
         )
-        self.pumps.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.pumps.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.pumps.horizontalHeader().setStretchLastSection(True)
         self.pumps.setMaximumHeight(110)
         self.pumps.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         rv.addWidget(self.pumps)
@@ -106,23 +108,24 @@ class PatientsPage(QWidget):
         self.timeline.setObjectName("timeline_list")
         self.timeline.setMaximumHeight(90)
         row.addWidget(self.timeline, 2)
-        buttons = QHBoxLayout()
+        buttons = QGridLayout()
         rv.addLayout(buttons)
         self.buttons: dict[str, QPushButton] = {}
-        for key, text, slot in (
+        actions = (
             ("add_pump", "Record pump…", self._add_pump),
             ("replace", "Replace pump…", self._replace),
             ("trial", "New trial…", self._new_trial),
             ("cf_refill", "Constant-flow refill…", self._cf_refill),
             ("report", "Patient report…", self._report),
-        ):
+        )
+        for n, (key, text, slot) in enumerate(actions):
             b = QPushButton(text)
             b.setObjectName(key)
             b.clicked.connect(slot)
-            buttons.addWidget(b)
+            buttons.addWidget(b, n // 3, n % 3)
             self.buttons[key] = b
         split.addWidget(right)
-        split.setSizes([380, 700])
+        split.setSizes([300, 540])
         state.sig_user_changed.connect(self.refresh)
         state.sig_pump_changed.connect(self._pump_changed)
         self.refresh()
@@ -197,6 +200,12 @@ class PatientsPage(QWidget):
         )
         pumps = self.patients.pumps(me, p.id)
         self.pumps.setRowCount(len(pumps))
+        self.pumps.setToolTip(
+            "\n".join(
+                f"{x.serial}: {x.kind}, {x.implanted_on} to {x.explanted_on or 'now'}"
+                for x in pumps
+            )
+        )
         for r, x in enumerate(pumps):
             volume = volume_text(x.catheter_volume_nl) if x.catheter_volume_nl else None
             cath = " ".join(filter(None, [x.catheter_tip, volume]))
@@ -205,6 +214,7 @@ class PatientsPage(QWidget):
                       f"{x.explanted_on} ({x.explant_reason})" if x.explanted_on else "implanted now", cath, flow]  # fmt: skip
             for c, v in enumerate(values):
                 self.pumps.setItem(r, c, QTableWidgetItem(v))
+        self.pumps.resizeColumnsToContents()
         tl = timeline.build(self.patients, me, p.id)
         self.chart.show_timeline(tl, timeline.daily_volumes(self.patients, me, p.id))
         self.timeline.clear()

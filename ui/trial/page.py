@@ -123,6 +123,8 @@ class TrialDialog(QDialog):
         self.entries.setObjectName("trial_entries")
         self.entries.setHorizontalHeaderLabels(["When", "What"])
         self.entries.horizontalHeader().setStretchLastSection(True)
+        self.entries.verticalHeader().setVisible(False)
+        self.entries.setColumnWidth(0, 130)
         top.addWidget(self.entries, 1)
         self.chart = TrialChart()
         self.chart.setObjectName("trial_chart")
@@ -227,7 +229,7 @@ class TrialDialog(QDialog):
         for r, line in enumerate(lines):
             when, _, what = line.partition(" ")
             time_, _, what = what.partition(" ")
-            self.entries.setItem(r, 0, QTableWidgetItem(f"{when} {time_}"))
+            self.entries.setItem(r, 0, QTableWidgetItem(f"{when[5:]} {time_}"))
             self.entries.setItem(r, 1, QTableWidgetItem(what))
         self.chart.show_trial(t, unit)
         closed = t.result is not None
