@@ -170,3 +170,21 @@ def test_a_drug_needs_exactly_one_of_concentration_and_dose():
                            "dose": "2 mg/day"}]), now=NOW)  # fmt: skip
     assert any(f.field == "drugs[0]" and f.severity == "hard" for f in both.findings)
     assert not both.ok
+
+
+def test_an_occluded_pump_delivering_nothing_is_flagged_and_the_nominal_flow_is_used():
+    # 35 mL in, 35 mL out after 30 days: nothing delivered (occlusion or a stopped pump)
+    p = plan(cf(refill={**REFILL, "removed": "35 mL"}), now=NOW)
+    dev = [f for f in p.findings if f.code == "flow_deviation"]
+    assert dev and "-100" in dev[0].message
+    assert p.to_json()["flow_source"] == "nominal"  # a zero flow cannot size a concentration
+    assert not p.ok
+
+
+def test_a_fast_pump_names_the_dose_the_patient_gets_if_the_flow_returns_to_nominal():
+    # only 0.5 mL left of 35 after 23 days: 1.5 mL/day, 50 % fast; the target dose is met at
+    # the fast flow with a weaker fill, so a pump back at 1 mL/day would under-dose
+    r = {**REFILL, "removed": "0.5 mL", "last_fill_at": "2025-03-08T09:00:00Z"}
+    p = plan(cf(drugs=[{"name": "morphine", "dose": "3 mg/day"}], refill=r), now=NOW)
+    notes = [f.message for f in p.findings if f.code == "flow_deviation" and f.field == "pump.flow"]
+    assert notes and "morphine 2 mg/day" in notes[0]

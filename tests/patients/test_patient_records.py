@@ -39,6 +39,7 @@ def test_a_patient_is_recorded_and_every_change_is_a_new_version(patients, docto
     assert old.name == "Ada Byron" and new.name == "Ada King" and new.reason == "married name"
     actions = [json.loads(r.after) for r in trail.query() if r.action == "patient_changed"]
     assert [a["change"] for a in actions] == ["patient_added", "patient_details_versioned"]
+    assert trail.verify().ok  # the new action is part of the HMAC chain like any other
 
 
 def test_versions_cannot_be_overwritten_even_with_sql(patients, doctor, store: Store):
