@@ -194,6 +194,9 @@ class MainWindow(QMainWindow):
             self.banner_box.addWidget(Banner(text, colour, name))
         if i is not None and not self._had_pump and signed_in:
             self.show_page("Pump overview")  # just connected: show what the pump says
+            from ui.patients.link import after_connect
+
+            after_connect(self, s)  # whose pump: found by serial, or asked (never guessed)
         self._had_pump = i is not None
         if not signed_in:
             self.signin.refresh()

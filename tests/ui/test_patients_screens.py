@@ -222,3 +222,29 @@ def test_the_main_window_lists_the_patient_screen(qtbot: Any, app_state: AppStat
     qtbot.addWidget(window)
     assert "Patients" in [window.nav.item(i).text() for i in range(window.nav.count())]
     assert isinstance(window.page("Patients"), PatientsPage)
+
+
+def test_connecting_an_unknown_pump_asks_whose_it_is_and_links_only_on_confirm(
+    qtbot: Any, app_state: AppState
+) -> None:
+    from ui.main_window import MainWindow
+    from ui.patients.link import PumpOwnerDialog
+
+    sign_in_physician(app_state)
+    pid = _patient(app_state)
+    _patient(app_state, "MRN-0002", "Charles Babbage")
+    window = MainWindow(app_state)
+    qtbot.addWidget(window)
+    app_state.connect_pump("emulator:", None)
+    qtbot.waitUntil(lambda: window.findChild(PumpOwnerDialog) is not None, timeout=10_000)
+    dialog = window.findChild(PumpOwnerDialog)
+    assert dialog is not None and dialog.list.count() == 2
+    dialog.confirm()  # nobody chosen: nothing linked
+    assert "choose" in dialog.error.text()
+    serial = app_state.interrogation.serial  # type: ignore[union-attr]
+    assert dialog.patients.owner_of(app_state.principal, serial) is None  # type: ignore[arg-type]
+    dialog.search.setText("ada")
+    dialog.list.setCurrentRow(0)
+    dialog.confirm()
+    owner = dialog.patients.owner_of(app_state.principal, serial)  # type: ignore[arg-type]
+    assert owner is not None and owner.patient.id == pid
