@@ -25,6 +25,8 @@ COMMANDS: dict[str, str] = {
     "interrogate": "programmer.session_cli:main_interrogate",
     "program": "programmer.session_cli:main_program",
     "history": "programmer.session_cli:main_history",
+    "patients": "programmer.patients.cli:main_patients",
+    "trial": "programmer.patients.cli:main_trial",
     "--self-test": "ui.selftest:main",
 }
 
@@ -42,6 +44,8 @@ commands:
   audit        verify, export or checkpoint the audit trail
   users        add, list or disable accounts
   backup       a consistent copy of the database, to review elsewhere
+  patients     patients, their pumps over time, replacements, constant-flow refills, reports
+  trial        screening trials: doses, scores, side effects, result and decision
   --self-test  prove this installation works (built-in emulator, throwaway data)
 
 Run `itp COMMAND --help` for the options of one command.

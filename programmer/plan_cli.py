@@ -57,6 +57,10 @@ def _conc(name: str, conc_ng_ml: int) -> str:
 
 
 def render_text(p: Plan) -> str:
+    if "pump" in p.extra:  # a constant-flow pump: a fill, no program
+        from programmer.constant_flow import render_text as render_fill
+
+        return render_fill(p)
     lines: list[str] = []
     verdict = "OK: could be sent as it is" if p.ok else "NOT READY: see the findings below"
     lines.append(f"Plan: {verdict}")

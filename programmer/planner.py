@@ -57,6 +57,7 @@ from programmer.timeutil import (
     offset_of,
     system_offset_at,
 )
+from programmer.trial import apply_trial
 
 ALARM_HORIZON_DAYS = 730
 
@@ -96,6 +97,8 @@ class Plan:
     refill_due_reason: str | None = None
     refill_check: RefillCheck | None = None
     stability_until: int | None = None
+    # Fields the trial and constant-flow additions put into the JSON (start_dose, ...).
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def hard(self) -> list[Finding]:
@@ -149,6 +152,7 @@ class Plan:
             "findings": [f.to_json() for f in self.findings],
             "overrides": [{"code": c, "reason": r} for c, r in self.overrides.items()],
             "confirmed_values": [{"field": k, "value": v} for k, v in self.confirmations.items()],
+            **self.extra,
         }
 
 
@@ -175,9 +179,21 @@ def plan(
     `extra_findings` (e.g. the session's clock check) are judged with the plan's own.
     """
     lib = library or default_library()
-    rx, structural = read_prescription(dict(data), lib)
-    out = Plan(rx, lib.version, lib.content_hash, findings=list(structural))
-    _check(out, rx, lib, now, pump, local_offset_at, dose_history)
+    if "pump" in data:  # a described pump: constant-flow (cli-and-prescription.md, 2026-12)
+        from programmer.constant_flow import plan_constant_flow
+
+        out = plan_constant_flow(data, now=now, library=lib, dose_history=dose_history)
+    else:
+        rx, structural = read_prescription(dict(data), lib)
+        out = Plan(rx, lib.version, lib.content_hash, findings=list(structural))
+        _check(out, rx, lib, now, pump, local_offset_at, dose_history)
+        if "trial" in data and out.therapy is not None:
+            doses = [(d.drug, d.amount_ng) for d in out.daily_doses]
+            extra, trial_findings = apply_trial(
+                data["trial"], lib, doses, dose_field(rx, out.therapy)[0]
+            )
+            out.extra.update(extra)
+            out.findings.extend(trial_findings)
     out.findings.extend(extra_findings)
     typed = dict(confirmations or {})
     out.findings = confirming.apply_confirmations(out.findings, typed)

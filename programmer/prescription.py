@@ -321,7 +321,7 @@ def _kind(value: Any) -> str:
 TOP_KEYS = {
     "patient", "pump_serial", "pump_model", "jurisdiction", "indication", "drugs", "mode",
     "cycle_days", "steps", "dose", "rate", "patient_bolus", "low_reservoir_alarm", "catheter",
-    "refill", "bolus", "previous", "dose_history",
+    "refill", "bolus", "previous", "dose_history", "trial", "pump",
 }  # fmt: skip
 
 

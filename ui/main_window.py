@@ -32,6 +32,7 @@ PAGES: list[PageSpec] = [
     ("Pump overview", "ui.overview.page:OverviewPage", True, False),
     ("Therapy editor", "ui.therapy.page:TherapyPage", True, False),
     ("Refill", "ui.refill.wizard:RefillPage", True, False),
+    ("Patients", "ui.patients.page:PatientsPage", False, True),
     ("History", "ui.history.page:HistoryPage", False, True),
     ("Audit", "ui.audit.page:AuditPage", False, True),
     ("Accounts", "ui.accounts.page:AccountsPage", False, True),
@@ -193,6 +194,9 @@ class MainWindow(QMainWindow):
             self.banner_box.addWidget(Banner(text, colour, name))
         if i is not None and not self._had_pump and signed_in:
             self.show_page("Pump overview")  # just connected: show what the pump says
+            from ui.patients.link import after_connect
+
+            after_connect(self, s)  # whose pump: found by serial, or asked (never guessed)
         self._had_pump = i is not None
         if not signed_in:
             self.signin.refresh()

@@ -58,6 +58,7 @@ class AuditAction(StrEnum):
     ACCOUNT_CHANGED = "account_changed"
     SETTINGS_CHANGED = "settings_changed"
     SESSION_ENDED = "session_ended"  # the pump session closed (with any stopped-pump warning)
+    PATIENT_CHANGED = "patient_changed"  # programmer.patients: details, pumps, trials, visits
 
 
 class ProgramOutcome(StrEnum):

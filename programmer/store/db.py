@@ -199,6 +199,7 @@ def open_store(
         _check_is_ours(store)
         if not read_only:
             migrate(store)
+            _migrate_extensions(store)
         elif store.schema_version > LATEST_VERSION:
             raise _newer(store)
     except sqlite3.Error as exc:
@@ -269,7 +270,15 @@ def open_memory_store(clock: Clock = system_clock) -> Store:
     store = Store(conn, None, clock)
     _configure(conn, DEFAULT_BUSY_TIMEOUT_S, read_only=False)
     migrate(store)
+    _migrate_extensions(store)
     return store
+
+
+def _migrate_extensions(store: Store) -> None:
+    """Packages with their own versioned tables (patients) migrate after the store."""
+    from programmer.patients.schema import migrate_patients
+
+    migrate_patients(store)
 
 
 def _configure(conn: sqlite3.Connection, busy_timeout_s: float, read_only: bool) -> None:

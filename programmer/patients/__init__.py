@@ -1,0 +1,1 @@
+"""Patients: their details (versioned), their pumps over time, trials and visits."""

