@@ -8,7 +8,7 @@ from pathlib import Path
 from programmer.clinic import local_state
 from programmer.clinic.connection import ClinicUrl, connect
 from programmer.clinic.errors import ClinicError
-from programmer.clinic.sync import Progress, SyncReport, sync
+from programmer.clinic.sync import AUDIT_BATCH, Progress, SyncReport, sync
 from programmer.store import AuditTrail, Store, open_store
 from programmer.store.clock import utc_text
 
@@ -20,10 +20,13 @@ def run_sync(
     *,
     label: str = "",
     progress: Progress | None = None,
+    audit_batch: int = AUDIT_BATCH,
 ) -> SyncReport:
     with open_store(db, create=False) as store:
         trail = AuditTrail.open(store, audit_key)
-        return sync_store(store, trail, url, label=label, progress=progress)
+        return sync_store(
+            store, trail, url, label=label, progress=progress, audit_batch=audit_batch
+        )
 
 
 def sync_store(
@@ -33,6 +36,7 @@ def sync_store(
     *,
     label: str = "",
     progress: Progress | None = None,
+    audit_batch: int = AUDIT_BATCH,
 ) -> SyncReport:
     local_state.ensure(store)
     started = utc_text(store.clock())
@@ -43,7 +47,9 @@ def sync_store(
         ).lastrowid
     try:
         with connect(url, autocommit=True) as conn:
-            report = sync(store, trail, conn, label=label, progress=progress)
+            report = sync(
+                store, trail, conn, label=label, progress=progress, audit_batch=audit_batch
+            )
     except ClinicError as exc:
         _finish(store, log_id, "failed", str(exc))
         raise

@@ -3,6 +3,8 @@ priming bolus and a new program, sent through the pump session like the app does
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from fractions import Fraction
 from pathlib import Path
 
@@ -26,10 +28,27 @@ RX = {
 }
 
 
+_made: dict[tuple[int, str], tuple[Path, Path, int]] = {}
+
+
 def make_visit_db(
     folder: Path, *, start_t: int = 1_767_225_600, serial: str = "ITP40-000001"
 ) -> tuple[Path, Path, int]:
-    """Returns (database, audit key, visit id)."""
+    """Returns (database, audit key, visit id): a copy of one made once per test run
+    (the session and Argon2 cost seconds; each copy is its own file and key)."""
+    made = _made.get((start_t, serial))
+    if made is None:
+        made = _made[(start_t, serial)] = _make(
+            Path(tempfile.mkdtemp(prefix="itp-visit-")), start_t=start_t, serial=serial
+        )
+    db, key = folder / "itp.sqlite3", folder / "audit.key"
+    shutil.copyfile(made[0], db)
+    shutil.copyfile(made[1], key)
+    key.chmod(0o600)
+    return db, key, made[2]
+
+
+def _make(folder: Path, *, start_t: int, serial: str) -> tuple[Path, Path, int]:
     db, key = folder / "itp.sqlite3", folder / "audit.key"
     store = open_store(db, create=True)
     trail = AuditTrail.open(store, key)
