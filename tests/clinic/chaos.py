@@ -12,6 +12,7 @@ faults, twice, and everything is compared.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import select
@@ -132,6 +133,15 @@ def _spawn(p: Programmer, url: str, batch: int) -> subprocess.Popen[str]:
     )
 
 
+def _close(proc: subprocess.Popen[str]) -> None:
+    proc.kill()
+    proc.wait()
+    for pipe in (proc.stdin, proc.stdout):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
+
+
 def _round(
     procs: list[subprocess.Popen[str]], kills: list[float | None], counts: Counts
 ) -> list[bool]:
@@ -224,6 +234,7 @@ def run_chaos(
             killed = _round(procs, kills, counts)
             for i, was in enumerate(killed):
                 if was:
+                    _close(procs[i])
                     procs[i] = _spawn(programmers[i], url, audit_batch)
         proxy.enabled = False
         direct = sync_url_for(pg_host, pg_port)
@@ -239,8 +250,7 @@ def run_chaos(
         _check(programmers, direct, counts)
     finally:
         for proc in procs:
-            proc.kill()
-            proc.wait()
+            _close(proc)
         proxy.close()
         counts.proxy = dict(proxy.faults.counts)
         counts.seconds = time.perf_counter() - started
