@@ -76,8 +76,8 @@ class ByteFaultProxy:
         gone: threading.Event,
         rng: random.Random,
     ) -> None:
-        src.settimeout(0.5)
         try:
+            src.settimeout(0.5)
             while not gone.is_set() and not self.closed.is_set():
                 try:
                     chunk = src.recv(65536)
