@@ -44,7 +44,7 @@ def main(argv: Sequence[str]) -> int:
         review = open_clinic_review(args.clinic, args.programmer)
         if review is None:
             return ExitCode.USAGE
-        args.db = review
+        args.db, args.audit_key = review
     from PySide6.QtWidgets import QApplication
 
     from programmer.store import StoreError

@@ -77,7 +77,7 @@ def mirror(
         _check_read_only(conn)
         store = open_store(db, create=True)
         try:
-            local_state.ensure(store)
+            local_state.ensure(store, heads=False)
             say("accounts")
             states = [
                 json.loads(s)

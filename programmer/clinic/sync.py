@@ -283,7 +283,12 @@ def _sync_history(
     store: Store, conn: PgConn, origin: str, table: HistoryTable, report: SyncReport
 ) -> None:
     serials = sorted(
-        {str(r[0]) for r in store.query(f"SELECT DISTINCT pump_serial FROM {table.name}")}
+        {
+            str(r[0])
+            for r in store.query(
+                "SELECT pump_serial FROM clinic_heads WHERE tbl = ? AND n > 0", (table.name,)
+            )
+        }
         | {
             str(r[0])
             for r in conn.execute(
@@ -312,12 +317,15 @@ def _sync_history(
 
 
 def _local_head(store: Store, table: HistoryTable, serial: str) -> tuple[int, int, int]:
-    row = store.query(
-        f"SELECT count(*), coalesce(max({table.key}), -1), coalesce(sum({table.check}), 0)"
-        f" FROM {table.name} WHERE pump_serial = ?",
-        (serial,),
-    )[0]
-    return int(row[0]), int(row[1]), int(row[2])
+    """From the counts the clinic triggers keep (local_state), not a scan of the table."""
+    rows = store.query(
+        "SELECT n, coalesce(max_key, -1), check_sum FROM clinic_heads"
+        " WHERE tbl = ? AND pump_serial = ?",
+        (table.name, serial),
+    )
+    if not rows or int(rows[0][0]) == 0:
+        return (0, -1, 0)
+    return int(rows[0][0]), int(rows[0][1]), int(rows[0][2])
 
 
 def _server_head(conn: PgConn, table: HistoryTable, serial: str) -> tuple[int, int, int]:
@@ -380,17 +388,23 @@ def _exchange(
     report: SyncReport,
 ) -> None:
     """Send the rows only this side holds and fetch the rows only the clinic holds, for
-    every block (from `start`) whose count, sum, min or max differ."""
+    every block (from `start`) whose count, sum, min, max or check sum differ."""
     low = -(2**62) if start is None else start - start % ((1 << BLOCK_BITS) * table.key_unit)
     mine = _blocks_local(store, table, serial, low)
     theirs = _blocks_server(conn, table, serial, low)
     differing = sorted(b for b in set(mine) | set(theirs) if mine.get(b) != theirs.get(b))
     to_push: list[tuple[Any, ...]] = []
-    to_pull: list[int] = []
+    to_pull: list[tuple[int, int]] = []  # key ranges; rows already here are ignored
     for block in differing:
         lo, hi = _block_range(table, block)
         if block not in theirs:
             to_push.extend(_local_rows(store, table, serial, lo, hi, None))
+            continue
+        if block not in mine:
+            if to_pull and to_pull[-1][1] == lo:
+                to_pull[-1] = (to_pull[-1][0], hi)  # one query for a run of blocks
+            else:
+                to_pull.append((lo, hi))
             continue
         server_keys = {
             int(r[0])
@@ -401,9 +415,6 @@ def _exchange(
                 (serial, lo, hi),
             ).fetchall()
         }
-        if block not in mine:
-            to_pull.extend(sorted(server_keys))
-            continue
         local_keys = {
             int(r[0])
             for r in store.query(
@@ -418,15 +429,14 @@ def _exchange(
         elif local_keys == server_keys:
             # Same keys, other content: send this copy so the clinic records the conflict.
             to_push.extend(_local_rows(store, table, serial, lo, hi, None))
-        to_pull.extend(sorted(server_keys - local_keys))
+        if server_keys - local_keys:
+            to_pull.append((lo, hi))
     for start_at in range(0, len(to_push), HISTORY_BATCH):
         _push_history_rows(
             conn, origin, table, serial, to_push[start_at : start_at + HISTORY_BATCH], report
         )
-    for start_at in range(0, len(to_pull), HISTORY_BATCH):
-        _pull_history_rows(
-            store, conn, table, serial, to_pull[start_at : start_at + HISTORY_BATCH], report
-        )
+    for lo, hi in to_pull:
+        _pull_history_rows(store, conn, table, serial, lo, hi, report)
 
 
 def _local_rows(
@@ -513,29 +523,31 @@ def _pull_history_rows(
     conn: PgConn,
     table: HistoryTable,
     serial: str,
-    keys: Sequence[int],
+    lo: int,
+    hi: int,
     report: SyncReport,
 ) -> None:
+    """The clinic's rows of [lo, hi) in pages, each page in one local transaction."""
     cols = (table.key, *table.columns)
-    rows = conn.execute(
-        sql.SQL("SELECT {cols} FROM itp.{t} WHERE pump_serial = %s AND {k} = ANY(%s)").format(
-            cols=sql.SQL(", ").join(sql.Identifier(c) for c in cols),
-            t=sql.Identifier(table.name),
-            k=sql.Identifier(table.key),
-        ),
-        (serial, list(keys)),
-    ).fetchall()
+    query = sql.SQL(
+        "SELECT {cols} FROM itp.{t} WHERE pump_serial = %s AND {k} >= %s AND {k} < %s"
+        " ORDER BY {k} LIMIT %s"
+    ).format(
+        cols=sql.SQL(", ").join(sql.Identifier(c) for c in cols),
+        t=sql.Identifier(table.name),
+        k=sql.Identifier(table.key),
+    )
     marks = ", ".join("?" for _ in range(len(cols) + 1))
-    with store.write() as lconn:
-        added = 0
-        for row in rows:
-            cursor = lconn.execute(
-                f"INSERT OR IGNORE INTO {table.name} (pump_serial, {', '.join(cols)})"
-                f" VALUES ({marks})",
-                (serial, *row),
-            )
-            added += cursor.rowcount
-    report.add("pulled", table.name, added)
+    insert = f"INSERT OR IGNORE INTO {table.name} (pump_serial, {', '.join(cols)}) VALUES ({marks})"
+    while lo < hi:
+        rows = conn.execute(query, (serial, lo, hi, HISTORY_BATCH)).fetchall()
+        if not rows:
+            return
+        with store.write() as lconn:
+            before = lconn.total_changes
+            lconn.executemany(insert, [(serial, *row) for row in rows])
+            report.add("pulled", table.name, lconn.total_changes - before)
+        lo = int(rows[-1][0]) + 1
 
 
 # -- owned records ------------------------------------------------------------------------------
