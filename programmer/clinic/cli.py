@@ -16,7 +16,7 @@ from pathlib import Path
 from programmer.cli_support import CliUsage, Parser, fail
 from programmer.clinic import server_schema
 from programmer.clinic.connection import connect, parse_url
-from programmer.clinic.errors import ClinicError
+from programmer.clinic.errors import ClinicError, ClinicUrlError
 from programmer.clinic.run import run_sync
 from programmer.clinic.verify import verify_clinic
 from programmer.exitcodes import ExitCode
@@ -53,7 +53,7 @@ def main_sync(argv: Sequence[str]) -> int:
         return ExitCode.USAGE
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
-    except (StoreError, AuditKeyError) as exc:
+    except (StoreError, AuditKeyError, ClinicUrlError) as exc:
         return fail(ExitCode.USAGE, str(exc))
     except ClinicError as exc:
         return fail(FAILED, str(exc))
@@ -100,7 +100,7 @@ def main_audit(argv: Sequence[str]) -> int:
         return ExitCode.USAGE
     except SystemExit as exc:
         return int(exc.code or 0)
-    except (AuditKeyError, StoreError) as exc:
+    except (AuditKeyError, StoreError, ClinicUrlError) as exc:
         return fail(ExitCode.USAGE, str(exc))
     except ClinicError as exc:
         return fail(FAILED, str(exc))

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import psycopg
 
-from programmer.clinic.errors import ClinicError, ClinicUnreachable
+from programmer.clinic.errors import ClinicUnreachable, ClinicUrlError
 
 PASSWORD_ENV = "ITP_CLINIC_PASSWORD"
 CONNECT_TIMEOUT_S = 10
@@ -56,32 +56,32 @@ def is_loopback(host: str) -> bool:
 def parse_url(text: str) -> ClinicUrl:
     """Checks the clinic URL; ClinicError names what is wrong with it."""
     if len(text) > MAX_URL:
-        raise ClinicError(f"--clinic: the URL is {len(text)} characters; at most {MAX_URL}")
+        raise ClinicUrlError(f"--clinic: the URL is {len(text)} characters; at most {MAX_URL}")
     parts = urlsplit(text)
     if parts.scheme not in ("postgresql", "postgres"):
-        raise ClinicError("--clinic: give a postgresql://USER@HOST:PORT/DB URL")
+        raise ClinicUrlError("--clinic: give a postgresql://USER@HOST:PORT/DB URL")
     try:
         port = parts.port or 5432
     except ValueError as exc:
-        raise ClinicError(f"--clinic: the port is not a number from 1 to 65535 ({exc})") from exc
+        raise ClinicUrlError(f"--clinic: the port is not a number from 1 to 65535 ({exc})") from exc
     if not parts.hostname:
-        raise ClinicError("--clinic: the URL names no host (postgresql://USER@HOST:PORT/DB)")
+        raise ClinicUrlError("--clinic: the URL names no host (postgresql://USER@HOST:PORT/DB)")
     if not parts.username:
-        raise ClinicError("--clinic: the URL names no user (postgresql://USER@HOST:PORT/DB)")
+        raise ClinicUrlError("--clinic: the URL names no user (postgresql://USER@HOST:PORT/DB)")
     database = parts.path.lstrip("/")
     if not database or "/" in database:
-        raise ClinicError("--clinic: the URL names no database (postgresql://USER@HOST:PORT/DB)")
+        raise ClinicUrlError("--clinic: the URL names no database (postgresql://USER@HOST:PORT/DB)")
     query = parse_qs(parts.query)
     unknown = set(query) - {"sslmode", "sslrootcert"}
     if unknown:
-        raise ClinicError(f"--clinic: unknown URL option(s) {', '.join(sorted(unknown))}")
+        raise ClinicUrlError(f"--clinic: unknown URL option(s) {', '.join(sorted(unknown))}")
     host = parts.hostname
     wanted = query.get("sslmode", [""])[0]
     if is_loopback(host):
         sslmode = wanted or "prefer"
     else:
         if wanted in _WEAK_TLS:
-            raise ClinicError(
+            raise ClinicUrlError(
                 f"--clinic: sslmode={wanted} does not verify the server; off this machine "
                 "the clinic database is reached only with sslmode=verify-full"
             )

@@ -7,6 +7,10 @@ class ClinicError(Exception):
     """The clinic database could not be used; nothing local was lost or changed."""
 
 
+class ClinicUrlError(ClinicError):
+    """The --clinic URL cannot be used as given (a usage error: exit 2)."""
+
+
 class ClinicUnreachable(ClinicError):
     """The server did not answer, refused the login, or the link dropped mid-sync."""
 
