@@ -4,19 +4,7 @@ Skipped, with the reason printed, only when the server binaries are absent."""
 
 from __future__ import annotations
 
-import importlib
 import itertools
-import sys
-from pathlib import Path
-
-# pytest puts tests/ first on sys.path for this package, where tests/ui would shadow the
-# app's `ui` package: import the app's own first (the GUI tests here need ui.clinic).
-_ROOT = str(Path(__file__).resolve().parents[2])
-if not str(getattr(sys.modules.get("ui"), "__file__", "")).startswith(_ROOT + "/ui"):
-    sys.path.insert(0, _ROOT)
-    sys.modules.pop("ui", None)
-    importlib.import_module("ui")
-    sys.path.remove(_ROOT)
 from collections.abc import Iterator
 from dataclasses import dataclass
 

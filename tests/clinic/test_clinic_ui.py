@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import psycopg
 import pytest
@@ -14,8 +16,23 @@ from PySide6.QtWidgets import QWidget
 from programmer.store import Accounts, AuditTrail, open_store
 from tests.clinic.conftest import Clinic
 from tests.clinic.visitdb import FAST_HASHER, make_visit_db
-from ui.clinic.fhir_export import export_visit
-from ui.clinic.sync_status import SyncRunner, SyncStatus, install
+
+
+def _load(name: str) -> Any:
+    """The app's ui/clinic module by its file: in this test package pytest puts tests/
+    first on sys.path, where tests/ui shadows the app's `ui` (both modules import only
+    programmer/ and Qt)."""
+    path = Path(__file__).resolve().parents[2] / "ui" / "clinic" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"itp_ui_clinic_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+export_visit = _load("fhir_export").export_visit
+_sync = _load("sync_status")
+SyncRunner, SyncStatus, install = _sync.SyncRunner, _sync.SyncStatus, _sync.install
 
 pytestmark = pytest.mark.gui
 
