@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 scripts/bootstrap.sh
+scripts/postgres.sh
 export QT_QPA_PLATFORM=offscreen
 exec .venv/bin/python -m pytest "$@"

@@ -16,7 +16,9 @@ from programmer.exitcodes import ExitCode
 COMMANDS: dict[str, str] = {
     "plan": "programmer.plan_cli:main",
     "emulator": "programmer.emulator.cli:main",
-    "audit": "programmer.store.cli:main_audit",
+    "audit": "programmer.clinic.cli:main_audit",  # --clinic there; the rest to the store
+    "sync": "programmer.clinic.cli:main_sync",
+    "export": "programmer.fhir.cli:main",
     "users": "programmer.store.cli:main_users",
     "backup": "programmer.store.cli:main_backup",
     # The one place the core names the GUI: by string, imported only when asked for,
@@ -46,6 +48,8 @@ commands:
   backup       a consistent copy of the database, to review elsewhere
   patients     patients, their pumps over time, replacements, constant-flow refills, reports
   trial        screening trials: doses, scores, side effects, result and decision
+  sync         exchange records with the clinic database (--clinic URL)
+  export       a visit as a FHIR R4 Bundle (export fhir --visit ID)
   --self-test  prove this installation works (built-in emulator, throwaway data)
 
 Run `itp COMMAND --help` for the options of one command.

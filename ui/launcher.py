@@ -25,10 +25,26 @@ def main(argv: Sequence[str]) -> int:
         action="store_true",
         help="review a database (or an exported copy) with no pump",
     )
+    parser.add_argument(
+        "--clinic", help="with --offline: review the clinic database (its read-only login)"
+    )
+    parser.add_argument("--programmer", help="with --clinic: whose audit trail to show")
     try:
         args = parser.parse_args(list(argv))
     except SystemExit as exc:
         return int(exc.code or 0) and ExitCode.USAGE
+    if args.clinic is not None:
+        from ui.clinic.review import open_clinic_review
+
+        if not args.offline or args.db is not None:
+            sys.stderr.write(
+                "itp gui: --clinic reviews the clinic database: use it with --offline, without --db\n"
+            )
+            return ExitCode.USAGE
+        review = open_clinic_review(args.clinic, args.programmer)
+        if review is None:
+            return ExitCode.USAGE
+        args.db, args.audit_key = review
     from PySide6.QtWidgets import QApplication
 
     from programmer.store import StoreError

@@ -103,6 +103,9 @@ class MainWindow(QMainWindow):
         body.addWidget(self.stack, 1)
         outer.addLayout(body, 1)
         self.setCentralWidget(root)
+        from ui.clinic.sync_status import install as install_clinic_sync
+
+        self.clinic_sync = install_clinic_sync(self, state)  # None without a clinic
         self.signin = SignInPage(state)
         self.stack.addWidget(self.signin)
         self.specs = pages if pages is not None else default_pages()

@@ -166,7 +166,10 @@ class RefillPage(QWidget):
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         report = QPushButton("Save the visit report (PDF)…")
         report.clicked.connect(lambda: self.save_report(None))
-        self.stack.addWidget(self._page(self.summary, report))
+        fhir = QPushButton("Export for the EHR (FHIR)…")
+        fhir.setObjectName("export_fhir")
+        fhir.clicked.connect(lambda: self.export_fhir(None))
+        self.stack.addWidget(self._page(self.summary, report, fhir))
         for field in (self.removed, self.drug, self.conc, self.added):
             field.textChanged.connect(self._recheck)
         self.bridge.toggled.connect(self._recheck)
@@ -431,6 +434,12 @@ class RefillPage(QWidget):
         trail = s.trail.query(pump=p.base.serial) if s.session is not None else []
         return VisitReport(s.principal.name, str(s.principal.role), f"{p.base.model} {p.base.serial}", p.base, p, self.result,
                            trail[-40:], demo_key=s.demo_key)  # fmt: skip
+
+    def export_fhir(self, path: Path | None) -> Path | None:
+        from ui.clinic.fhir_export import export_visit
+
+        session = self.state.session
+        return export_visit(self, self.state, session.visit_id if session else None, path)
 
     def save_report(self, path: Path | None) -> Path | None:
         report = self.report()

@@ -1,0 +1,55 @@
+"""`itp gui --offline --clinic URL`: the review reads the clinic through the read-only login."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from programmer.clinic.connection import parse_url
+from programmer.clinic.errors import ClinicError
+from programmer.clinic.review import mirror
+from programmer.clinic.run import run_sync
+from programmer.store import Accounts, AuditTrail, StoreReadOnly, open_store
+from tests.clinic.conftest import Clinic
+from tests.clinic.visitdb import make_visit_db
+
+
+def test_review_copy_holds_every_programmers_records_and_is_read_only(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    db_a, key_a, _ = make_visit_db(a)
+    db_b, key_b, _ = make_visit_db(b, serial="ITP40-000002")
+    run_sync(db_a, key_a, parse_url(clinic.sync_url))
+    run_sync(db_b, key_b, parse_url(clinic.sync_url))
+    out = tmp_path / "review"
+    out.mkdir()
+    copy = mirror(parse_url(clinic.review_url), out)
+    with open_store(copy.db, create=False, read_only=True) as store:
+        assert {r[0] for r in store.query("SELECT serial FROM pumps")} == {
+            "ITP40-000001",
+            "ITP40-000002",
+        }
+        assert store.query("SELECT count(*) FROM visits")[0][0] == 2
+        assert (
+            store.query("SELECT count(*) FROM prescriptions_sent WHERE visit_id IS NOT NULL")[0][0]
+            == 2
+        )
+        with open_store(db_a, create=False) as mine:
+            assert (
+                store.query("SELECT count(*) FROM audit")[0][0]
+                >= mine.query("SELECT count(*) FROM audit")[0][0] - 50
+            )
+        # a nurse signs in with her clinic password; nothing is written
+        accounts = Accounts(store, AuditTrail(store, b"\0" * 32))
+        assert accounts.sign_in_read_only("dr.lee", "doctor-password").name == "dr.lee"
+        with pytest.raises(StoreReadOnly), store.write() as conn:
+            conn.execute("DELETE FROM pumps")
+
+
+def test_review_refuses_a_login_that_can_write(clinic: Clinic, tmp_path: Path) -> None:
+    with pytest.raises(ClinicError, match="read-only review login"):
+        mirror(parse_url(clinic.sync_url), tmp_path)
