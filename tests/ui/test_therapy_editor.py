@@ -269,7 +269,7 @@ def test_pump_therapy_is_drawn_behind_and_the_change_is_shown(
     qtbot.addWidget(page)
     # a fresh editor starts from what the pump holds
     assert page.model.data["drugs"] == [{"name": "morphine", "concentration": "10 mg/mL"}]
-    assert page.model.data["rate"] == "0.1 mL/day"
+    assert page.model.data["dose"] == "1 mg/day"  # the first drug's dose, not mL/day
     assert page.change.text() == "0 %"
     assert [s.level for s in page.chart.old] == [Fraction(1)]  # 1 mg/day of morphine
     _, old_y = page.chart.old_curve.getData()

@@ -3,6 +3,7 @@ live totals and % change from the core's plan, findings at their fields, undo, f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
@@ -12,6 +13,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -43,7 +45,7 @@ from programmer.session.changes import daily_doses
 from ui.app_state import AppState
 from ui.style import CRITICAL, OK, WARNING
 from ui.therapy.chart import ProfileChart
-from ui.therapy.model import STEP_UNITS, TherapyModel, severity_rank, split_quantity
+from ui.therapy.model import TherapyModel, severity_rank, split_quantity
 from ui.therapy.widgets import SEVERITY_COLOUR, FieldMessage, QuantityField, findings_text
 
 COL_DAY, COL_START, COL_AMOUNT, COL_UNIT, COL_RUNS, COL_CHECK = range(6)
@@ -51,17 +53,23 @@ ROW_TINT = {"hard": "#fde7e9", "soft": "#fff4ce", "info": "#e8f0fe"}
 CHECK_WORD = {"hard": "✖ HARD", "soft": "⚠ soft", "info": "note"}
 NO_INDICATION = "not given (the stricter rule applies)"
 DISABLED_PRIMARY = "QPushButton:disabled { background: #c8ccd0; color: #5f6368; }"
+RATE_STEP_UNITS = ("mL/day", "uL/h")
 VERDICT_COLOUR = {"ok": OK, "soft": WARNING, "hard": CRITICAL}
 
 
 class _UnitDelegate(QStyledItemDelegate):
-    """The unit column edits with a list of units: never typed free-hand."""
+    """The unit column edits with a list of units: never typed free-hand; the first drug's
+    dose units, volume rates only when asked for."""
+
+    def __init__(self, units: Callable[[], list[str]], parent: QWidget) -> None:
+        super().__init__(parent)
+        self._units = units
 
     def createEditor(self, parent: QWidget, option: QStyleOptionViewItem,
                      index: QModelIndex | QPersistentModelIndex) -> QWidget:  # fmt: skip
         box = QComboBox(parent)
         box.setAccessibleName("step unit")
-        box.addItems(STEP_UNITS)
+        box.addItems(self._units())
         return box
 
     def setEditorData(self, editor: QWidget, index: QModelIndex | QPersistentModelIndex) -> None:
@@ -220,11 +228,17 @@ class TherapyPage(QWidget):
         self.cycle.setSuffix(" day cycle")
         self.cycle.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.cycle.editingFinished.connect(lambda: self.model.set_cycle_days(self.cycle.value()))
+        self.rates_box = QCheckBox("offer volume rates (mL/day)")
+        self.rates_box.setObjectName("offer_rates")
+        self.rates_box.setToolTip(
+            "Steps are written as doses of the first drug; tick to type a volume rate instead"
+        )
         row.addWidget(QLabel("Mode"))
         row.addWidget(self.mode)
         row.addSpacing(12)
         row.addWidget(self.cycle)
         row.addStretch(1)
+        row.addWidget(self.rates_box)
         sbox.addLayout(row)
         self.mode_message = FieldMessage("mode_message")
         sbox.addWidget(self.mode_message)
@@ -246,7 +260,7 @@ class TherapyPage(QWidget):
             hh.setSectionResizeMode(c, mode)
         self.table.setColumnWidth(COL_AMOUNT, 80)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.table.setItemDelegateForColumn(COL_UNIT, _UnitDelegate(self.table))
+        self.table.setItemDelegateForColumn(COL_UNIT, _UnitDelegate(self.step_units, self.table))
         self.table.setEditTriggers(
             QAbstractItemView.EditTrigger.DoubleClicked
             | QAbstractItemView.EditTrigger.EditKeyPressed
@@ -269,6 +283,12 @@ class TherapyPage(QWidget):
         sbox.addLayout(steps_row)
         self.steps_message = FieldMessage("steps_message")
         sbox.addWidget(self.steps_message)
+        self.units_message = QLabel()
+        self.units_message.setObjectName("units_message")
+        self.units_message.setWordWrap(True)
+        self.units_message.setStyleSheet(f"color: {WARNING}; font-weight: 600;")
+        self.units_message.setVisible(False)
+        sbox.addWidget(self.units_message)
         form.addWidget(sched)
 
         pbox = QGroupBox("Patient bolus (the patient's button)")
@@ -676,6 +696,12 @@ class TherapyPage(QWidget):
         self.remove_step_button.setEnabled(flex and len(rows) > 1)
         general = [f for f in p.findings if f.field == "steps"]
         self.steps_message.show_findings(general, severity_rank(general))
+        units = [split_quantity(row.amount)[1] for row in rows]
+        odd = [f"row {n} is in {u}" for n, u in enumerate(units, 1) if units and u != units[0]]
+        self.units_message.setText(
+            f"Rows in different units (row 1 is in {units[0]}): " + "; ".join(odd) if odd else ""
+        )
+        self.units_message.setVisible(bool(odd))
 
     def _fill_ptm(self, p: Plan) -> None:
         pb = self.model.patient_bolus()
@@ -739,6 +765,18 @@ class TherapyPage(QWidget):
             self.findings.addItem(item)
         if not p.findings:
             self.findings.addItem("No findings.")
+
+    def step_units(self) -> list[str]:
+        """The units a step may be written in: the first drug's dose (its own mass unit
+        first), volume rates only for saline or when asked for."""
+        drugs = self.model.drugs()
+        first = default_library().find(drugs[0][0]) if drugs else None
+        if not drugs:
+            return list(RATE_STEP_UNITS)
+        mass = first.dose_unit if first is not None and first.dose_unit else "mg"
+        other = "mcg" if mass == "mg" else "mg"
+        units = [f"{mass}/day", f"{mass}/h", f"{other}/day", f"{other}/h"]
+        return units + list(RATE_STEP_UNITS) if self.rates_box.isChecked() else units
 
     # --- for tests and screenshots ---------------------------------------------------------------
 
