@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.app_state import AppState
+from ui.inputs import guard_inputs
 from ui.signin.page import SignInPage
 from ui.style import STYLE
 from ui.widgets import Banner
@@ -67,6 +68,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.state = state
         self.setWindowTitle("itp — intrathecal pump programmer")
+        guard_inputs()  # no wheel or arrow key changes a drop-down unseen
         self.setStyleSheet(STYLE)
         self.resize(1280, 800)
         root = QWidget()

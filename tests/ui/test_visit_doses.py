@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from tests.ui.conftest_therapy import connect, fill_with_morphine, make_state
@@ -67,3 +68,58 @@ def test_rows_in_different_units_are_said_aloud(state: AppState, qtbot: QtBot) -
     page.edit_cell(1, COL_UNIT, "mg/h")
     assert not page.units_message.isHidden()
     assert "row 2" in page.units_message.text() and "mg/h" in page.units_message.text()
+
+
+def _wheel(widget: object) -> None:
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    assert isinstance(widget, QWidget)
+    centre = QPointF(widget.width() / 2, widget.height() / 2)
+    event = QWheelEvent(centre, widget.mapToGlobal(centre), QPoint(0, 0), QPoint(0, -120),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                        Qt.ScrollPhase.NoScrollPhase, False)  # fmt: skip
+    QApplication.sendEvent(widget, event)
+
+
+def test_a_wheel_over_a_closed_drop_down_changes_nothing(state: AppState, qtbot: QtBot) -> None:
+    """One notch over Mode stopped the pump (-100 %); over the drug name changed the drug."""
+    from tests.ui.conftest_therapy import flex_rx
+
+    page = TherapyPage(state)
+    qtbot.addWidget(page)
+    page.show()
+    page.model.replace(flex_rx(("00:00", "1 mg/day")))
+    before = page.model.data
+    for _ in range(3):
+        _wheel(page.mode)
+        _wheel(page._drug_rows[0].name)
+        _wheel(page.cycle)
+        _wheel(page.ptm_enabled)
+    assert page.mode.currentText() == "flex"
+    assert page.model.data == before
+
+
+def test_arrow_keys_open_the_list_instead_of_changing_the_drug(
+    state: AppState, qtbot: QtBot
+) -> None:
+    from PySide6.QtTest import QTest
+
+    from tests.ui.conftest_therapy import flex_rx
+
+    page = TherapyPage(state)
+    qtbot.addWidget(page)
+    page.show()
+    page.model.replace(flex_rx(("00:00", "1 mg/day")))
+    before = page.model.data
+    page.mode.setFocus()
+    QTest.keyClick(page.mode, Qt.Key.Key_Down)
+    assert page.mode.currentText() == "flex"
+    assert page.mode.view().isVisible(), "the list opens, where the choice is seen"
+    page.mode.hidePopup()
+    name = page._drug_rows[0].name
+    name.setFocus()
+    QTest.keyClick(name, Qt.Key.Key_Down)
+    assert page.model.data == before
+    name.hidePopup()

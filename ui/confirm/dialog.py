@@ -33,6 +33,7 @@ from programmer.findings import Finding, Severity
 from programmer.formatting import percent_text
 from programmer.session.pump_session import ProgramResult, Proposal
 from ui.app_state import AppState
+from ui.inputs import guard_inputs
 from ui.style import CRITICAL, OK, STYLE, WARNING
 
 STEPS = [("stage", "Stage"), ("verify", "Verify"), ("commit", "Commit"), ("read back", "Read back")]
@@ -86,6 +87,7 @@ class ConfirmDialog(QDialog):
     def __init__(self, state: AppState, prescription: dict[str, Any], parent: QWidget | None = None) -> None:  # fmt: skip
         super().__init__(parent)
         self.setObjectName("confirm_dialog")
+        guard_inputs()  # no wheel or arrow key changes a drop-down unseen
         self.setWindowTitle("Review and send")
         self.setStyleSheet(STYLE)
         self.setModal(True)

@@ -36,6 +36,7 @@ from programmer.session.refill_rx import prescription_from_therapy, with_refill
 from programmer.session.visit_report import REASONS, VisitReport
 from programmer.timeutil import iso_local
 from ui.app_state import AppState
+from ui.inputs import guard_inputs
 from ui.style import CRITICAL, OK, WARNING
 from ui.widgets import Card
 
@@ -54,6 +55,7 @@ def _unit(name: str, conc: int) -> str:
 class RefillPage(QWidget):
     def __init__(self, state: AppState) -> None:
         super().__init__()
+        guard_inputs()  # no wheel or arrow key changes a drop-down unseen
         self.state = state
         self.proposal: Proposal | None = None
         self.result: ProgramResult | None = None

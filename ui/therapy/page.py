@@ -43,6 +43,7 @@ from programmer.planner import Plan
 from programmer.prescription import PrescriptionFileError
 from programmer.session.changes import daily_doses
 from ui.app_state import AppState
+from ui.inputs import guard_inputs
 from ui.style import CRITICAL, OK, WARNING
 from ui.therapy.chart import ProfileChart
 from ui.therapy.model import TherapyModel, severity_rank, split_quantity
@@ -121,6 +122,7 @@ class TherapyPage(QWidget):
     def __init__(self, state: AppState) -> None:
         super().__init__()
         self.setObjectName("therapy_page")
+        guard_inputs()  # no wheel or arrow key changes a drop-down unseen
         self.state = state
         self.model = TherapyModel(self)
         self.confirm: QWidget | None = None
