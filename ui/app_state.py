@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +57,7 @@ class AppState(QObject):
     sig_pump_changed = Signal()
     sig_message = Signal(str, str)  # level (info, warning, error), text
     sig_locked = Signal(bool)
+    sig_outcome = Signal()  # the last send's outcome was recorded or dismissed
 
     def __init__(self, db_path: Path | None, address: str = EMULATOR, *, audit_key: Path | None = None,
                  offline: bool = False, hasher: PasswordHasher | None = None,
@@ -74,6 +76,8 @@ class AppState(QObject):
         self.session: PumpSession | None = None
         self.interrogation: Interrogation | None = None
         self.forecast: Forecast | None = None
+        # (word, text, colour) of the last send, shown on the overview until dismissed
+        self.last_outcome: tuple[str, str, str] | None = None
         self.locked = False
         self._shut_down = False
         self._last_activity = time.monotonic()
@@ -114,6 +118,8 @@ class AppState(QObject):
         self.principal = None
         self.session = None
         self.interrogation = None
+        self.last_outcome = None  # patient data: nothing left for the next user
+        self.sig_outcome.emit()
         self.sig_pump_changed.emit()
         self.sig_user_changed.emit()
 
@@ -263,6 +269,16 @@ class AppState(QObject):
         self.bridge.run(
             "set clock", lambda: session.set_clock_to_this_computer(confirmed=True), ok, failed
         )
+
+    def record_outcome(self, word: str, text: str, colour: str) -> None:
+        """What the last send did, repeated on the overview until someone dismisses it."""
+        stamp = datetime.now().astimezone().strftime("%H:%M")
+        self.last_outcome = (word, f"{word} at {stamp}: {text.removeprefix(word + ': ')}", colour)
+        self.sig_outcome.emit()
+
+    def dismiss_outcome(self) -> None:
+        self.last_outcome = None
+        self.sig_outcome.emit()
 
     def emulator(self) -> EmulatorControls:
         from programmer.session.pump_session import EmulatorControls

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -45,6 +46,13 @@ OUTCOME = {
 }
 NBSP = "\u00a0"
 UNCERTAIN_NOTE = "Nothing else will be sent until the pump is read again."
+# What a person needs to know after each outcome: was the pump changed?
+CHANGED = {
+    "applied": "The pump holds the new therapy: read back and compared.",
+    "not_applied": "Nothing on the pump was changed: it runs the therapy it had.",
+    "uncertain": "The program may or may not be on the pump.",
+    "refused": "Nothing was sent: the pump was not changed.",
+}
 
 
 def keep_quantities_whole(text: str) -> str:
@@ -55,6 +63,15 @@ def keep_quantities_whole(text: str) -> str:
     text = re.sub(r"\(([^)]*)\)", lambda m: "(" + m.group(1).replace(" ", NBSP) + ")", text)
     text = text.replace(" (", NBSP + "(")
     return re.sub(r"(\d) (?=[a-zA-Zµ%])", "\\1" + NBSP, text)
+
+
+def error_text(error: BaseException) -> str:
+    """An error as a person reads it: what happened, never a class name."""
+    from programmer.store import AuthenticationFailed
+
+    if isinstance(error, AuthenticationFailed):
+        return "the password was not accepted"
+    return str(error) or "the operation failed"
 
 
 class _Override(QWidget):
@@ -178,7 +195,7 @@ class ConfirmDialog(QDialog):
         self.password.setAccessibleName("your password, again, to send")
         self.password.setPlaceholderText("your password, again")
         self.password.textChanged.connect(lambda _: self._update_buttons())
-        self.password.returnPressed.connect(self.send)
+        # Enter never sends: the outcome would be missed (the send button is clicked)
         self.send_button = QPushButton("Send to the pump")
         self.send_button.setObjectName("send")
         self.send_button.setProperty("role", "primary")
@@ -189,6 +206,9 @@ class ConfirmDialog(QDialog):
         self.close_button = QPushButton("Cancel")
         self.close_button.setObjectName("confirm_close")
         self.close_button.clicked.connect(self.reject)
+        for b in (self.recheck, self.send_button, self.close_button):
+            b.setAutoDefault(False)  # Enter presses no button of this dialog
+            b.setDefault(False)
         send_row.addWidget(QLabel("Password"))
         send_row.addWidget(self.password, 1)
         send_row.addWidget(self.send_button)
@@ -255,8 +275,13 @@ class ConfirmDialog(QDialog):
         self._update_buttons()
 
     def _failed(self, error: BaseException) -> None:
+        was_sending = self._sending
         self._sending = False
-        self.status.setText(f"{type(error).__name__}: {error}")
+        # The core raises only before anything reaches the pump (role, password, link
+        # down before STAGE); once sending has begun it returns an outcome instead.
+        said = error_text(error)
+        text = f"Not sent: {said}. " + CHANGED["refused"] if was_sending else said
+        self.status.setText(text)
         self.status.setStyleSheet(f"color: {CRITICAL}; font-weight: 700;")
         self._update_buttons()
 
@@ -428,9 +453,10 @@ class ConfirmDialog(QDialog):
                 else (f"font-weight: 700; color: {CRITICAL};" if key in self.progress else "")
             )
         word, colour = OUTCOME.get(result.outcome, (result.outcome.upper(), CRITICAL))
-        text = f"{word}: {result.message}"
+        text = f"{word}: {result.message}\n{CHANGED.get(result.outcome, CHANGED['uncertain'])}"
         if result.outcome == "uncertain":
-            text += "\n" + UNCERTAIN_NOTE
+            text += " " + UNCERTAIN_NOTE
+        self.state.record_outcome(word, text, colour)
         self.outcome.setText(text)
         self.outcome.setStyleSheet(
             f"background: {colour}; color: white; font-size: 14pt; font-weight: 700; padding: 10px; border-radius: 4px;"
@@ -439,6 +465,21 @@ class ConfirmDialog(QDialog):
         self.status.setText("Finished: the pump is read again to show what it holds now.")
         self.close_button.setText("Close")
         self._update_buttons()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Enter does nothing here; Escape cancels only before anything was sent."""
+        key = event.key()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            event.accept()
+            return
+        if key == Qt.Key.Key_Escape and (self._sending or self.program_result is not None):
+            event.accept()  # the outcome stays until Close is clicked
+            return
+        super().keyPressEvent(event)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.password.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _disconnect(self) -> None:
         with contextlib.suppress(RuntimeError, TypeError):

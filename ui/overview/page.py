@@ -22,6 +22,7 @@ from programmer.session.clock_check import drift_advice, drift_text
 from programmer.store.roles import Action, allowed
 from programmer.timeutil import iso_local
 from ui.app_state import AppState
+from ui.style import banner_css
 from ui.widgets import Card
 
 REASONS = {
@@ -36,6 +37,19 @@ class OverviewPage(QWidget):
         super().__init__()
         self.state = state
         outer = QVBoxLayout(self)
+        self.outcome = QLabel()
+        self.outcome.setObjectName("overview_outcome")
+        self.outcome.setWordWrap(True)
+        self.dismiss_outcome = QPushButton("Dismiss")
+        self.dismiss_outcome.setObjectName("dismiss_outcome")
+        self.dismiss_outcome.setAccessibleName("dismiss the last send's outcome")
+        self.dismiss_outcome.clicked.connect(state.dismiss_outcome)
+        outcome_row = QHBoxLayout()
+        outcome_row.addWidget(self.outcome, 1)
+        outcome_row.addWidget(self.dismiss_outcome, alignment=Qt.AlignmentFlag.AlignTop)
+        outer.addLayout(outcome_row)
+        state.sig_outcome.connect(self._show_outcome)
+        self._show_outcome()
         self.empty = QLabel("No pump connected. Go to Connect.")
         self.empty.setProperty("role", "title")
         outer.addWidget(self.empty)
@@ -81,6 +95,16 @@ class OverviewPage(QWidget):
         outer.addLayout(buttons)
         state.sig_pump_changed.connect(self.refresh)
         self.refresh()
+
+    def _show_outcome(self) -> None:
+        last = self.state.last_outcome
+        self.outcome.setVisible(last is not None)
+        self.dismiss_outcome.setVisible(last is not None)
+        if last is not None:
+            _, text, colour = last
+            self.outcome.setText(text)
+            self.outcome.setStyleSheet(banner_css(colour))
+            self.outcome.setAccessibleName(f"last send: {text}")
 
     def refresh(self) -> None:
         i, f = self.state.interrogation, self.state.forecast
