@@ -123,3 +123,44 @@ def test_arrow_keys_open_the_list_instead_of_changing_the_drug(
     QTest.keyClick(name, Qt.Key.Key_Down)
     assert page.model.data == before
     name.hidePopup()
+
+
+def test_the_change_is_per_drug_in_dose_new_drug_and_removed_in_words(
+    state: AppState, qtbot: QtBot
+) -> None:
+    """Saline -> morphine read "0 %" (a volume change); morphine -> ziconotide "+17 %"."""
+    from tests.ui.conftest_therapy import flex_rx
+
+    connect(qtbot, state)  # saline in the pump
+    page = TherapyPage(state)
+    qtbot.addWidget(page)
+    page.model.replace(flex_rx(("00:00", "1 mg/day")))
+    assert page.change.words == {"morphine": "new drug"}
+    assert "0 %" not in page.change.text()
+    fill_with_morphine(qtbot, state)  # morphine 10 mg/mL, 1 mg/day
+    zico = flex_rx(("00:00", "2.4 mcg/day"))
+    zico["drugs"] = [{"name": "ziconotide", "concentration": "25 mcg/mL"}]
+    page.model.replace(zico)
+    assert page.change.words == {"ziconotide": "new drug", "morphine": "drug removed"}
+    assert "%" not in page.change.text()
+
+
+def test_a_change_beyond_the_titration_limit_is_red_and_large(
+    state: AppState, qtbot: QtBot
+) -> None:
+    from tests.ui.conftest_therapy import flex_rx
+    from ui.style import CRITICAL
+
+    connect(qtbot, state)
+    fill_with_morphine(qtbot, state)
+    page = TherapyPage(state)
+    qtbot.addWidget(page)
+    page.model.replace(flex_rx(("00:00", "1.1 mg/day")))
+    assert page.change.words == {"morphine": "+10 %"}
+    assert page.change.beyond == set()
+    assert CRITICAL not in page.change.text()
+    page.model.replace(flex_rx(("00:00", "1.5 mg/day")))  # +50 %: morphine's limit is 30 %
+    assert page.change.words == {"morphine": "+50 %"}
+    assert page.change.beyond == {"morphine"}
+    assert CRITICAL in page.change.text() and "30pt" in page.change.text()
+    assert "1 mg/day → 1.5 mg/day" in page.change.toolTip()

@@ -14,28 +14,25 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QDialog,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
     QScrollArea,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from programmer.findings import Finding, Severity
-from programmer.formatting import percent_text
 from programmer.session.pump_session import ProgramResult, Proposal
 from ui.app_state import AppState
+from ui.confirm.change_view import ChangeView
 from ui.inputs import guard_inputs
 from ui.style import CRITICAL, OK, STYLE, WARNING
+from ui.widgets import fit_to_screen
 
 STEPS = [("stage", "Stage"), ("verify", "Verify"), ("commit", "Commit"), ("read back", "Read back")]
 OUTCOME = {
@@ -108,7 +105,7 @@ class ConfirmDialog(QDialog):
         self.setWindowTitle("Review and send")
         self.setStyleSheet(STYLE)
         self.setModal(True)
-        self.resize(1100, 720)
+        fit_to_screen(self, 1100, 720)
         self.state = state
         self.prescription = prescription
         self.proposal: Proposal | None = None
@@ -136,38 +133,10 @@ class ConfirmDialog(QDialog):
         self.status.setWordWrap(True)
         outer.addWidget(self.status)
 
-        top = QHBoxLayout()
-        self.changes = QTableWidget(0, 3)
-        self.changes.setObjectName("changes_table")
-        self.changes.setAccessibleName("changes: field, now on the pump, will be")
-        self.changes.setHorizontalHeaderLabels(["Field", "Now on the pump", "Will be"])
-        self.changes.verticalHeader().setVisible(False)
-        self.changes.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.changes.setWordWrap(True)
-        hh = self.changes.horizontalHeader()
-        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        hh.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        top.addWidget(self.changes, 3)
-        change_box = QVBoxLayout()
-        head = QLabel("Daily total")
-        head.setProperty("role", "muted")
-        head.setAlignment(Qt.AlignmentFlag.AlignRight)
-        self.change = QLabel("…")
-        self.change.setObjectName("confirm_daily_change")
-        self.change.setAccessibleName("daily total change")
-        self.change.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.change.setStyleSheet("font-size: 36pt; font-weight: 800;")
-        self.doses = QLabel()
-        self.doses.setObjectName("confirm_doses")
-        self.doses.setWordWrap(True)
-        self.doses.setAlignment(Qt.AlignmentFlag.AlignRight)
-        change_box.addWidget(head)
-        change_box.addWidget(self.change)
-        change_box.addWidget(self.doses)
-        change_box.addStretch(1)
-        top.addLayout(change_box, 1)
-        outer.addLayout(top, 3)
+        self.view = ChangeView()
+        self.changes = self.view.table
+        self.change = self.view.change
+        outer.addWidget(self.view, 3)
 
         self.findings_area = QScrollArea()
         self.findings_area.setWidgetResizable(True)
@@ -286,32 +255,7 @@ class ConfirmDialog(QDialog):
         self._update_buttons()
 
     def _show_changes(self, proposal: Proposal) -> None:
-        rows = proposal.changes
-        self.changes.setRowCount(len(rows))
-        for r, row in enumerate(rows):
-            for c, text in enumerate((row.field, row.old, row.new)):
-                item = QTableWidgetItem(keep_quantities_whole(text))
-                if c:
-                    item.setTextAlignment(
-                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-                    )
-                if c == 2:
-                    font = item.font()
-                    font.setBold(True)
-                    item.setFont(font)
-                self.changes.setItem(r, c, item)
-        self.changes.resizeRowsToContents()
-        change = proposal.daily_change
-        if change is None:
-            self.change.setText("new")
-            self.change.setToolTip("the pump delivered nothing before, or its therapy is unknown")
-            colour = WARNING
-        else:
-            self.change.setText(percent_text(change * 100))
-            colour = CRITICAL if abs(change) >= 1 else WARNING if abs(change) >= 0.2 else "#1f2328"
-        self.change.setStyleSheet(f"font-size: 36pt; font-weight: 800; color: {colour};")
-        doses = [f"{d.drug}: {d.to_json()['text']}" for d in proposal.plan.daily_doses]
-        self.doses.setText("<br>".join(doses) or "saline: no drug")
+        self.view.show_proposal(proposal)
 
     def _show_findings(self, proposal: Proposal) -> None:
         old = {o.finding.code: (o.box.isChecked(), o.reason.text()) for o in self._overrides}

@@ -38,11 +38,12 @@ from PySide6.QtWidgets import (
 )
 
 from programmer.drugs import INDICATIONS, JURISDICTIONS, default_library
-from programmer.formatting import percent_text
 from programmer.planner import Plan
 from programmer.prescription import PrescriptionFileError
 from programmer.session.changes import daily_doses
+from programmer.session.drug_changes import drug_changes
 from ui.app_state import AppState
+from ui.drug_change import DrugChangeLabel, over_the_limit
 from ui.inputs import guard_inputs
 from ui.style import CRITICAL, OK, WARNING
 from ui.therapy.chart import ProfileChart
@@ -355,12 +356,8 @@ class TherapyPage(QWidget):
         self.totals.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         heading = QLabel("Per day")
         heading.setProperty("role", "muted")
-        self.change = QLabel()
-        self.change.setObjectName("daily_change")
-        self.change.setAccessibleName("daily total change against the pump")
-        self.change.setProperty("role", "big")
-        self.change.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        change_heading = QLabel("Daily total vs the pump")
+        self.change = DrugChangeLabel("daily_change")
+        change_heading = QLabel("Each drug's daily dose vs the pump")
         change_heading.setProperty("role", "muted")
         grid.addWidget(heading, 0, 0)
         grid.addWidget(self.totals, 1, 0)
@@ -740,21 +737,14 @@ class TherapyPage(QWidget):
         vol = p.to_json()["daily_volume_text"]
         lines.append(f"volume: <b>{vol}</b>" if vol else "volume: — (no therapy can be built)")
         self.totals.setText("<br>".join(lines))
-        change = self.model.daily_change(p)
         if p.therapy is None:
+            self.change.show_changes([], set())
             self.change.setText("—")
             self.change.setToolTip("no therapy can be built from this prescription")
-        elif change is None:
-            self.change.setText("new")
-            self.change.setToolTip("the pump's therapy is unknown, or it delivers nothing now")
-        else:
-            self.change.setText(percent_text(change * 100))
-            self.change.setToolTip("the heaviest day's volume against the pump's therapy")
-        big = change is not None and abs(change) >= Fraction(1, 5)
-        colour = (
-            CRITICAL if change is not None and abs(change) >= 1 else WARNING if big else "#1f2328"
-        )
-        self.change.setStyleSheet(f"color: {colour};")
+            return
+        changes = drug_changes(self.model.pump_therapy, p.therapy)
+        self.change.show_changes(changes, over_the_limit(p.findings),
+                                 pump_known=self.model.pump_therapy is not None)  # fmt: skip
 
     def _show_findings(self, p: Plan) -> None:
         self.findings.clear()
