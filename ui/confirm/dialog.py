@@ -71,7 +71,7 @@ def error_text(error: BaseException) -> str:
     return str(error) or "the operation failed"
 
 
-class _Override(QWidget):
+class OverrideRow(QWidget):
     """One soft finding: an override checkbox and the reason it requires."""
 
     def __init__(self, f: Finding, index: int) -> None:
@@ -111,7 +111,7 @@ class ConfirmDialog(QDialog):
         self.proposal: Proposal | None = None
         self.program_result: ProgramResult | None = None
         self.progress: list[str] = []
-        self._overrides: list[_Override] = []
+        self._overrides: list[OverrideRow] = []
         self._sending = False
 
         outer = QVBoxLayout(self)
@@ -279,7 +279,7 @@ class ConfirmDialog(QDialog):
                     self.findings_box.addWidget(extra)
                     continue
                 seen.add(f.code)
-                o = _Override(f, len(self._overrides))
+                o = OverrideRow(f, len(self._overrides))
                 checked, reason = old.get(
                     f.code, (f.code in proposal.overrides, proposal.overrides.get(f.code, ""))
                 )
