@@ -15,9 +15,22 @@ from fractions import Fraction
 from math import floor
 from typing import Any
 
-from programmer import checks
-from programmer.checks import RefillCheck
-from programmer.drugs import Drug, DrugLibrary, default_library
+from programmer.dose import (
+    boluses,
+    concentration,
+    daily,
+    profile,
+    refill,
+    starting,
+    titration,
+)
+from programmer.dose import (
+    confirmations as confirming,
+)
+from programmer.dose.context import BolusPlan, dose_field, unit_for
+from programmer.dose.context import PumpContext as PumpContext  # re-exported for session and app
+from programmer.dose.refill import RefillCheck
+from programmer.drugs import DrugLibrary, default_library
 from programmer.findings import Finding, Severity, finding
 from programmer.formatting import (
     dose_per_day_text,
@@ -27,17 +40,13 @@ from programmer.formatting import (
 from programmer.prescription import DoseRecord, Prescription, read_prescription
 from programmer.pump_limits import (
     CAPACITY_NL,
-    DEFAULT_PRIMING_RATE_NL_DAY,
     ERI_TO_END_OF_SERVICE_DAYS,
-    PUMP_TUBING_NL,
 )
 from programmer.reservoir import OneTimeBolus, low_alarm_instant
 from programmer.therapy import (
-    DrugFill,
     Therapy,
     dose_ng,
     round_half_even,
-    volume_for_dose_nl,
 )
 from programmer.timeutil import (
     OffsetAt,
@@ -49,32 +58,6 @@ from programmer.timeutil import (
 )
 
 ALARM_HORIZON_DAYS = 730
-
-
-@dataclass(frozen=True)
-class PumpContext:
-    """What a connected pump says about itself (filled by the pump session)."""
-
-    model: str
-    serial: str
-    therapy: Therapy | None
-    reservoir_nl: int
-    utc_offset_min: int
-    cycle_anchor_t: int | None = None
-    eri_t: int | None = None
-    last_fill_nl: int | None = None  # the reservoir just after the previous refill
-    first_fill: bool | None = None  # is this the first fill of a naive pump?
-
-
-@dataclass(frozen=True)
-class BolusPlan:
-    kind: str
-    volume_nl: int
-    rate_nl_day: int
-    inputs: dict[str, Any]
-
-    def to_wire(self) -> dict[str, Any]:
-        return {"kind": self.kind, "volume_nl": self.volume_nl, "rate_nl_day": self.rate_nl_day}
 
 
 @dataclass(frozen=True)
@@ -98,6 +81,7 @@ class Plan:
     library_hash: str
     findings: list[Finding] = field(default_factory=list)
     overrides: dict[str, str] = field(default_factory=dict)
+    confirmations: dict[str, str] = field(default_factory=dict)
     therapy: Therapy | None = None
     bolus: BolusPlan | None = None
     daily_volume_nl: Fraction | None = None
@@ -163,17 +147,12 @@ class Plan:
             "library": {"version": self.library_version, "content_hash": self.library_hash},
             "findings": [f.to_json() for f in self.findings],
             "overrides": [{"code": c, "reason": r} for c, r in self.overrides.items()],
+            "confirmed_values": [{"field": k, "value": v} for k, v in self.confirmations.items()],
         }
 
 
 def _iso(t: int | None) -> str | None:
     return None if t is None else iso_utc(t)
-
-
-def _unit_for(drug: Drug | None, conc_ng_ml: int) -> str:
-    if drug is not None and drug.dose_unit:
-        return drug.dose_unit
-    return "mg" if conc_ng_ml >= 1_000_000 else "mcg"
 
 
 def plan(
@@ -185,12 +164,39 @@ def plan(
     library: DrugLibrary | None = None,
     local_offset_at: OffsetAt = system_offset_at,
     dose_history: Sequence[DoseRecord] = (),
+    confirmations: Mapping[str, str] | None = None,
+    extra_findings: Sequence[Finding] = (),
 ) -> Plan:
-    """Check a prescription and compute what it would program. `now` must be aware."""
+    """Check a prescription and compute what it would program. `now` must be aware.
+
+    `overrides` maps a soft finding's code to its own reason (>= 3 words); `confirmations`
+    maps a retype finding's field to the value typed again. Both count for this plan only.
+    `extra_findings` (e.g. the session's clock check) are judged with the plan's own.
+    """
     lib = library or default_library()
     rx, structural = read_prescription(dict(data), lib)
     out = Plan(rx, lib.version, lib.content_hash, findings=list(structural))
-    out.overrides = dict(overrides or {})
+    _check(out, rx, lib, now, pump, local_offset_at, dose_history)
+    out.findings.extend(extra_findings)
+    typed = dict(confirmations or {})
+    out.findings = confirming.apply_confirmations(out.findings, typed)
+    out.confirmations = {
+        k: v for k, v in typed.items() if any(f.confirmed and f.field == k for f in out.findings)
+    }
+    out.overrides, problems = confirming.valid_overrides(out.findings, dict(overrides or {}))
+    out.findings.extend(problems)
+    return out
+
+
+def _check(
+    out: Plan,
+    rx: Prescription,
+    lib: DrugLibrary,
+    now: datetime,
+    pump: PumpContext | None,
+    local_offset_at: OffsetAt,
+    dose_history: Sequence[DoseRecord],
+) -> None:
     add = out.findings.append
 
     at = rx.refill.at if rx.refill and rx.refill.at else now
@@ -212,11 +218,11 @@ def plan(
                         f"the prescription is for an {rx.pump_model}; this pump is an {pump.model}"))  # fmt: skip
 
     add_all = out.findings.extend
-    add_all(checks.check_drugs(rx, lib))
-    therapy, step_findings = checks.build_therapy(rx, lib)
+    add_all(concentration.check_drugs(rx, lib))
+    therapy, step_findings = profile.build_therapy(rx, lib)
     add_all(step_findings)
     if therapy is None:
-        return out
+        return
     if pump is not None and therapy.catheter_volume_nl == 0 and pump.therapy is not None:
         therapy = _with_catheter(therapy, pump.therapy.catheter_volume_nl)
     out.therapy = therapy
@@ -224,43 +230,57 @@ def plan(
     out.daily_volume_nl = max(out.day_volumes_nl, default=Fraction(0))
 
     # --- one-time bolus ---
-    previous = _previous(rx, pump)
+    previous = boluses.previous_fill(rx, pump)
     reservoir_after = rx.refill.added_nl if rx.refill else (pump.reservoir_nl if pump else None)
-    bolus, bolus_findings = _plan_bolus(rx, therapy, previous, reservoir_after)
+    bolus, bolus_findings = boluses.plan_bolus(rx, therapy, previous, reservoir_after)
     out.bolus = bolus
     add_all(bolus_findings)
-    add_all(checks.check_drug_change(rx, therapy, previous, bolus))
+    add_all(boluses.check_drug_change(rx, therapy, previous, bolus))
 
     # --- doses ---
     single_dose = Fraction(0)
     if bolus is not None and bolus.kind == "single":
         single_dose = Fraction(bolus.volume_nl)
     ptm_volume = Fraction(therapy.ptm.volume_nl * therapy.ptm.allowed_per_day())
+    where = dose_field(rx, therapy)
+    history = [*dose_history, *rx.dose_history]
     for fill in therapy.drugs:
         drug = lib.find(fill.name)
-        unit = _unit_for(drug, fill.conc_ng_ml)
+        unit = unit_for(drug, fill.conc_ng_ml)
         base = dose_ng(out.daily_volume_nl, fill.conc_ng_ml)
         most = dose_ng(out.daily_volume_nl + ptm_volume + single_dose, fill.conc_ng_ml)
         out.daily_doses.append(DrugDose(fill.name, unit, base))
         out.max_daily_doses.append(DrugDose(fill.name, unit, most))
         if drug is not None:
-            add_all(checks.check_daily_dose(drug, unit, base, most, rx, lib))
-            history = [*dose_history, *rx.dose_history]
-            current = _current_dose(pump, fill.name, history, at)
-            add_all(checks.check_titration(drug, unit, base, current, history, at, rx, lib))
+            add_all(daily.check_daily_dose(drug, unit, base, most, rx, lib, where))
+            current = titration.current_dose(pump, fill.name, history, at)
+            first = starting.is_first_fill(fill.name, rx, pump, current)
+            if first is not None:
+                add_all(starting.check_starting_dose(drug, unit, base, most, first, where))
+            elif current is not None:
+                add_all(daily.check_change_slip(drug, unit, base, current, where, lib))
+            add_all(titration.check_titration(drug, unit, base, current, history, at, rx, lib))
+    if previous is not None and previous[0] and not therapy.drugs:
+        names = tuple(d.name for d in previous[0])
+        add(finding("therapy_stopped", "drugs",
+                    f"saline replaces {', '.join(names)}: the patient gets no drug once the "
+                    "catheter has run out" + profile.withdrawal_text(rx, lib, names)))  # fmt: skip
+    fill_nl = rx.refill.added_nl if rx.refill else None
+    model = pump.model if pump else rx.pump_model
+    add_all(daily.check_daily_volume(out.daily_volume_nl + ptm_volume, model, fill_nl,
+                                     therapy.low_alarm_nl, lib))  # fmt: skip
 
     # --- refill: capacity, discrepancy, dates ---
     capacity = CAPACITY_NL.get(pump.model if pump else (rx.pump_model or ""))
-    add_all(checks.check_refill(rx, therapy, capacity, pump))
-    out.refill_check = checks.refill_discrepancy(rx, pump)
+    add_all(refill.check_refill(rx, therapy, capacity, pump))
+    out.refill_check = refill.refill_discrepancy(rx, pump)
     if out.refill_check is not None:
-        add_all(checks.check_discrepancy(out.refill_check))
+        add_all(refill.check_discrepancy(out.refill_check))
     elif rx.refill is not None:
         add(finding("refill_check_skipped", "refill",
                     "the refill discrepancy was not checked: refill.expected and refill.last_fill "
                     "(or a connected pump) are needed"))  # fmt: skip
     _dates(out, rx, therapy, pump, bolus, reservoir_after, lib, local_offset_at)
-    return out
 
 
 def _with_catheter(therapy: Therapy, catheter_nl: int) -> Therapy:
@@ -268,93 +288,6 @@ def _with_catheter(therapy: Therapy, catheter_nl: int) -> Therapy:
         therapy.drugs, therapy.mode, therapy.cycle_days, therapy.steps, therapy.ptm,
         therapy.low_alarm_nl, catheter_nl,
     )  # fmt: skip
-
-
-def _previous(
-    rx: Prescription, pump: PumpContext | None
-) -> tuple[tuple[DrugFill, ...], int] | None:
-    """The drugs in the fluid path now and the rate they were running at (mean, nl/day)."""
-    if pump is not None and pump.therapy is not None:
-        t = pump.therapy
-        return t.drugs, round_half_even(t.mean_rate_nl_day())
-    if rx.previous is not None and rx.previous.rate_nl_day is not None:
-        drugs = tuple(
-            DrugFill(d.name, d.conc_ng_ml) for d in rx.previous.drugs if d.conc_ng_ml is not None
-        )
-        return drugs, round_half_even(rx.previous.rate_nl_day)
-    return None
-
-
-def _plan_bolus(
-    rx: Prescription,
-    therapy: Therapy,
-    previous: tuple[tuple[DrugFill, ...], int] | None,
-    reservoir_nl: int | None,
-) -> tuple[BolusPlan | None, list[Finding]]:
-    b = rx.bolus
-    if b is None:
-        return None, []
-    found: list[Finding] = []
-    catheter = therapy.catheter_volume_nl
-    if b.kind in ("bridge", "priming"):
-        if catheter <= 0:
-            return None, [finding("invalid_bolus", "catheter",
-                                  f"a {b.kind} bolus needs the catheter volume: give catheter.length "
-                                  "and catheter.volume_per_cm (or catheter.volume)")]  # fmt: skip
-        volume = PUMP_TUBING_NL + catheter
-        inputs: dict[str, Any] = {
-            "pump_tubing_nl": PUMP_TUBING_NL,
-            "pump_tubing_source": "pump-link-protocol.md section 5 (0.140 mL)",
-            "catheter_volume_nl": catheter,
-        }
-        if b.kind == "bridge":
-            if previous is None:
-                return None, [finding("invalid_bolus", "bolus",
-                                      "a bridge bolus runs at the previous rate, which is unknown: "
-                                      "connect the pump or give previous.rate")]  # fmt: skip
-            rate = previous[1]
-            inputs["rate_source"] = "the previous program's mean rate (old drug, old rate)"
-        else:
-            rate = round_half_even(b.rate_nl_day) if b.rate_nl_day else DEFAULT_PRIMING_RATE_NL_DAY
-            inputs["rate_source"] = (
-                "stated in the prescription" if b.rate_nl_day else "the pump's fastest bolus rate"
-            )
-    else:
-        first = therapy.drugs[0] if therapy.drugs else None
-        if b.dose_ng is not None:
-            if first is None:
-                return None, [
-                    finding(
-                        "invalid_bolus", "bolus.dose", "a dose needs a drug: the fill is saline"
-                    )
-                ]
-            exact = volume_for_dose_nl(b.dose_ng, first.conc_ng_ml)
-        else:
-            assert b.volume_nl is not None
-            exact = b.volume_nl
-        volume = round_half_even(exact)
-        assert b.duration_min is not None
-        rate = round_half_even(Fraction(volume) * 1440 / b.duration_min)
-        inputs = {"duration_min": str(b.duration_min)}
-    found.extend(checks.check_bolus(b.kind, volume, rate, reservoir_nl))
-    if any(f.severity is Severity.HARD for f in found):
-        return None, found
-    return BolusPlan(b.kind, volume, rate, inputs), found
-
-
-def _current_dose(
-    pump: PumpContext | None, drug: str, history: Sequence[DoseRecord], at: datetime
-) -> Fraction | None:
-    """The daily dose of `drug` running now: the pump's therapy if known, else the history."""
-    if pump is not None and pump.therapy is not None:
-        for fill in pump.therapy.drugs:
-            if fill.name == drug:
-                return dose_ng(pump.therapy.max_day_volume_nl(), fill.conc_ng_ml)
-        return Fraction(0)
-    earlier = [r for r in history if r.drug == drug and r.at <= at]
-    if not earlier:
-        return None
-    return max(earlier, key=lambda r: r.at).daily_ng
 
 
 def _dates(
@@ -383,7 +316,7 @@ def _dates(
             out.low_alarm_at = floor(hit)  # never later than the exact instant
             candidates.append((out.low_alarm_at, "low_reservoir_alarm"))
     if rx.refill is not None:
-        days, assumed = checks.stability_days(therapy, rx, pump, lib)
+        days, assumed = refill.stability_days(therapy, rx, pump, lib)
         if assumed:
             out.findings.append(finding("stability_assumed", "refill.first_fill",
                                         "it is not known whether this is the first fill of a naive "

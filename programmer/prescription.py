@@ -22,6 +22,10 @@ from programmer.quantities import Dimension, Quantity, QuantityError, parse_quan
 
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])", re.ASCII)
 MAX_FILE_BYTES = 1_000_000
+# A run of digits longer than this anywhere in the file is no number anyone meant: the file
+# is refused as unreadable (exit 2) before anything converts it (int() fails past 4300).
+MAX_FILE_DIGITS = 100
+_DIGIT_RUN = re.compile("[0-9]{" + str(MAX_FILE_DIGITS + 1) + ",}")
 
 
 class PrescriptionFileError(Exception):
@@ -111,6 +115,9 @@ class Prescription:
     dose_history: list[DoseRecord] = field(default_factory=list)
     # Sections where an entry could not be read: never build a therapy from what is left.
     incomplete: set[str] = field(default_factory=set)
+    # Each quantity's text as written, by field ("drugs[0].concentration", "steps[2].dose"):
+    # what a retype-to-confirm finding asks to be typed again.
+    values: dict[str, str] = field(default_factory=dict)
 
 
 def load_prescription_file(path: Path) -> Any:
@@ -144,8 +151,26 @@ def parse_prescription_json(text: str, name: str = "prescription") -> Any:
     def no_constants(token: str) -> Any:
         raise PrescriptionFileError(f"{name}: {token} is not a number")
 
+    def bounded(kind: type[int] | type[float]) -> Any:
+        def read(token: str) -> Any:
+            digits = sum(1 for ch in token if ch.isdigit())
+            if digits > MAX_FILE_DIGITS:
+                raise PrescriptionFileError(
+                    f"{name}: a number with {digits} digits; at most {MAX_FILE_DIGITS} digits "
+                    "are accepted"
+                )
+            return kind(token)
+
+        return read
+
     try:
-        data = json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constants)
+        data = json.loads(
+            text,
+            object_pairs_hook=no_duplicates,
+            parse_constant=no_constants,
+            parse_int=bounded(int),
+            parse_float=bounded(float),
+        )
     except json.JSONDecodeError as exc:
         raise PrescriptionFileError(
             f"{name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
@@ -154,7 +179,25 @@ def parse_prescription_json(text: str, name: str = "prescription") -> Any:
         raise PrescriptionFileError(f"{name}: nested too deeply") from None
     if not isinstance(data, dict):
         raise PrescriptionFileError(f"{name}: the prescription must be a JSON object {{...}}")
+    _refuse_long_digit_runs(data, "", name)
     return data
+
+
+def _refuse_long_digit_runs(value: Any, path: str, name: str) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_long_digit_runs(item, f"{path}.{key}" if path else str(key), name)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _refuse_long_digit_runs(item, f"{path}[{i}]", name)
+    elif isinstance(value, str):
+        run = _DIGIT_RUN.search(value)
+        if run is not None:
+            digits = max(len(m) for m in re.findall(r"[0-9]+", value))
+            raise PrescriptionFileError(
+                f"{name}: {path or 'a value'} has a number with {digits} digits; "
+                f"at most {MAX_FILE_DIGITS} digits are accepted"
+            )
 
 
 class _Reader:
@@ -163,6 +206,7 @@ class _Reader:
     def __init__(self, library: DrugLibrary) -> None:
         self.library = library
         self.findings: list[Finding] = []
+        self.values: dict[str, str] = {}
 
     def bad(self, field_: str, message: str, code: str = "invalid_prescription") -> None:
         self.findings.append(finding(code, field_, message))
@@ -218,10 +262,12 @@ class _Reader:
                 self.bad(path + key, f"{key} is required")
             return None
         try:
-            return parse_quantity(obj[key], *dims)
+            q = parse_quantity(obj[key], *dims)
         except QuantityError as exc:
             self.bad(path + key, f"{key}: {exc.reason}", "invalid_quantity")
             return None
+        self.values[path + key] = q.text
+        return q
 
     def whole(self, q: Quantity | None, field_: str, what: str) -> int | None:
         if q is None:
@@ -320,6 +366,7 @@ def read_prescription(
     for f in r.findings:
         top = re.split(r"[.\[]", f.field, maxsplit=1)[0]
         p.incomplete.add(top)
+    p.values = r.values
     return p, r.findings
 
 

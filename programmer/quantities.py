@@ -66,6 +66,10 @@ for _mu in MICRO_SIGNS:
 NL_PER_ML = 10**6
 MIN_PER_DAY = 1440
 
+# No dose, volume or time needs more digits than this; a longer number is a slip (or an
+# attack) and must be refused before int() or Fraction() spend time on it.
+MAX_NUMBER_DIGITS = 20
+
 _NUMBER = re.compile(r"(0|[1-9][0-9]*)(?:\.([0-9]+))?", re.ASCII)
 
 
@@ -98,6 +102,12 @@ def parse_number(text: str) -> Fraction:
     """A plain decimal: digits, optionally a point and more digits. Nothing else."""
     if text == "":
         raise QuantityError(text, "the number is missing")
+    digits = sum(1 for ch in text if ch.isdigit())
+    if digits > MAX_NUMBER_DIGITS:
+        raise QuantityError(
+            text[:24] + "...",
+            f"the number has {digits} digits; at most {MAX_NUMBER_DIGITS} digits are accepted",
+        )
     for ch in text:
         if ch.isdigit() and not ("0" <= ch <= "9"):
             raise QuantityError(text, f"use the digits 0-9 only (found {ch!r})")

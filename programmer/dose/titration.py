@@ -1,0 +1,104 @@
+"""Titration: the change from the running dose against each drug's rules."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from fractions import Fraction
+
+from programmer.dose.context import PumpContext
+from programmer.drugs import Drug, DrugLibrary
+from programmer.findings import Finding, finding
+from programmer.formatting import (
+    decimal_text,
+    dose_per_day_text,
+    mass_text,
+)
+from programmer.prescription import DoseRecord, Prescription
+from programmer.therapy import dose_ng
+
+
+def _increases(history: Sequence[DoseRecord], drug: str) -> list[datetime]:
+    """When each recorded increase of `drug` took effect."""
+    records = sorted((r for r in history if r.drug == drug), key=lambda r: r.at)
+    return [b.at for a, b in itertools.pairwise(records) if b.daily_ng > a.daily_ng]
+
+
+def check_titration(
+    drug: Drug,
+    unit: str,
+    new_ng: Fraction,
+    current_ng: Fraction | None,
+    history: Sequence[DoseRecord],
+    at: datetime,
+    rx: Prescription,
+    lib: DrugLibrary,
+) -> list[Finding]:
+    """The change from the running dose against the drug's titration rules."""
+    if current_ng is None or new_ng == current_ng:
+        return []
+    rules = drug.titration_for(rx.jurisdiction)
+    default = lib.default_titration
+    out: list[Finding] = []
+    old_text, new_text = dose_per_day_text(current_ng, unit), dose_per_day_text(new_ng, unit)
+    if new_ng < current_ng:
+        table = (rules.max_decrease_percent if rules and rules.max_decrease_percent
+                 else default.max_decrease_percent)  # fmt: skip
+        limit = default.percent_for(table, rx.indication)
+        drop = (current_ng - new_ng) * 100 / current_ng if current_ng else Fraction(0)
+        if limit is not None and drop > limit:
+            out.append(finding("dose_decrease_large", "steps",
+                               f"{drug.name} falls from {old_text} to {new_text} (-{decimal_text(drop, Fraction(1, 10))} %), "
+                               f"more than {limit} % at once"))  # fmt: skip
+        return out
+    rise = new_ng - current_ng
+    if rules is not None and rules.max_increase_per_change_ng is not None:
+        if rise > rules.max_increase_per_change_ng:
+            out.append(finding("dose_change_too_large", "steps",
+                               f"{drug.name} rises from {old_text} to {new_text} (+{mass_text(rise, unit)}/day); "
+                               f"at most +{mass_text(rules.max_increase_per_change_ng, unit)}/day per increase ({rules.source})"))  # fmt: skip
+    else:
+        has_rule = rules is not None and rules.max_increase_percent
+        table = rules.max_increase_percent if rules and has_rule else default.max_increase_percent
+        source = rules.source if rules and has_rule else lib.sources.get("ITP_POLICY", "")
+        limit = (rules or default).percent_for(table, rx.indication)
+        if current_ng > 0 and limit is not None:
+            pct = rise * 100 / current_ng
+            if pct > limit:
+                out.append(finding("dose_change_too_large", "steps",
+                                   f"{drug.name} rises from {old_text} to {new_text} (+{decimal_text(pct, Fraction(1, 10))} %); "
+                                   f"the limit for {rx.indication or 'an unknown indication'} is +{limit} % ({source})"))  # fmt: skip
+    if rules is None:
+        return out
+    increases = [t for t in _increases(history, drug.name) if t <= at]
+    if rules.min_hours_between_increases is not None and increases:
+        since = at - increases[-1]
+        if since < timedelta(hours=rules.min_hours_between_increases):
+            hours = decimal_text(Fraction(int(since.total_seconds()), 3600), Fraction(1, 10))
+            out.append(finding("titration_too_frequent", "steps",
+                               f"the last {drug.name} increase was {hours} h ago; increases must be at least "
+                               f"{rules.min_hours_between_increases} h apart ({rules.source})"))  # fmt: skip
+    if rules.max_increases is not None:
+        count, days = rules.max_increases
+        recent = [t for t in increases if at - t < timedelta(days=days)]
+        if len(recent) + 1 > count:
+            out.append(finding("titration_too_frequent", "steps",
+                               f"this would be increase {len(recent) + 1} of {drug.name} within {days} days; "
+                               f"at most {count} ({rules.source})"))  # fmt: skip
+    return out
+
+
+def current_dose(
+    pump: PumpContext | None, drug: str, history: Sequence[DoseRecord], at: datetime
+) -> Fraction | None:
+    """The daily dose of `drug` running now: the pump's therapy if known, else the history."""
+    if pump is not None and pump.therapy is not None:
+        for fill in pump.therapy.drugs:
+            if fill.name == drug:
+                return dose_ng(pump.therapy.max_day_volume_nl(), fill.conc_ng_ml)
+        return Fraction(0)
+    earlier = [r for r in history if r.drug == drug and r.at <= at]
+    if not earlier:
+        return None
+    return max(earlier, key=lambda r: r.at).daily_ng
