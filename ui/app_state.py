@@ -222,14 +222,16 @@ class AppState(QObject):
         self.sig_pump_changed.emit()
 
     def propose(self, prescription: dict[str, Any], overrides: dict[str, str] | None,
-                on_ok: Callable[[Proposal], None], on_error: Callable[[BaseException], None] | None = None) -> None:  # fmt: skip
-        """Plan against the pump as it is now (a fresh interrogation); nothing is sent."""
+                on_ok: Callable[[Proposal], None], on_error: Callable[[BaseException], None] | None = None,
+                confirmations: dict[str, str] | None = None) -> None:  # fmt: skip
+        """Plan against the pump as it is now (a fresh interrogation); nothing is sent.
+        `confirmations`: {finding field: the value typed again} for retype-to-confirm findings."""
         session = self.session
         if session is None:
             raise RuntimeError("no pump connected")
         self.bridge.run(
             "plan",
-            lambda: session.propose(prescription, overrides),
+            lambda: session.propose(prescription, overrides, confirmations or None),
             on_ok,
             on_error or self._failed,
         )

@@ -125,7 +125,8 @@ class ConcentrationField(QWidget):
         self._drug = drug
         self.strength.blockSignals(True)
         self.strength.clear()
-        for ng in drug.marketed_strengths_ng_ml if drug is not None else ():
+        for ng in sorted(drug.standard_ng_ml) if drug is not None else ():
+            # the drug's standard strengths (marketed and compounded), each in the library
             self.strength.addItem(concentration_text(ng, drug.dose_unit or "mg"), ng)  # type: ignore[union-attr]
         self.strength.addItem(OTHER, None)
         self.strength.blockSignals(False)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from programmer.session.pump_session import ProgramResult
@@ -97,3 +98,34 @@ def test_a_failed_send_says_whether_anything_changed(state: AppState, qtbot: QtB
     dialog._sending = True  # an error raised by the core before STAGE (password, link)
     dialog._failed(ConnectionError("link lost"))
     assert "the pump was not changed" in dialog.status.text()
+
+
+def test_a_suspected_slip_is_cleared_only_by_typing_the_value_again(
+    state: AppState, qtbot: QtBot
+) -> None:
+    """10 mg/day against 1 mg/day in the pump: a x10 slip. A reason alone never clears it;
+    the value typed again does, and the override still needs its own reason."""
+    from PySide6.QtWidgets import QLineEdit
+
+    dialog = _open(qtbot, state, flex_rx(("00:00", "10 mg/day")))
+    assert dialog.proposal is not None and dialog.proposal.plan.hard
+    retype = dialog.findChild(QLineEdit, "retype_steps[0].dose")
+    assert retype is not None
+    for o in dialog._overrides:
+        o.box.setChecked(True)
+        o.reason.setText(f"{o.finding.code}: escalation agreed with the pain team")
+    dialog.password.setText(DOC_PW)
+    assert not dialog.send_button.isEnabled()
+    assert dialog.recheck.isEnabled()
+    retype.setText("10 mg/day")
+    assert dialog.recheck_overrides()
+    qtbot.waitUntil(lambda: not state.bridge.busy, timeout=15_000)
+    p = dialog.proposal
+    assert p is not None
+    assert dialog.findChild(QLineEdit, "retype_steps[0].dose") is None, "confirmed"
+    suspect = [f for f in p.plan.findings if f.code == "unit_suspect"]
+    assert suspect and suspect[0].confirmed
+    assert "unit_suspect" in {o.finding.code for o in dialog._overrides}, "still needs a reason"
+    # no internal codes or 0-based fields in what the person reads
+    texts = " ".join(w.text() for w in dialog.findChildren(QLabel))
+    assert "steps[0]" not in texts and "unit_suspect" not in texts

@@ -83,11 +83,12 @@ def test_drugs_come_from_the_library_aliases_included(wizard: RefillPage) -> Non
     assert "not in the drug library" in wizard.step_problem.text()
     wizard.drug.setText("Infumorph")
     assert wizard.drug.text() == "morphine"
-    assert [wizard.conc.strength.itemText(i) for i in range(wizard.conc.strength.count())] == [
-        "10 mg/mL", "25 mg/mL", "other strength…"
-    ]  # fmt: skip
-    wizard.conc.strength.setCurrentIndex(1)
-    wizard.conc.strength.activated.emit(1)
+    offered = [wizard.conc.strength.itemText(i) for i in range(wizard.conc.strength.count())]
+    assert offered[-1] == "other strength…"
+    assert {"10 mg/mL", "25 mg/mL"} <= set(offered)
+    index = offered.index("25 mg/mL")
+    wizard.conc.strength.setCurrentIndex(index)
+    wizard.conc.strength.activated.emit(index)
     assert wizard.conc.text() == "25 mg/mL"
 
 
@@ -97,20 +98,22 @@ def test_a_suspected_unit_slip_is_red_names_the_unit_and_must_be_typed_again(
     wizard.go(1)
     wizard.removed.setText("19.9")
     wizard.go(2)
-    wizard.conc.setText("2 mcg/mL")  # morphine: 2 mg/mL meant
+    wizard.conc.setText("25 mcg/mL")  # morphine: 25 mg/mL meant
     assert not wizard.next.isEnabled()
-    assert "2 mg/mL was probably meant" in wizard.drug_check.text()
+    assert "25 mg/mL was probably meant" in wizard.drug_check.text()
     assert wizard.conc.number.property("severity") == "hard"
     assert wizard.conc_retype.isVisibleTo(wizard)
     retype = "Concentration: type the value again to confirm it"
     assert retype in wizard.step_problem.text()
-    wizard.conc_retype.setText("2 mg/mL")  # not the same value: not a confirmation
-    assert retype in wizard.step_problem.text()
-    wizard.conc_retype.setText("2 mcg/mL")
+    wizard.conc_retype.setText("25 mg/mL")  # not the same value: not a confirmation
+    assert "not the same" in wizard.step_problem.text()
+    wizard.conc_retype.setText("25 mcg/mL")
     assert retype not in wizard.step_problem.text()
+    assert "not the same" not in wizard.step_problem.text()
     assert "Confirmed by typing it again" in wizard.drug_check.text()
-    # (Next still waits: 1 mg/day at 2 mcg/mL is far above the pump's fastest rate)
-    wizard.conc.setText("3 mcg/mL")  # a new value needs its own retype
+    # (Next still waits: 1 mg/day at 25 mcg/mL is far above the pump's fastest rate)
+    wizard.conc.setText("30 mcg/mL")  # a new value needs its own retype
+    assert wizard.conc_retype.text() == ""
     assert retype in wizard.step_problem.text()
 
 

@@ -71,6 +71,22 @@ def error_text(error: BaseException) -> str:
     return str(error) or "the operation failed"
 
 
+def field_text(field: str) -> str:
+    """A finding's field as the screen shows it: rows numbered from 1 ("step 2 dose")."""
+
+    def one_based(m: re.Match[str]) -> str:
+        return f" {int(m.group(1)) + 1}"
+
+    text = re.sub(r"\[(\d+)\]", one_based, field)
+    text = (
+        text.replace("steps ", "step ")
+        .replace("drugs ", "drug ")
+        .replace(".", " ")
+        .replace("_", " ")
+    )
+    return text
+
+
 class OverrideRow(QWidget):
     """One soft finding: an override checkbox and the reason it requires."""
 
@@ -79,15 +95,15 @@ class OverrideRow(QWidget):
         self.finding = f
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 2, 0, 2)
-        text = QLabel(f"<b>SOFT</b> {f.code} ({f.field}): {f.message}<br><i>{f.remedy}</i>")
+        text = QLabel(f"<b>SOFT</b> ({field_text(f.field)}): {f.message}<br><i>{f.remedy}</i>")
         text.setWordWrap(True)
         text.setStyleSheet(f"color: {WARNING};")
         self.box = QCheckBox("Override")
         self.box.setObjectName(f"override_{f.code}")
-        self.box.setAccessibleName(f"override {f.code}")
+        self.box.setAccessibleName(f"override: {f.message}")
         self.reason = QLineEdit()
         self.reason.setObjectName(f"reason_{f.code}")
-        self.reason.setAccessibleName(f"reason for overriding {f.code}")
+        self.reason.setAccessibleName(f"reason for overriding: {f.message}")
         self.reason.setPlaceholderText("clinical reason (required to override)")
         self.reason.setEnabled(False)
         self.box.toggled.connect(self.reason.setEnabled)
@@ -212,7 +228,8 @@ class ConfirmDialog(QDialog):
         self.recheck.setEnabled(False)
         self.send_button.setEnabled(False)
         try:
-            self.state.propose(self.prescription, overrides or None, self._proposed, self._failed)
+            self.state.propose(self.prescription, overrides or None, self._proposed, self._failed,
+                               self.confirmations())  # fmt: skip
         except RuntimeError as exc:
             self._failed(exc)
 
@@ -265,12 +282,17 @@ class ConfirmDialog(QDialog):
             if w is not None:
                 w.setParent(None)
                 w.deleteLater()
+        typed = self.confirmations()
         self._overrides = []
+        self._retypes: dict[str, QLineEdit] = {}
         p = proposal.plan
         if not p.findings:
             self.findings_box.addWidget(QLabel("No findings."))
         seen: set[str] = set()
         for f in sorted(p.findings, key=lambda f: ["hard", "soft", "info"].index(str(f.severity))):
+            if f.retype and not f.confirmed:
+                self.findings_box.addWidget(self._retype_row(f, typed.get(f.field, "")))
+                continue
             if f.severity is Severity.SOFT:
                 if f.code in seen:  # an override is per code; show its other messages together
                     extra = QLabel(f"      also: {f.message}")
@@ -292,12 +314,38 @@ class ConfirmDialog(QDialog):
             else:
                 colour = CRITICAL if f.severity is Severity.HARD else "#5f6368"
                 word = "HARD (blocks sending)" if f.severity is Severity.HARD else "INFO"
-                label = QLabel(f"<b>{word}</b> {f.code} ({f.field}): {f.message}")
+                label = QLabel(f"<b>{word}</b> ({field_text(f.field)}): {f.message}")
                 label.setObjectName(f"finding_{f.code}")
                 label.setWordWrap(True)
                 label.setStyleSheet(f"color: {colour};")
                 self.findings_box.addWidget(label)
         self.findings_box.addStretch(1)
+
+    def _retype_row(self, f: Finding, typed: str) -> QWidget:
+        """A suspected slip: the value must be typed again (a reason alone never clears it)."""
+        row = QWidget()
+        grid = QGridLayout(row)
+        grid.setContentsMargins(0, 2, 0, 2)
+        text = QLabel(f"<b>HARD until typed again</b> ({field_text(f.field)}): {f.message}")
+        text.setWordWrap(True)
+        text.setStyleSheet(f"color: {CRITICAL};")
+        edit = QLineEdit(typed)
+        edit.setObjectName(f"retype_{f.field}")
+        edit.setAccessibleName(f"type {field_text(f.field)} again to confirm it")
+        edit.setPlaceholderText(
+            f"type the value again, e.g. {f.value}" if f.value else "type it again"
+        )
+        edit.textChanged.connect(lambda _: self._update_buttons())
+        grid.addWidget(text, 0, 0, 1, 2)
+        grid.addWidget(QLabel("Typed again"), 1, 0)
+        grid.addWidget(edit, 1, 1)
+        grid.setColumnStretch(1, 1)
+        self._retypes[f.field] = edit
+        return row
+
+    def confirmations(self) -> dict[str, str]:
+        retypes: dict[str, QLineEdit] = getattr(self, "_retypes", {})
+        return {k: " ".join(e.text().split()) for k, e in retypes.items() if e.text().strip()}
 
     def overrides(self) -> dict[str, str]:
         return {
@@ -306,9 +354,13 @@ class ConfirmDialog(QDialog):
 
     def recheck_overrides(self) -> bool:
         """Plan again with the overrides ticked; refused while any lacks a reason."""
-        missing = [code for code, reason in self.overrides().items() if not reason]
+        missing = [o for o in self._overrides if o.box.isChecked() and not o.reason.text().strip()]
         if missing:
-            self.override_error.setText("Give a reason for every override: " + ", ".join(missing))
+            self.override_error.setText(
+                f"Give a reason for every override ({len(missing)} without one, marked)"
+            )
+            for o in missing:
+                o.reason.setStyleSheet(f"border: 2px solid {CRITICAL};")
             return False
         self.override_error.clear()
         self._propose(self.overrides())
@@ -324,7 +376,9 @@ class ConfirmDialog(QDialog):
         self.send_button.setEnabled(
             plan_ok and bool(self.password.text()) and not self._sending and not done
         )
-        self.recheck.setEnabled(p is not None and not p.plan.hard and bool(self._overrides) and not done and not self._sending)  # fmt: skip
+        only_retype = p is not None and all(f.retype for f in p.plan.hard)
+        self.recheck.setEnabled(p is not None and only_retype and bool(self._overrides or self.confirmations())
+                                and not done and not self._sending)  # fmt: skip
         self.password.setEnabled(not done and not self._sending)
         for o in self._overrides:
             o.box.setEnabled(not done and not self._sending)

@@ -61,7 +61,7 @@ STEP_FIELDS: dict[int, tuple[str, ...]] = {
     3: ("refill.added", "refill"),
     4: ("catheter", "bolus"),
 }
-RETYPE = "unit_suspect"
+CONC_FIELD = "drugs[0].concentration"
 
 
 def _unit(name: str, conc: int) -> str:
@@ -93,7 +93,6 @@ class RefillPage(QWidget):
         self.proposal: Proposal | None = None
         self.result: ProgramResult | None = None
         self._serial: str | None = None
-        self._retyped: dict[str, str] = {}  # field -> the value typed again (unit_suspect)
         self._overrides: list[OverrideRow] = []
         self._sending = False
         outer = QVBoxLayout(self)
@@ -341,7 +340,6 @@ class RefillPage(QWidget):
         self._sending = False
         self.proposal = None
         self.result = None
-        self._retyped = {}
         for field in (self.removed, self.added, self.cath_length, self.cath_per_cm,
                       self.cath_volume, self.conc_retype, self.password):  # fmt: skip
             field.clear()
@@ -390,9 +388,13 @@ class RefillPage(QWidget):
         self._recheck()
 
     def _conc_changed_by_user(self) -> None:
-        self._retyped.pop("drugs[0].concentration", None)
-        self.conc_retype.clear()
+        self.conc_retype.clear()  # a new value needs its own retype
         self._recheck()
+
+    def confirmations(self) -> dict[str, str]:
+        """{field: the value typed again}: the core compares it with the field's value."""
+        typed = " ".join(self.conc_retype.text().split())
+        return {CONC_FIELD: typed} if typed else {}
 
     # --- live checks (the core computes) -------------------------------------------------
 
@@ -452,9 +454,8 @@ class RefillPage(QWidget):
         rx, i = self.prescription(), self.state.interrogation
         if rx is None or i is None:
             return None
-        return plan(
-            rx, now=datetime.fromtimestamp(int(i.status["clock_t"]), UTC), pump=i.pump_context()
-        )
+        return plan(rx, now=datetime.fromtimestamp(int(i.status["clock_t"]), UTC),
+                    pump=i.pump_context(), confirmations=self.confirmations() or None)  # fmt: skip
 
     def step_problems(self, index: int) -> list[str]:
         """What keeps this step from moving on: empty fields, hard findings, a value to retype."""
@@ -484,8 +485,10 @@ class RefillPage(QWidget):
         for f in p.findings:
             if not _belongs(f, index):
                 continue
-            if f.code == RETYPE and not self._retyped_ok(f.field):
+            if f.retype and not f.confirmed:
                 out.append(f"{self._field_name(f.field)}: type the value again to confirm it")
+            elif f.code == "confirm_value_mismatch":
+                out.append(f"{self._field_name(f.field)}: the value typed again is not the same")
             elif f.severity is Severity.HARD:
                 out.append(f"{self._field_name(f.field)}: {f.message}")
         return out
@@ -501,14 +504,7 @@ class RefillPage(QWidget):
                 return name
         return field
 
-    def _retyped_ok(self, field: str) -> bool:
-        return self._retyped.get(field) == self.conc.text() and bool(self.conc.text())
-
     def _recheck(self) -> None:
-        if self.conc_retype.isVisible() or self.conc_retype.text():
-            typed = " ".join(self.conc_retype.text().split())
-            if typed and typed == self.conc.text():
-                self._retyped["drugs[0].concentration"] = typed
         self._fill_now()
         p = self.current_plan()
         index = self.stack.currentIndex()
@@ -596,9 +592,11 @@ class RefillPage(QWidget):
     def _fill_drug(self, p: Plan) -> None:
         msgs = [x for x in p.findings if x.field.startswith("drugs")
                 or x.code in ("unknown_drug", "admixture", "off_label")]  # fmt: skip
-        suspect = next((x for x in msgs if x.code == RETYPE), None)
-        retyped = suspect is not None and self._retyped_ok(suspect.field)
-        self.conc_retype.setVisible(suspect is not None and not retyped)
+        suspect = next((x for x in msgs if x.retype and x.field == CONC_FIELD), None)
+        retyped = suspect is not None and suspect.confirmed
+        self.conc_retype.setVisible(
+            (suspect is not None and not retyped) or bool(self.conc_retype.text())
+        )
         lines = []
         if suspect is not None:
             meant = suggested_unit(self.conc.text())
@@ -613,7 +611,7 @@ class RefillPage(QWidget):
         changed = self._conc_changed()
         lines.append("The concentration changes: the daily dose is kept, the rates are recomputed."
                      if changed else "Same drug and concentration.")  # fmt: skip
-        lines += [f"{x.severity.upper()}: {x.message}" for x in msgs if x.code != RETYPE]
+        lines += [f"{x.severity.upper()}: {x.message}" for x in msgs]
         bad = (suspect is not None and not retyped) or any(
             x.severity is Severity.HARD for x in msgs
         )
@@ -681,7 +679,8 @@ class RefillPage(QWidget):
         self._update_send()
         self.findings.setText("Reading the pump and planning…")
         self.state.propose(rx, overrides or None, self._show_proposal,
-                           lambda e: self.findings.setText(f"Could not plan: {error_text(e)}"))  # fmt: skip
+                           lambda e: self.findings.setText(f"Could not plan: {error_text(e)}"),
+                           self.confirmations())  # fmt: skip
 
     def _recheck_overrides(self) -> None:
         missing = [code for code, reason in self.overrides().items() if not reason]
