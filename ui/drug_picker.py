@@ -91,7 +91,8 @@ class DrugPicker(QComboBox):
 class ConcentrationField(QWidget):
     """A standard strength of the drug, or a number typed with its unit."""
 
-    sig_changed = Signal()
+    sig_changed = Signal()  # every keystroke, for a live preview
+    sig_committed = Signal()  # Enter, focus out, a unit or a strength chosen
 
     def __init__(self, name: str, accessible: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -118,6 +119,8 @@ class ConcentrationField(QWidget):
         self.strength.activated.connect(lambda _: self._strength_chosen())
         self.number.textChanged.connect(lambda _: self._typed())
         self.unit.activated.connect(lambda _: self._typed())
+        self.number.editingFinished.connect(self.sig_committed.emit)
+        self.unit.activated.connect(lambda _: self.sig_committed.emit())
         self.set_drug(None)
 
     def set_drug(self, drug: Drug | None) -> None:
@@ -138,7 +141,8 @@ class ConcentrationField(QWidget):
         n = self.number.text().strip()
         return f"{n} {self.unit.currentText()}" if n else ""
 
-    def setText(self, text: str) -> None:
+    def setText(self, text: str, *, quiet: bool = False) -> None:
+        """Show `text` ("10 mg/mL"); `quiet`: no signal (the model is showing itself)."""
         parts = text.split(" ")
         number, unit = (parts[0], parts[1]) if len(parts) == 2 else (text, "")
         self.number.blockSignals(True)
@@ -149,7 +153,8 @@ class ConcentrationField(QWidget):
                 self.unit.addItem(unit)
             self.unit.setCurrentText(unit)
         self._match_strength()
-        self.sig_changed.emit()
+        if not quiet:
+            self.sig_changed.emit()
 
     def _strength_chosen(self) -> None:
         ng = self.strength.currentData()
@@ -157,6 +162,7 @@ class ConcentrationField(QWidget):
             self.number.setFocus()
             return
         self.setText(self.strength.currentText())
+        self.sig_committed.emit()
 
     def _typed(self) -> None:
         self._match_strength()

@@ -164,3 +164,24 @@ def test_a_change_beyond_the_titration_limit_is_red_and_large(
     assert page.change.beyond == {"morphine"}
     assert CRITICAL in page.change.text() and "30pt" in page.change.text()
     assert "1 mg/day → 1.5 mg/day" in page.change.toolTip()
+
+
+def test_the_editors_drugs_come_from_the_library_never_free_text(
+    state: AppState, qtbot: QtBot
+) -> None:
+    from tests.ui.conftest_therapy import flex_rx
+
+    page = TherapyPage(state)
+    qtbot.addWidget(page)
+    page.model.replace(flex_rx(("00:00", "1 mg/day")))
+    row = page._drug_rows[0]
+    row.name.setCurrentText("baclofene")
+    row.name.lineEdit().editingFinished.emit()
+    assert page.model.data["drugs"][0]["name"] == "morphine", "an unknown name is never used"
+    assert "not in the drug library" in row.name_problem.text()
+    row.name.setCurrentText("Gablofen")  # an alias
+    row.name.lineEdit().editingFinished.emit()
+    assert page.model.data["drugs"][0]["name"] == "baclofen"
+    assert row.name_problem.isHidden()
+    offered = [row.conc.strength.itemText(i) for i in range(row.conc.strength.count())]
+    assert "2 mg/mL" in offered or "2000 mcg/mL" in offered

@@ -44,11 +44,12 @@ from programmer.session.changes import daily_doses
 from programmer.session.drug_changes import drug_changes
 from ui.app_state import AppState
 from ui.drug_change import DrugChangeLabel, over_the_limit
+from ui.drug_picker import ConcentrationField, DrugPicker
 from ui.inputs import guard_inputs
 from ui.style import CRITICAL, OK, WARNING
 from ui.therapy.chart import ProfileChart
 from ui.therapy.model import TherapyModel, severity_rank, split_quantity
-from ui.therapy.widgets import SEVERITY_COLOUR, FieldMessage, QuantityField, findings_text
+from ui.therapy.widgets import SEVERITY_COLOUR, FieldMessage, QuantityField, findings_text, mark
 
 COL_DAY, COL_START, COL_AMOUNT, COL_UNIT, COL_RUNS, COL_CHECK = range(6)
 ROW_TINT = {"hard": "#fde7e9", "soft": "#fff4ce", "info": "#e8f0fe"}
@@ -87,35 +88,36 @@ class _UnitDelegate(QStyledItemDelegate):
 
 
 class _DrugRow(QWidget):
+    """One drug: its library name (searched, aliases resolved) and a standard strength or a
+    concentration typed with its unit; a name the library does not know is never used."""
+
     def __init__(self, page: TherapyPage, index: int) -> None:
         super().__init__()
         self.index = index
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
-        self.name = QComboBox()
-        self.name.setEditable(True)
-        self.name.addItems([d for d in default_library().drugs])
-        self.name.setObjectName(f"drug_{index}_name")
-        self.name.setAccessibleName(f"drug {index + 1} name")
-        self.conc = QuantityField(f"drug_{index}_concentration", f"drug {index + 1} concentration",
-                                  ["mg/mL", "mcg/mL"])  # fmt: skip
+        self.name = DrugPicker(f"drug_{index}_name", f"drug {index + 1}, from the library")
+        self.conc = ConcentrationField(
+            f"drug_{index}_concentration", f"drug {index + 1} concentration"
+        )
         self.remove = QPushButton("Remove")
         self.remove.setObjectName(f"drug_{index}_remove")
         self.remove.setAccessibleName(f"remove drug {index + 1}")
         self.message = FieldMessage(f"drug_{index}_message")
+        self.name_problem = QLabel()
+        self.name_problem.setObjectName(f"drug_{index}_name_problem")
+        self.name_problem.setStyleSheet(f"color: {CRITICAL}; font-weight: 600;")
+        self.name_problem.setVisible(False)
         grid.addWidget(self.name, 0, 0)
         grid.addWidget(self.conc, 0, 1)
         grid.addWidget(self.remove, 0, 2)
-        grid.addWidget(self.message, 1, 0, 1, 3)
+        grid.addWidget(self.name_problem, 1, 0, 1, 3)
+        grid.addWidget(self.message, 2, 0, 1, 3)
         grid.setColumnStretch(0, 1)
-        grid.setColumnStretch(1, 1)
-        edit = self.name.lineEdit()
-        if edit is not None:
-            edit.setAccessibleName(f"drug {index + 1} name")
-            edit.editingFinished.connect(lambda: page._drug_edited(self.index))
-        self.name.activated.connect(lambda _: page._drug_edited(self.index))
-        self.conc.sig_edited.connect(lambda _: page._drug_edited(self.index))
-        self.conc.sig_typing.connect(lambda _: page._preview_drug(self.index))
+        grid.setColumnStretch(1, 2)
+        self.name.sig_picked.connect(lambda _: page._drug_edited(self.index))
+        self.conc.sig_committed.connect(lambda: page._drug_edited(self.index))
+        self.conc.sig_changed.connect(lambda: page._preview_drug(self.index))
         self.remove.clicked.connect(lambda: page.model.remove_drug(self.index))
 
 
@@ -504,7 +506,14 @@ class TherapyPage(QWidget):
         if self._filling or index >= len(self._drug_rows):
             return
         r = self._drug_rows[index]
-        self.model.set_drug(index, r.name.currentText().strip(), r.conc.text())
+        problem = r.name.problem()
+        r.name_problem.setText(f"Drug {index + 1}: {problem}" if problem else "")
+        r.name_problem.setVisible(bool(problem))
+        mark(r.name, "hard" if problem else None, problem or "")
+        if problem and r.name.currentText().strip():
+            return  # a name the library does not know never reaches the prescription
+        r.conc.set_drug(r.name.drug())
+        self.model.set_drug(index, r.name.text(), r.conc.text())
 
     def _ptm_values(self) -> dict[str, Any] | None:
         if self.ptm_enabled.currentText() != "on":
@@ -524,7 +533,7 @@ class TherapyPage(QWidget):
         if index >= len(self._drug_rows):
             return
         r = self._drug_rows[index]
-        drug: dict[str, Any] = {"name": r.name.currentText().strip()}
+        drug: dict[str, Any] = {"name": r.name.text()}
         if r.conc.text():
             drug["concentration"] = r.conc.text()
 
@@ -624,7 +633,7 @@ class TherapyPage(QWidget):
         if grew:  # rows made later would otherwise come last in the tab order
             before: QWidget = self.jurisdiction
             for r in self._drug_rows:
-                for w in (r.name, r.conc.number, r.conc.unit, r.remove):
+                for w in (r.name, r.conc.strength, r.conc.number, r.conc.unit, r.remove):
                     QWidget.setTabOrder(before, w)
                     before = w
             QWidget.setTabOrder(before, self.add_drug_button)
@@ -632,13 +641,14 @@ class TherapyPage(QWidget):
         for i, (name, conc) in enumerate(drugs):
             r = self._drug_rows[i]
             r.name.blockSignals(True)
-            if r.name.currentText() != name:
-                r.name.setCurrentText(name)
+            if r.name.text() != name:
+                r.name.setText(name)
             r.name.blockSignals(False)
-            r.conc.set_text(conc)
+            r.conc.set_drug(r.name.drug())
+            r.conc.setText(conc, quiet=True)
             mine = self.model.findings_at(f"drugs[{i}]", p)
             conc_f = self.model.findings_at(f"drugs[{i}].concentration", p)
-            r.conc.mark(severity_rank(conc_f), findings_text(conc_f))
+            mark(r.conc.number, severity_rank(conc_f), findings_text(conc_f))
             r.message.show_findings(mine, severity_rank(mine))
         general = [f for f in p.findings if f.field == "drugs"]
         self.drugs_message.show_findings(general, severity_rank(general))
