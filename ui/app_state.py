@@ -17,11 +17,16 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from programmer.store import (
     IDLE_LOCK,
     Accounts,
+    Action,
+    AuditAction,
     AuditTrail,
+    NotAllowed,
     Principal,
     Records,
     Role,
     Store,
+    StoreError,
+    allowed,
     open_store,
 )
 from ui.device import DeviceBridge
@@ -248,8 +253,28 @@ class AppState(QObject):
             on_ok(result)
             self.refresh()  # show what the pump holds now, and any uncertainty banner
 
+        def failed(error: BaseException) -> None:
+            self._audit_refusal(error, session.serial)
+            (on_error or self._failed)(error)
+
         self.bridge.run("send", lambda: session.send(proposal, confirmed=True, password=password, progress=progress),
-                        ok, on_error or self._failed)  # fmt: skip
+                        ok, failed)  # fmt: skip
+
+    def may(self, action: Action) -> bool:
+        """Whether the signed-in role allows `action` (screens say so from the start)."""
+        return self.principal is not None and allowed(self.principal.role, action)
+
+    def _audit_refusal(self, error: BaseException, serial: str | None) -> None:
+        """A send the role refused is recorded: who tried what, on which pump."""
+        if not isinstance(error, NotAllowed) or self.principal is None:
+            return
+        try:
+            self.trail.append(AuditAction.PROGRAM_OUTCOME, account=self.principal.name,
+                              role=str(self.principal.role), pump_serial=serial,
+                              after={"outcome": "refused", "action": str(error.action)},
+                              reason=str(error), outcome="refused")  # fmt: skip
+        except StoreError as exc:
+            self.sig_message.emit("error", f"The refusal could not be recorded: {exc}")
 
     def set_clock_to_this_computer(self, on_done: Callable[[str], None] | None = None) -> None:
         """Send this computer's time and offset to the pump (the dialog has shown the

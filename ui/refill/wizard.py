@@ -40,6 +40,7 @@ from programmer.quantities import Dimension, QuantityError, parse_quantity
 from programmer.session.pump_session import ProgramResult, Proposal
 from programmer.session.refill_rx import prescription_from_therapy, with_refill
 from programmer.session.visit_report import REASONS, VisitReport
+from programmer.store import Action
 from ui.app_state import AppState
 from ui.confirm.change_view import ChangeView
 from ui.confirm.dialog import CHANGED, OUTCOME, OverrideRow, error_text
@@ -550,7 +551,9 @@ class RefillPage(QWidget):
             ("Drug", fill),
             ("Refill was due", due),
         ])  # fmt: skip
-        self.with_therapy.setEnabled(self.editor_prescription() is not None)
+        self.with_therapy.setEnabled(
+            self.state.may(Action.PROGRAM) and self.editor_prescription() is not None
+        )
 
     def _fill_removed(self, p: Plan) -> None:
         i = self.state.interrogation
@@ -631,9 +634,22 @@ class RefillPage(QWidget):
 
     def _fill_bolus(self, p: Plan) -> None:
         changed = self._conc_changed()
-        if self.bridge.isChecked() and not changed:
+        may = self.state.may(Action.PROGRAM)  # a bolus is a program: a physician sends it
+        if (self.bridge.isChecked() and not changed) or (not may and not self.no_bolus.isChecked()):
             self.no_bolus.setChecked(True)
-        self.bridge.setEnabled(changed)
+        self.bridge.setEnabled(changed and may)
+        self.priming.setEnabled(may)
+        self.with_therapy.setEnabled(may and self.editor_prescription() is not None)
+        if not may:
+            self.bridge_text.setText(
+                "A bridge or priming bolus is a program: it needs a physician's account. "
+                + (
+                    "The concentration changes: ask a physician to give the bridge bolus."
+                    if changed
+                    else ""
+                )
+            )
+            return
         codes = {x.code: x for x in p.findings}
         if p.bolus is not None:
             b = p.bolus

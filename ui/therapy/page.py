@@ -42,11 +42,12 @@ from programmer.planner import Plan
 from programmer.prescription import PrescriptionFileError
 from programmer.session.changes import daily_doses
 from programmer.session.drug_changes import drug_changes
+from programmer.store import Action
 from ui.app_state import AppState
 from ui.drug_change import DrugChangeLabel, over_the_limit
 from ui.drug_picker import ConcentrationField, DrugPicker
 from ui.inputs import guard_inputs
-from ui.style import CRITICAL, OK, WARNING
+from ui.style import CRITICAL, INFO, OK, WARNING
 from ui.therapy.chart import ProfileChart
 from ui.therapy.model import TherapyModel, severity_rank, split_quantity
 from ui.therapy.widgets import SEVERITY_COLOUR, FieldMessage, QuantityField, findings_text, mark
@@ -144,6 +145,14 @@ class TherapyPage(QWidget):
         top.addSpacing(16)
         top.addWidget(self.verdict, 1)
         outer.addLayout(top)
+        self.role_note = QLabel()
+        self.role_note.setObjectName("therapy_role_note")
+        self.role_note.setWordWrap(True)
+        self.role_note.setStyleSheet(
+            f"background: #e8f0fe; color: {INFO}; padding: 6px; border-radius: 4px; font-weight: 600;"
+        )
+        self.role_note.setVisible(False)
+        outer.addWidget(self.role_note)
 
         body = QHBoxLayout()
         outer.addLayout(body, 1)
@@ -426,6 +435,7 @@ class TherapyPage(QWidget):
         if self.state.principal is None:
             self.model.reset()  # a prescription is patient data: not left for the next user
             self.file_message.clear()
+        self.refresh()
 
     def _pump_changed(self) -> None:
         i = self.state.interrogation
@@ -596,12 +606,20 @@ class TherapyPage(QWidget):
             f"color: {VERDICT_COLOUR[level]}; font-size: 13pt; font-weight: 700;"
         )
         s = self.state.session
+        may = self.state.may(Action.PROGRAM)
+        role = self.state.principal.role if self.state.principal is not None else None
+        self.role_note.setText(
+            f"Signed in as a {role}: you can check and save this prescription, but sending a "
+            "therapy change needs a physician's account." if role is not None and not may else ""
+        )  # fmt: skip
+        self.role_note.setVisible(role is not None and not may)
         can_send = (not p.hard and p.therapy is not None and s is not None and not self.state.offline
-                    and not s.uncertain)  # fmt: skip
+                    and not s.uncertain and may)  # fmt: skip
         self.send_button.setEnabled(can_send)
         self.send_button.setToolTip(
             "" if can_send else
-            ("Connect a pump first" if s is None else
+            ("Sending a therapy change needs a physician's account" if not may else
+             "Connect a pump first" if s is None else
              "The last outcome is uncertain: read the pump again first" if s.uncertain else
              "Correct the findings marked in red first")
         )  # fmt: skip
