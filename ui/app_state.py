@@ -57,6 +57,48 @@ def _open(db_path: Path | None, offline: bool) -> Store:
     return open_store(db_path, create=True)
 
 
+LOW_RESERVOIR_WARN_S = 14 * 86_400  # the alarm expected within two weeks: a banner
+BATTERY_WARN_S = 180 * 86_400  # the replacement indicator within six months
+
+
+def due_banners(i: Interrogation, f: Forecast) -> list[tuple[str, str, str]]:
+    """Dates and states that need doing something, each with its remedy."""
+    from programmer.session.clock_check import DRIFT_WARN_S, span_text
+    from ui.numbers import clinical_volume
+    from ui.timefmt import local_date, local_text
+
+    now = int(i.status["clock_t"])
+    off = int(i.status["utc_offset_min"])
+    out: list[tuple[str, str, str]] = []
+    reservoir, low = int(i.status["reservoir_nl"]), int(i.status["low_alarm_nl"])
+    if reservoir <= low or (
+        f.low_alarm_t is not None and f.low_alarm_t - now <= LOW_RESERVOIR_WARN_S
+    ):
+        when = ("reached" if reservoir <= low else
+                f"expected {local_text(f.low_alarm_t, off)}" if f.low_alarm_t else "")  # fmt: skip
+        out.append((f"LOW RESERVOIR: about {clinical_volume(reservoir)} left (estimate); the "
+                    f"{clinical_volume(low)} alarm {when}. Refill before then.", CRITICAL,
+                    "banner_low_reservoir"))  # fmt: skip
+    if f.stability_t is not None and f.stability_t <= now:
+        out.append((f"DRUG PAST ITS STABILITY DATE ({local_date(f.stability_t, off)}): "
+                    "empty the reservoir and refill with fresh drug today.", CRITICAL,
+                    "banner_stability_past"))  # fmt: skip
+    elif f.refill_due_t is not None and f.refill_due_t <= now:
+        out.append((f"REFILL OVERDUE since {local_text(f.refill_due_t, off)}: refill today.",
+                    CRITICAL, "banner_refill_overdue"))  # fmt: skip
+    if f.eri_t - now <= BATTERY_WARN_S:
+        when = "passed" if f.eri_t <= now else "is near"
+        out.append((f"BATTERY: the replacement date ({local_date(f.eri_t, off)}) {when}: "
+                    "plan the pump's replacement with the implanting team.", WARNING,
+                    "banner_battery"))  # fmt: skip
+    if abs(i.clock_drift_s) >= DRIFT_WARN_S:
+        way = "ahead of" if i.clock_drift_s > 0 else "behind"
+        out.append((f"PUMP CLOCK OFF: {span_text(i.clock_drift_s)} {way} this computer. Check "
+                    "this computer's time, then set the pump's clock (Pump overview).", WARNING,
+                    "banner_clock_off"))  # fmt: skip
+    return out
+
+
 class AppState(QObject):
     sig_user_changed = Signal()
     sig_pump_changed = Signal()
@@ -83,6 +125,9 @@ class AppState(QObject):
         self.forecast: Forecast | None = None
         # (word, text, colour) of the last send, shown on the overview until dismissed
         self.last_outcome: tuple[str, str, str] | None = None
+        # When the link dropped, and when the values on screen were read (local time).
+        self.link_lost_at: datetime | None = None
+        self.read_at: datetime | None = None
         self.locked = False
         self._shut_down = False
         self._last_activity = time.monotonic()
@@ -178,6 +223,12 @@ class AppState(QObject):
 
         self.key = read_key_file(key_file)
         self.address = address
+        old = self.session
+        if old is not None:
+            # Closed first, on the worker, before the new HELLO: a stale session of ours
+            # (a dropped link the pump has not noticed) must not answer "busy".
+            self.bridge.run("close", old.close, lambda _: None, lambda _: None)
+            self.session = None
         session = PumpSession(address=address, accounts=self.accounts, records=self.records, trail=self.trail,
                               principal=self.principal, key=self.key)  # fmt: skip
 
@@ -187,9 +238,10 @@ class AppState(QObject):
 
         def ok(result: tuple[list[Any], Interrogation]) -> None:
             if self.session is not None and self.session is not session:
-                old = self.session
-                self.bridge.run("close", old.close, lambda _: None, lambda _: None)
+                stale = self.session
+                self.bridge.run("close", stale.close, lambda _: None, lambda _: None)
             self.session = session
+            self.link_lost_at = None
             resolutions, interrogation = result
             for note in session.clock_notes:
                 self.sig_message.emit(
@@ -222,7 +274,12 @@ class AppState(QObject):
     def _set_interrogation(self, i: Interrogation) -> None:
         from programmer.session.forecast import forecast
 
+        if self.interrogation is not None and i.serial != self.interrogation.serial:
+            self.last_outcome = None  # another pump: nothing of the last patient is left
+            self.sig_outcome.emit()
         self.interrogation = i
+        self.read_at = datetime.now().astimezone()
+        self.link_lost_at = None
         self.forecast = forecast(i)
         self.sig_pump_changed.emit()
 
@@ -314,7 +371,17 @@ class AppState(QObject):
         return EmulatorControls(self.session)
 
     def _failed(self, error: BaseException) -> None:
+        self.note_link_error(error)
         self.sig_message.emit("error", f"{type(error).__name__}: {error}")
+
+    def note_link_error(self, error: BaseException) -> None:
+        """A link failure: every screen with pump data says so, with the values' age."""
+        from programmer.link.errors import LinkError
+
+        if isinstance(error, LinkError) and self.interrogation is not None:
+            if self.link_lost_at is None:
+                self.link_lost_at = datetime.now().astimezone()
+            self.sig_pump_changed.emit()
 
     # --- what must not be missed --------------------------------------------------------
 
@@ -339,6 +406,11 @@ class AppState(QObject):
                 )
             )
         i = self.interrogation
+        if self.link_lost_at is not None:
+            read = f"{self.read_at:%H:%M}" if self.read_at else "unknown"
+            out.append((f"CONNECTION LOST at {self.link_lost_at:%H:%M}: the values shown are from "
+                        f"{read}. Reconnect (Connect) before relying on them.",
+                        CRITICAL, "banner_link_lost"))  # fmt: skip
         if i is not None:
             if i.stopped:
                 out.append(
@@ -352,6 +424,8 @@ class AppState(QObject):
                         f"banner_alarm_{a.code}",
                     )
                 )
+        if i is not None and self.forecast is not None:
+            out += due_banners(i, self.forecast)
         if self.session is not None and self.demo_key:
             out.append(("DEMO KEY in use: not for clinical use", WARNING, "banner_demo"))
         if not out and i is not None:

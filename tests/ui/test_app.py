@@ -40,7 +40,8 @@ def test_banners_for_demo_key_stopped_pump_and_critical_alarm(
     sign_in_physician(app_state)
     _connect(qtbot, app_state)
     names = [n for _, _, n in app_state.banners()]
-    assert names == ["banner_demo"]
+    # the emulator's clock starts on 1 Jan 2026, not this computer's time
+    assert names == ["banner_clock_off", "banner_demo"]
     app_state.emulator().fault("motor_stall")
     app_state.refresh()
     qtbot.waitUntil(
@@ -81,7 +82,7 @@ def test_main_window_shows_who_and_switches_to_the_overview(
     banners = [
         window.banner_box.itemAt(i).widget().objectName() for i in range(window.banner_box.count())
     ]
-    assert banners == ["banner_demo"]
+    assert banners == ["banner_clock_off", "banner_demo"]
 
 
 def test_every_screen_opens_against_the_emulator(qtbot: Any, app_state: AppState) -> None:
