@@ -85,3 +85,28 @@ def test_dates_past_and_a_clock_off_are_banners_with_their_remedy(
     assert "banner_clock_off" in banners, "the emulator's clock is not this computer's"
     assert "set the pump's clock" in banners["banner_clock_off"]
     assert "T" not in banners["banner_stability_past"].split("(")[1][:12], "no ISO dates"
+
+
+@pytest.mark.parametrize(
+    "address", ["tcp://10.1.2.3:7000", "serial:///dev/ttyUSB3?baud=57600", "emulator:"]
+)
+def test_itp_gui_pump_address_is_where_connect_starts(
+    tmp_path: Path, qtbot: QtBot, address: str
+) -> None:
+    from tests.ui.conftest_therapy import FAST
+    from ui.connect.page import ConnectPage
+
+    s = AppState(tmp_path / "db.sqlite3", address, audit_key=tmp_path / "k", hasher=FAST)
+    try:
+        page = ConnectPage(s)
+        qtbot.addWidget(page)
+        assert page.address() == address
+    finally:
+        s.shutdown()
+
+
+def test_the_window_fits_the_screen_it_opens_on(state: AppState, qtbot: QtBot) -> None:
+    window = MainWindow(state)
+    qtbot.addWidget(window)
+    room = window.screen().availableGeometry()
+    assert window.width() <= room.width() and window.height() <= room.height()
