@@ -105,10 +105,12 @@ class AppState(QObject):
     sig_message = Signal(str, str)  # level (info, warning, error), text
     sig_locked = Signal(bool)
     sig_outcome = Signal()  # the last send's outcome was recorded or dismissed
+    sig_log_read = Signal()  # the pump's log was read into the store (since the last visit)
 
     def __init__(self, db_path: Path | None, address: str = EMULATOR, *, audit_key: Path | None = None,
                  offline: bool = False, hasher: PasswordHasher | None = None,
-                 idle_lock_s: float | None = None, parent: QObject | None = None) -> None:  # fmt: skip
+                 idle_lock_s: float | None = None, read_log_on_connect: bool = False,
+                 parent: QObject | None = None) -> None:  # fmt: skip
         super().__init__(parent)
         self.store: Store = _open(db_path, offline)
         self.read_only = offline
@@ -127,6 +129,7 @@ class AppState(QObject):
         self.last_outcome: tuple[str, str, str] | None = None
         # When the link dropped, and when the values on screen were read (local time).
         self.link_lost_at: datetime | None = None
+        self.read_log_on_connect = read_log_on_connect
         self.read_at: datetime | None = None
         self.locked = False
         self._shut_down = False
@@ -254,10 +257,20 @@ class AppState(QObject):
                     f"An earlier program left uncertain was {verdict} (from the pump's own record).",
                 )
             self._set_interrogation(interrogation)
+            if self.read_log_on_connect:
+                self.read_log()
             if on_done:
                 on_done(result)
 
         self.bridge.run("connect", work, ok, self._failed)
+
+    def read_log(self) -> None:
+        """Read the pump's log into the store (only what is new), for "since the last visit"."""
+        session = self.session
+        if session is None:
+            return
+        self.bridge.run("read the pump's log", session.read_history,
+                        lambda _: self.sig_log_read.emit(), self._failed, deadline_s=300.0)  # fmt: skip
 
     def refresh(self, on_done: Callable[[Any], None] | None = None) -> None:
         session = self.session

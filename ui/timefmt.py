@@ -25,3 +25,9 @@ def local_text(t: int, offset_min: int) -> str:
 
 def local_time(t: int, offset_min: int) -> str:
     return f"{_at(t, offset_min):%H:%M}"
+
+
+def computer_text(t: int) -> str:
+    """A time of this computer's clock (the store's), in this computer's local time."""
+    d = datetime.fromtimestamp(t).astimezone()
+    return f"{DAYS[d.weekday()]} {d.day} {MONTHS[d.month - 1]} {d.year}, {d:%H:%M}"
