@@ -130,6 +130,9 @@ class AppState(QObject):
         # When the link dropped, and when the values on screen were read (local time).
         self.link_lost_at: datetime | None = None
         self.read_log_on_connect = read_log_on_connect
+        # The therapy editor's new program, when it differs from the pump's (the refill
+        # wizard may send it with the refill, in one transaction); set by the editor.
+        self.editor_prescription: Callable[[], dict[str, Any] | None] | None = None
         self.read_at: datetime | None = None
         self.locked = False
         self._shut_down = False

@@ -110,3 +110,13 @@ def test_the_window_fits_the_screen_it_opens_on(state: AppState, qtbot: QtBot) -
     qtbot.addWidget(window)
     room = window.screen().availableGeometry()
     assert window.width() <= room.width() and window.height() <= room.height()
+
+
+def test_focus_lands_in_the_lock_screens_password(state: AppState, qtbot: QtBot) -> None:
+    window = MainWindow(state)
+    qtbot.addWidget(window)
+    window.show()
+    window.activateWindow()
+    state.lock()
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.signin, timeout=5_000)
+    assert window.signin.password.hasFocus() or window.focusWidget() is window.signin.password

@@ -188,3 +188,22 @@ def test_a_strength_that_makes_the_kept_dose_impossible_holds_next(wizard: Refil
     wizard.conc.setText("25 mg/mL")
     assert not wizard.next.isEnabled()
     assert "minimum" in wizard.step_problem.text()
+
+
+def test_refill_and_therapy_change_go_in_one_transaction(
+    state: AppState, wizard: RefillPage, qtbot: QtBot
+) -> None:
+    from tests.ui.conftest_therapy import flex_rx
+    from ui.therapy.page import TherapyPage
+
+    editor = TherapyPage(state)
+    qtbot.addWidget(editor)
+    assert not wizard.with_therapy.isEnabled() or wizard.editor_prescription() is None
+    editor.model.replace(flex_rx(("00:00", "1 mg/day"), ("08:00", "1.1 mg/day")))
+    wizard.go(0)
+    assert wizard.with_therapy.isEnabled()
+    wizard.with_therapy.setChecked(True)
+    _to_confirm(qtbot, state, wizard, "20")
+    p = wizard.proposal
+    assert p is not None
+    assert "therapy" in p.changeset and "refill" in p.changeset, "one changeset, one commit"

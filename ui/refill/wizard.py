@@ -10,7 +10,6 @@ confirm, with one reason per overridden finding, typed afresh for each proposal.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -400,9 +399,7 @@ class RefillPage(QWidget):
     # --- live checks (the core computes) -------------------------------------------------
 
     def editor_prescription(self) -> dict[str, Any] | None:
-        getter: Callable[[], dict[str, Any] | None] | None = getattr(
-            self.state, "editor_prescription", None
-        )
+        getter = self.state.editor_prescription
         return getter() if getter is not None else None
 
     def prescription(self) -> dict[str, Any] | None:

@@ -167,6 +167,7 @@ class TherapyPage(QWidget):
         self.chart.sig_edge_dragged.connect(self._edge_dragged)
         state.sig_pump_changed.connect(self._pump_changed)
         state.sig_user_changed.connect(self._user_changed)
+        state.editor_prescription = self.changed_prescription
         self._pump_changed()
         self.refresh()
 
@@ -447,6 +448,14 @@ class TherapyPage(QWidget):
             if self.model.undo_stack.count() == 0:
                 self.start_from_pump()
         self.refresh()
+
+    def changed_prescription(self) -> dict[str, Any] | None:
+        """The prescription being edited, if it builds and differs from the pump's therapy
+        (for the refill wizard: refill and therapy change in one transaction)."""
+        p = self.model.plan()
+        if p.therapy is None or p.hard or p.therapy == self.model.pump_therapy:
+            return None
+        return self.model.data
 
     def start_from_pump(self) -> None:
         i = self.state.interrogation
