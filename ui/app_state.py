@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,11 +17,16 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from programmer.store import (
     IDLE_LOCK,
     Accounts,
+    Action,
+    AuditAction,
     AuditTrail,
+    NotAllowed,
     Principal,
     Records,
     Role,
     Store,
+    StoreError,
+    allowed,
     open_store,
 )
 from ui.device import DeviceBridge
@@ -51,15 +57,60 @@ def _open(db_path: Path | None, offline: bool) -> Store:
     return open_store(db_path, create=True)
 
 
+LOW_RESERVOIR_WARN_S = 14 * 86_400  # the alarm expected within two weeks: a banner
+BATTERY_WARN_S = 180 * 86_400  # the replacement indicator within six months
+
+
+def due_banners(i: Interrogation, f: Forecast) -> list[tuple[str, str, str]]:
+    """Dates and states that need doing something, each with its remedy."""
+    from programmer.session.clock_check import DRIFT_WARN_S, span_text
+    from ui.numbers import clinical_volume
+    from ui.timefmt import local_date, local_text
+
+    now = int(i.status["clock_t"])
+    off = int(i.status["utc_offset_min"])
+    out: list[tuple[str, str, str]] = []
+    reservoir, low = int(i.status["reservoir_nl"]), int(i.status["low_alarm_nl"])
+    if reservoir <= low or (
+        f.low_alarm_t is not None and f.low_alarm_t - now <= LOW_RESERVOIR_WARN_S
+    ):
+        when = ("reached" if reservoir <= low else
+                f"expected {local_text(f.low_alarm_t, off)}" if f.low_alarm_t else "")  # fmt: skip
+        out.append((f"LOW RESERVOIR: about {clinical_volume(reservoir)} left (estimate); the "
+                    f"{clinical_volume(low)} alarm {when}. Refill before then.", CRITICAL,
+                    "banner_low_reservoir"))  # fmt: skip
+    if f.stability_t is not None and f.stability_t <= now:
+        out.append((f"DRUG PAST ITS STABILITY DATE ({local_date(f.stability_t, off)}): "
+                    "empty the reservoir and refill with fresh drug today.", CRITICAL,
+                    "banner_stability_past"))  # fmt: skip
+    elif f.refill_due_t is not None and f.refill_due_t <= now:
+        out.append((f"REFILL OVERDUE since {local_text(f.refill_due_t, off)}: refill today.",
+                    CRITICAL, "banner_refill_overdue"))  # fmt: skip
+    if f.eri_t - now <= BATTERY_WARN_S:
+        when = "passed" if f.eri_t <= now else "is near"
+        out.append((f"BATTERY: the replacement date ({local_date(f.eri_t, off)}) {when}: "
+                    "plan the pump's replacement with the implanting team.", WARNING,
+                    "banner_battery"))  # fmt: skip
+    if abs(i.clock_drift_s) >= DRIFT_WARN_S:
+        way = "ahead of" if i.clock_drift_s > 0 else "behind"
+        out.append((f"PUMP CLOCK OFF: {span_text(i.clock_drift_s)} {way} this computer. Check "
+                    "this computer's time, then set the pump's clock (Pump overview).", WARNING,
+                    "banner_clock_off"))  # fmt: skip
+    return out
+
+
 class AppState(QObject):
     sig_user_changed = Signal()
     sig_pump_changed = Signal()
     sig_message = Signal(str, str)  # level (info, warning, error), text
     sig_locked = Signal(bool)
+    sig_outcome = Signal()  # the last send's outcome was recorded or dismissed
+    sig_log_read = Signal()  # the pump's log was read into the store (since the last visit)
 
     def __init__(self, db_path: Path | None, address: str = EMULATOR, *, audit_key: Path | None = None,
                  offline: bool = False, hasher: PasswordHasher | None = None,
-                 idle_lock_s: float | None = None, parent: QObject | None = None) -> None:  # fmt: skip
+                 idle_lock_s: float | None = None, read_log_on_connect: bool = False,
+                 parent: QObject | None = None) -> None:  # fmt: skip
         super().__init__(parent)
         self.store: Store = _open(db_path, offline)
         self.read_only = offline
@@ -74,6 +125,15 @@ class AppState(QObject):
         self.session: PumpSession | None = None
         self.interrogation: Interrogation | None = None
         self.forecast: Forecast | None = None
+        # (word, text, colour) of the last send, shown on the overview until dismissed
+        self.last_outcome: tuple[str, str, str] | None = None
+        # When the link dropped, and when the values on screen were read (local time).
+        self.link_lost_at: datetime | None = None
+        self.read_log_on_connect = read_log_on_connect
+        # The therapy editor's new program, when it differs from the pump's (the refill
+        # wizard may send it with the refill, in one transaction); set by the editor.
+        self.editor_prescription: Callable[[], dict[str, Any] | None] | None = None
+        self.read_at: datetime | None = None
         self.locked = False
         self._shut_down = False
         self._last_activity = time.monotonic()
@@ -114,6 +174,8 @@ class AppState(QObject):
         self.principal = None
         self.session = None
         self.interrogation = None
+        self.last_outcome = None  # patient data: nothing left for the next user
+        self.sig_outcome.emit()
         self.sig_pump_changed.emit()
         self.sig_user_changed.emit()
 
@@ -167,6 +229,12 @@ class AppState(QObject):
 
         self.key = read_key_file(key_file)
         self.address = address
+        old = self.session
+        if old is not None:
+            # Closed first, on the worker, before the new HELLO: a stale session of ours
+            # (a dropped link the pump has not noticed) must not answer "busy".
+            self.bridge.run("close", old.close, lambda _: None, lambda _: None)
+            self.session = None
         session = PumpSession(address=address, accounts=self.accounts, records=self.records, trail=self.trail,
                               principal=self.principal, key=self.key)  # fmt: skip
 
@@ -176,9 +244,10 @@ class AppState(QObject):
 
         def ok(result: tuple[list[Any], Interrogation]) -> None:
             if self.session is not None and self.session is not session:
-                old = self.session
-                self.bridge.run("close", old.close, lambda _: None, lambda _: None)
+                stale = self.session
+                self.bridge.run("close", stale.close, lambda _: None, lambda _: None)
             self.session = session
+            self.link_lost_at = None
             resolutions, interrogation = result
             for note in session.clock_notes:
                 self.sig_message.emit(
@@ -191,10 +260,20 @@ class AppState(QObject):
                     f"An earlier program left uncertain was {verdict} (from the pump's own record).",
                 )
             self._set_interrogation(interrogation)
+            if self.read_log_on_connect:
+                self.read_log()
             if on_done:
                 on_done(result)
 
         self.bridge.run("connect", work, ok, self._failed)
+
+    def read_log(self) -> None:
+        """Read the pump's log into the store (only what is new), for "since the last visit"."""
+        session = self.session
+        if session is None:
+            return
+        self.bridge.run("read the pump's log", session.read_history,
+                        lambda _: self.sig_log_read.emit(), self._failed, deadline_s=300.0)  # fmt: skip
 
     def refresh(self, on_done: Callable[[Any], None] | None = None) -> None:
         session = self.session
@@ -211,19 +290,26 @@ class AppState(QObject):
     def _set_interrogation(self, i: Interrogation) -> None:
         from programmer.session.forecast import forecast
 
+        if self.interrogation is not None and i.serial != self.interrogation.serial:
+            self.last_outcome = None  # another pump: nothing of the last patient is left
+            self.sig_outcome.emit()
         self.interrogation = i
+        self.read_at = datetime.now().astimezone()
+        self.link_lost_at = None
         self.forecast = forecast(i)
         self.sig_pump_changed.emit()
 
     def propose(self, prescription: dict[str, Any], overrides: dict[str, str] | None,
-                on_ok: Callable[[Proposal], None], on_error: Callable[[BaseException], None] | None = None) -> None:  # fmt: skip
-        """Plan against the pump as it is now (a fresh interrogation); nothing is sent."""
+                on_ok: Callable[[Proposal], None], on_error: Callable[[BaseException], None] | None = None,
+                confirmations: dict[str, str] | None = None) -> None:  # fmt: skip
+        """Plan against the pump as it is now (a fresh interrogation); nothing is sent.
+        `confirmations`: {finding field: the value typed again} for retype-to-confirm findings."""
         session = self.session
         if session is None:
             raise RuntimeError("no pump connected")
         self.bridge.run(
             "plan",
-            lambda: session.propose(prescription, overrides),
+            lambda: session.propose(prescription, overrides, confirmations or None),
             on_ok,
             on_error or self._failed,
         )
@@ -240,8 +326,28 @@ class AppState(QObject):
             on_ok(result)
             self.refresh()  # show what the pump holds now, and any uncertainty banner
 
+        def failed(error: BaseException) -> None:
+            self._audit_refusal(error, session.serial)
+            (on_error or self._failed)(error)
+
         self.bridge.run("send", lambda: session.send(proposal, confirmed=True, password=password, progress=progress),
-                        ok, on_error or self._failed)  # fmt: skip
+                        ok, failed)  # fmt: skip
+
+    def may(self, action: Action) -> bool:
+        """Whether the signed-in role allows `action` (screens say so from the start)."""
+        return self.principal is not None and allowed(self.principal.role, action)
+
+    def _audit_refusal(self, error: BaseException, serial: str | None) -> None:
+        """A send the role refused is recorded: who tried what, on which pump."""
+        if not isinstance(error, NotAllowed) or self.principal is None:
+            return
+        try:
+            self.trail.append(AuditAction.PROGRAM_OUTCOME, account=self.principal.name,
+                              role=str(self.principal.role), pump_serial=serial,
+                              after={"outcome": "refused", "action": str(error.action)},
+                              reason=str(error), outcome="refused")  # fmt: skip
+        except StoreError as exc:
+            self.sig_message.emit("error", f"The refusal could not be recorded: {exc}")
 
     def set_clock_to_this_computer(self, on_done: Callable[[str], None] | None = None) -> None:
         """Send this computer's time and offset to the pump (the dialog has shown the
@@ -264,6 +370,16 @@ class AppState(QObject):
             "set clock", lambda: session.set_clock_to_this_computer(confirmed=True), ok, failed
         )
 
+    def record_outcome(self, word: str, text: str, colour: str) -> None:
+        """What the last send did, repeated on the overview until someone dismisses it."""
+        stamp = datetime.now().astimezone().strftime("%H:%M")
+        self.last_outcome = (word, f"{word} at {stamp}: {text.removeprefix(word + ': ')}", colour)
+        self.sig_outcome.emit()
+
+    def dismiss_outcome(self) -> None:
+        self.last_outcome = None
+        self.sig_outcome.emit()
+
     def emulator(self) -> EmulatorControls:
         from programmer.session.pump_session import EmulatorControls
 
@@ -271,7 +387,17 @@ class AppState(QObject):
         return EmulatorControls(self.session)
 
     def _failed(self, error: BaseException) -> None:
+        self.note_link_error(error)
         self.sig_message.emit("error", f"{type(error).__name__}: {error}")
+
+    def note_link_error(self, error: BaseException) -> None:
+        """A link failure: every screen with pump data says so, with the values' age."""
+        from programmer.link.errors import LinkError
+
+        if isinstance(error, LinkError) and self.interrogation is not None:
+            if self.link_lost_at is None:
+                self.link_lost_at = datetime.now().astimezone()
+            self.sig_pump_changed.emit()
 
     # --- what must not be missed --------------------------------------------------------
 
@@ -296,6 +422,11 @@ class AppState(QObject):
                 )
             )
         i = self.interrogation
+        if self.link_lost_at is not None:
+            read = f"{self.read_at:%H:%M}" if self.read_at else "unknown"
+            out.append((f"CONNECTION LOST at {self.link_lost_at:%H:%M}: the values shown are from "
+                        f"{read}. Reconnect (Connect) before relying on them.",
+                        CRITICAL, "banner_link_lost"))  # fmt: skip
         if i is not None:
             if i.stopped:
                 out.append(
@@ -309,6 +440,8 @@ class AppState(QObject):
                         f"banner_alarm_{a.code}",
                     )
                 )
+        if i is not None and self.forecast is not None:
+            out += due_banners(i, self.forecast)
         if self.session is not None and self.demo_key:
             out.append(("DEMO KEY in use: not for clinical use", WARNING, "banner_demo"))
         if not out and i is not None:

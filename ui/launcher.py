@@ -53,7 +53,8 @@ def main(argv: Sequence[str]) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     try:
-        state = AppState(args.db, args.pump, audit_key=args.audit_key, offline=args.offline)
+        state = AppState(args.db, args.pump, audit_key=args.audit_key, offline=args.offline,
+                         read_log_on_connect=True)  # fmt: skip
     except StoreError as exc:
         sys.stderr.write(f"itp: {exc}\n")
         return ExitCode.USAGE

@@ -19,9 +19,10 @@ from PySide6.QtWidgets import (
 )
 
 from ui.app_state import AppState
+from ui.inputs import guard_inputs
 from ui.signin.page import SignInPage
 from ui.style import STYLE
-from ui.widgets import Banner
+from ui.widgets import Banner, fit_to_screen
 
 # (title, "module:Class", needs a pump, available offline). Screens are imported and built
 # the first time they are opened, so start-up does not pay for pyqtgraph and numpy.
@@ -68,8 +69,9 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.state = state
         self.setWindowTitle("itp — intrathecal pump programmer")
+        guard_inputs()  # no wheel or arrow key changes a drop-down unseen
         self.setStyleSheet(STYLE)
-        self.resize(1280, 800)
+        fit_to_screen(self, 1280, 800)  # never larger than the screen it opens on
         root = QWidget()
         outer = QVBoxLayout(root)
         header = QHBoxLayout()

@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from ui.style import banner_css
+
+
+def fit_to_screen(window: QWidget, width: int, height: int) -> None:
+    """Resize to `width` x `height`, but never beyond the screen it opens on (1024x768,
+    or any screen at scale 2): layouts and scroll areas take up the rest."""
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    if screen is not None:
+        room = screen.availableGeometry()
+        width = min(width, room.width() - 16)
+        height = min(height, room.height() - 48)  # the title bar
+    window.resize(max(width, 320), max(height, 240))
 
 
 class Banner(QLabel):

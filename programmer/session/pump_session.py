@@ -580,6 +580,9 @@ class PumpSession:
                 "reservoir_nl": status["reservoir_nl"],
                 "delivering": status["delivering"],
                 "alarms": [a.code for a in alarms],
+                # where the pump's log stood: the app's "since the last visit" starts here
+                "event_last_seq": status.get("event_last_seq"),
+                "clock_t": status.get("clock_t"),
             },
             outcome="ok",
         )

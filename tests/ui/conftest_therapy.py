@@ -32,6 +32,10 @@ FILL: dict[str, Any] = {
 }
 
 
+# 1 mg/day is above PACC 2017's opioid-naive start (0.1-0.5 mg/day): a first fill says why.
+TOLERANT = {"over_starting_dose": "opioid tolerant, converted from oral morphine"}
+
+
 def flex_rx(*steps: tuple[str, str], **extra: Any) -> dict[str, Any]:
     """A one-day flex morphine prescription from (start, dose) pairs."""
     rx: dict[str, Any] = {
@@ -89,9 +93,7 @@ def send(qtbot: QtBot, state: AppState, proposal: Proposal) -> ProgramResult:
 
 def fill_with_morphine(qtbot: QtBot, state: AppState) -> None:
     """Morphine 10 mg/mL at 1 mg/day on the emulator's pump (a refill with a priming bolus)."""
-    # 1 mg/day is above PACC 2017's opioid-naive start (0.1-0.5 mg/day): the first fill says why
-    tolerant = {"over_starting_dose": "opioid tolerant, converted from oral morphine"}
-    proposal = propose(qtbot, state, FILL, tolerant)
+    proposal = propose(qtbot, state, FILL, TOLERANT)
     assert proposal.plan.ok, [f.to_json() for f in proposal.plan.findings]
     assert send(qtbot, state, proposal).outcome == "applied"
     qtbot.waitUntil(

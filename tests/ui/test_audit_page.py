@@ -105,7 +105,7 @@ def test_export_then_open_the_copy_verifies(
     out = tmp_path / f"trail.{fmt}"
     count = page.export_to(out, fmt)
     assert count is not None and out.exists()
-    assert f"Exported {count} records" in page.result_label.text()
+    assert f"Exported the whole trail, {count} records" in page.result_label.text()
     # The export is itself in the trail, and in the file.
     assert state.trail.query(action=AuditAction.EXPORT)[-1].account == "nurse.kim"
     result = page.open_copy(out)
@@ -154,3 +154,28 @@ def test_offline_review_of_a_copy(qtbot, state: AppState, tmp_path: Path) -> Non
         assert again is not None and again.ok and again.records == count
     finally:
         offline.shutdown()
+
+
+def test_filters_are_filled_on_first_show(qtbot, state: AppState) -> None:  # type: ignore[no-untyped-def]
+    page = AuditPage(state)
+    qtbot.addWidget(page)
+    page.show()
+    assert page.account_filter.count() > 1 and page.pump_filter.count() > 1
+
+
+def test_export_writes_what_the_filters_show_and_says_so(
+    qtbot, state: AppState, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    import json as _json
+
+    page = page_for(qtbot, state)
+    page.pump_filter.setCurrentIndex(page.pump_filter.findData("P2"))
+    assert page.model.rowCount() == 1
+    count = page.export_to(tmp_path / "shown.json", "json")
+    assert count == 1
+    assert "the filters show" in page.result_label.text()
+    data = _json.loads((tmp_path / "shown.json").read_text())
+    assert len(data["records"]) == 1 and data["records"][0]["pump_serial"] == "P2"
+    total = state.store.query("SELECT count(*) FROM audit")[0][0]
+    # everything, its own export record included (written first)
+    assert page.export_to(tmp_path / "all.json", "json", everything=True) == total + 1

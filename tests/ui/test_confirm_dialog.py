@@ -10,7 +10,6 @@ import pytest
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from programmer.formatting import percent_text
 from programmer.session.pump_session import ProgramResult
 from tests.ui.conftest_therapy import (
     DOC_PW,
@@ -63,18 +62,25 @@ def test_a_quantity_is_never_split_from_its_unit() -> None:
     assert text == "morphine 1.7\u00a0mg/day\n= 0.17\u00a0mL/day\u00a0(≈7.08333\u00a0µL/h)"
 
 
-def test_shows_every_change_row_and_the_percent_change(state: AppState, qtbot: QtBot) -> None:
+def test_shows_the_whole_profile_as_doses_and_the_change_per_drug(
+    state: AppState, qtbot: QtBot
+) -> None:
+    """Every step before and after (not only the changed ones), each as a dose with its
+    % change; the daily dose per drug; every other changed field."""
     dialog = _open(qtbot, state, SMALL)
     p = dialog.proposal
     assert p is not None and p.changes
-    assert dialog.changes.rowCount() == len(p.changes)
-    for r, row in enumerate(p.changes):
-        cells = [dialog.changes.item(r, c) for c in range(3)]
-        shown = [c.text().replace("\u00a0", " ").replace("\n", " ") if c else None for c in cells]
-        assert shown == [row.field, row.old, row.new]
-    assert p.daily_change is not None
-    assert dialog.change.text() == percent_text(p.daily_change * 100)
-    assert "36pt" in dialog.change.styleSheet(), "the % change is in large type"
+    rows = dialog.view.rows()
+    assert rows[:3] == [
+        ["from 00:00", "morphine 1 mg/day", "morphine 1 mg/day", "0 %"],
+        ["from 07:00", "morphine 1 mg/day", "morphine 1.1 mg/day", "+10 %"],
+        ["from 22:00", "morphine 1 mg/day", "morphine 0.9 mg/day", "−10 %"],
+    ]
+    assert rows[3] == ["Daily dose, morphine", "1 mg/day", "1.05 mg/day", "+5.4 %"]
+    labels = [r[0] for r in rows]
+    assert "Mode" in labels and "Daily volume" in labels and "Patient bolus" in labels
+    assert not any(label.startswith("step ") for label in labels), "steps shown once, as doses"
+    assert dialog.change.words == {"morphine": "+5.4 %"}
     assert dialog.send_button.isEnabled() is False, "no password yet"
     dialog.password.setText(DOC_PW)
     assert dialog.send_button.isEnabled()

@@ -212,3 +212,31 @@ def test_offline_review_hides_the_pump_actions(qtbot, tmp_path: Path) -> None:  
         assert offline.banners()[0][2] == "banner_offline"
     finally:
         offline.shutdown()
+
+
+def test_alarm_marks_are_never_downsampled(qtbot, state: AppState) -> None:  # type: ignore[no-untyped-def]
+    """Peak downsampling dropped the two markers of a motor stall three weeks ago."""
+    from ui.history.demo import fill_demo_history
+
+    fill_demo_history(state.records, end_t=T0 + 3 * 365 * 86400, days=3 * 365)
+    events = [
+        PumpEvent(900_000 + i, datetime.fromtimestamp(T0 + 86400 * (3 * i + 1), UTC),
+                  "alarm_raised" if i % 2 == 0 else "alarm_cleared", {"code": "motor_stall"})
+        for i in range(300)
+    ]  # fmt: skip
+    state.records.save_events(SERIAL, events)
+    page = HistoryPage(state)
+    qtbot.addWidget(page)
+    page.resize(700, 600)
+    page.show()
+    with qtbot.waitSignal(page.sig_history_loaded, timeout=20_000):
+        page.reload()
+    page.charts.daily.setXRange(T0, T0 + 3 * 365 * 86400, padding=0)
+    qtbot.wait(50)
+    marks = [item for plot, item in page.charts._decor
+             if plot is page.charts.alarms and hasattr(item, "xData")]  # fmt: skip
+    assert marks
+    for item in marks:
+        shown, _ = item.getData()
+        full = item.xData
+        assert len(shown) == len(full), "every alarm's start and end are drawn"

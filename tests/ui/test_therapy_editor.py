@@ -15,9 +15,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
-from programmer.formatting import percent_text
 from tests.ui.conftest_therapy import connect, fill_with_morphine, flex_rx, make_state
 from ui.app_state import AppState
+from ui.numbers import clinical_percent
 from ui.therapy.model import TherapyModel
 from ui.therapy.page import COL_AMOUNT, COL_CHECK, COL_START, COL_UNIT, TherapyPage
 
@@ -269,22 +269,23 @@ def test_pump_therapy_is_drawn_behind_and_the_change_is_shown(
     qtbot.addWidget(page)
     # a fresh editor starts from what the pump holds
     assert page.model.data["drugs"] == [{"name": "morphine", "concentration": "10 mg/mL"}]
-    assert page.model.data["rate"] == "0.1 mL/day"
-    assert page.change.text() == "0 %"
+    assert page.model.data["dose"] == "1 mg/day"  # the first drug's dose, not mL/day
+    assert page.change.words == {"morphine": "0 %"}
     assert [s.level for s in page.chart.old] == [Fraction(1)]  # 1 mg/day of morphine
     _, old_y = page.chart.old_curve.getData()
     assert list(old_y) == [1.0, 1.0]
     page.model.replace(RX)
     change = page.model.daily_change()
     assert change is not None and change > 0
-    assert page.change.text() == percent_text(change * 100)
+    assert page.change.words["morphine"] == clinical_percent(change)
     assert page.send_button.isEnabled()
     assert "on the pump now: 1 mg/day" in page.totals.text()
     # the ×24 slip against the pump: the % change is glaring and the titration check fires
     page.edit_cell(2, COL_UNIT, "mg/h")
     slipped = page.model.daily_change()
     assert slipped is not None and slipped > 1
-    assert page.change.text() == percent_text(slipped * 100)
+    assert page.change.words["morphine"] == clinical_percent(slipped)
+    assert page.change.beyond == {"morphine"}, "red and large: beyond the titration limit"
     assert "dose_change_too_large" in {f.code for f in page.model.plan().findings}
     assert page.verdict.property("level") == "soft"
 

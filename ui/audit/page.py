@@ -50,6 +50,7 @@ from programmer.store import (
     verify_trail,
 )
 from programmer.store.audit_chain import FIELDS
+from programmer.store.audit_review import export_shown
 from programmer.store.roles import Action, NotAllowed, authorize
 from ui.app_state import AppState
 from ui.style import CRITICAL, OK, banner_css
@@ -153,14 +154,18 @@ class AuditPage(QWidget):
         self.verify_button.setObjectName("verify_button")
         self.verify_button.setProperty("role", "primary")
         self.verify_button.setAccessibleName("verify every record of the audit trail")
-        self.export_button = QPushButton("Export…")
+        self.export_button = QPushButton("Export what is shown…")
         self.export_button.setObjectName("export_button")
-        self.export_button.setAccessibleName("export the whole trail to a CSV or JSON file")
+        self.export_button.setAccessibleName("export the records the filters show (CSV or JSON)")
+        self.export_all_button = QPushButton("Export everything…")
+        self.export_all_button.setObjectName("export_all_button")
+        self.export_all_button.setAccessibleName("export the whole trail, verifiable (CSV or JSON)")
         self.open_copy_button = QPushButton("Open an exported copy…")
         self.open_copy_button.setObjectName("open_copy_button")
         self.open_copy_button.setAccessibleName("open an exported trail and verify it")
         actions.addWidget(self.verify_button)
         actions.addWidget(self.export_button)
+        actions.addWidget(self.export_all_button)
         actions.addWidget(self.open_copy_button)
         actions.addStretch(1)
         self.count_label = QLabel()
@@ -206,11 +211,12 @@ class AuditPage(QWidget):
         self.clear_button.clicked.connect(self.clear_filters)
         self.verify_button.clicked.connect(self.verify)
         self.export_button.clicked.connect(self._export_clicked)
+        self.export_all_button.clicked.connect(self._export_all_clicked)
         self.open_copy_button.clicked.connect(self._open_copy_clicked)
         self.table.selectionModel().currentRowChanged.connect(lambda cur, _: self._show_detail(cur.row()))  # fmt: skip
         state.sig_user_changed.connect(self._refresh_later)
-        self._dirty = True
         self._range_toggled(False)
+        self._dirty = True  # the lists are filled on first show (the toggle above reloaded)
 
     # --- widgets -------------------------------------------------------------------------
 
@@ -300,18 +306,7 @@ class AuditPage(QWidget):
             self.model.set_records([])
             self._say(str(exc), ok=False)
             return
-        f = self.filters()
-        clauses, params = [], []
-        for column in ("account", "pump_serial", "action"):
-            if column in f:
-                clauses.append(f"{column} = ?")
-                params.append(f[column])
-        if "since" in f:
-            clauses.append("ts_s >= ?")
-            params.append(int(f["since"].timestamp()))
-            clauses.append("ts_s < ?")
-            params.append(int(f["until"].timestamp()))
-        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        where, params = self._where()
         total = self.state.store.query(f"SELECT count(*) FROM audit {where}", tuple(params))[0][0]
         rows = self.state.store.query(
             f"SELECT {', '.join(FIELDS)} FROM audit {where} ORDER BY seq DESC LIMIT {MAX_ROWS}",
@@ -326,6 +321,21 @@ class AuditPage(QWidget):
         )
         self.detail.clear()
         self.sig_loaded.emit(shown)
+
+    def _where(self) -> tuple[str, list[Any]]:
+        f = self.filters()
+        clauses, params = [], []
+        for column in ("account", "pump_serial", "action"):
+            if column in f:
+                clauses.append(f"{column} = ?")
+                params.append(f[column])
+        if "since" in f:
+            clauses.append("ts_s >= ?")
+            params.append(int(f["since"].timestamp()))
+            clauses.append("ts_s < ?")
+            params.append(int(f["until"].timestamp()))
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        return where, params
 
     def _show_detail(self, row: int) -> None:
         if not 0 <= row < len(self.model.records):
@@ -369,11 +379,24 @@ class AuditPage(QWidget):
                 Path(path), "csv" if "CSV" in chosen or path.endswith(".csv") else "json"
             )
 
-    def export_to(self, path: Path, fmt: str) -> int | None:
-        """Write the whole trail; the export is recorded first (unless the copy is read-only)."""
+    def _export_all_clicked(self) -> None:
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export the whole audit trail", "audit-trail.json", "JSON (*.json);;CSV (*.csv)"
+        )
+        if path:
+            fmt = "csv" if "CSV" in chosen or path.endswith(".csv") else "json"
+            self.export_to(Path(path), fmt, everything=True)
+
+    def export_to(self, path: Path, fmt: str, *, everything: bool = False) -> int | None:
+        """Write what the filters show (all of it, not only the newest rows on screen), or the
+        whole trail when no filter is set or `everything`; the export is recorded first
+        (unless the copy is read-only)."""
         principal = self.state.principal
         if principal is None:
             return None
+        where, params = self._where()
+        if where and not everything:
+            return self._export_shown(path, fmt, where, params)
         note = ""
         try:
             with open(path, "w", encoding="utf-8", newline="") as out:
@@ -388,7 +411,28 @@ class AuditPage(QWidget):
         except (NotAllowed, StoreError, OSError, ValueError) as exc:
             self._say(f"Nothing exported: {exc}", ok=False)
             return None
-        self._say(f"Exported {count} records to {path} ({fmt.upper()}).{note}", ok=True)
+        self._say(
+            f"Exported the whole trail, {count} records, to {path} ({fmt.upper()}).{note}", ok=True
+        )
+        self.refresh_choices()
+        return count
+
+    def _export_shown(self, path: Path, fmt: str, where: str, params: list[Any]) -> int | None:
+        principal = self.state.principal
+        assert principal is not None
+        rows = self.state.store.query(f"SELECT {', '.join(FIELDS)} FROM audit {where} ORDER BY seq",
+                                      tuple(params))  # fmt: skip
+        records = [AuditRecord.from_row(r) for r in rows]
+        shown = {k: str(v) for k, v in self.filters().items()}
+        try:
+            with open(path, "w", encoding="utf-8", newline="") as out:
+                count = export_shown(self.state.trail, principal, fmt, out, records, shown)
+        except (NotAllowed, StoreError, OSError, ValueError) as exc:
+            self._say(f"Nothing exported: {exc}", ok=False)
+            return None
+        self._say(f"Exported the {count} records the filters show to {path} ({fmt.upper()}): a "
+                  "part of the trail, so its chain cannot be verified on its own (Export "
+                  "everything for a copy that can).", ok=True)  # fmt: skip
         self.refresh_choices()
         return count
 

@@ -12,28 +12,27 @@ import re
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QDialog,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
     QScrollArea,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from programmer.findings import Finding, Severity
-from programmer.formatting import percent_text
 from programmer.session.pump_session import ProgramResult, Proposal
 from ui.app_state import AppState
+from ui.confirm.change_view import ChangeView
+from ui.inputs import guard_inputs
 from ui.style import CRITICAL, OK, STYLE, WARNING
+from ui.widgets import fit_to_screen
 
 STEPS = [("stage", "Stage"), ("verify", "Verify"), ("commit", "Commit"), ("read back", "Read back")]
 OUTCOME = {
@@ -44,6 +43,13 @@ OUTCOME = {
 }
 NBSP = "\u00a0"
 UNCERTAIN_NOTE = "Nothing else will be sent until the pump is read again."
+# What a person needs to know after each outcome: was the pump changed?
+CHANGED = {
+    "applied": "The pump holds the new therapy: read back and compared.",
+    "not_applied": "Nothing on the pump was changed: it runs the therapy it had.",
+    "uncertain": "The program may or may not be on the pump.",
+    "refused": "Nothing was sent: the pump was not changed.",
+}
 
 
 def keep_quantities_whole(text: str) -> str:
@@ -56,7 +62,32 @@ def keep_quantities_whole(text: str) -> str:
     return re.sub(r"(\d) (?=[a-zA-Zµ%])", "\\1" + NBSP, text)
 
 
-class _Override(QWidget):
+def error_text(error: BaseException) -> str:
+    """An error as a person reads it: what happened, never a class name."""
+    from programmer.store import AuthenticationFailed
+
+    if isinstance(error, AuthenticationFailed):
+        return "the password was not accepted"
+    return str(error) or "the operation failed"
+
+
+def field_text(field: str) -> str:
+    """A finding's field as the screen shows it: rows numbered from 1 ("step 2 dose")."""
+
+    def one_based(m: re.Match[str]) -> str:
+        return f" {int(m.group(1)) + 1}"
+
+    text = re.sub(r"\[(\d+)\]", one_based, field)
+    text = (
+        text.replace("steps ", "step ")
+        .replace("drugs ", "drug ")
+        .replace(".", " ")
+        .replace("_", " ")
+    )
+    return text
+
+
+class OverrideRow(QWidget):
     """One soft finding: an override checkbox and the reason it requires."""
 
     def __init__(self, f: Finding, index: int) -> None:
@@ -64,15 +95,15 @@ class _Override(QWidget):
         self.finding = f
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 2, 0, 2)
-        text = QLabel(f"<b>SOFT</b> {f.code} ({f.field}): {f.message}<br><i>{f.remedy}</i>")
+        text = QLabel(f"<b>SOFT</b> ({field_text(f.field)}): {f.message}<br><i>{f.remedy}</i>")
         text.setWordWrap(True)
         text.setStyleSheet(f"color: {WARNING};")
         self.box = QCheckBox("Override")
         self.box.setObjectName(f"override_{f.code}")
-        self.box.setAccessibleName(f"override {f.code}")
+        self.box.setAccessibleName(f"override: {f.message}")
         self.reason = QLineEdit()
         self.reason.setObjectName(f"reason_{f.code}")
-        self.reason.setAccessibleName(f"reason for overriding {f.code}")
+        self.reason.setAccessibleName(f"reason for overriding: {f.message}")
         self.reason.setPlaceholderText("clinical reason (required to override)")
         self.reason.setEnabled(False)
         self.box.toggled.connect(self.reason.setEnabled)
@@ -86,16 +117,17 @@ class ConfirmDialog(QDialog):
     def __init__(self, state: AppState, prescription: dict[str, Any], parent: QWidget | None = None) -> None:  # fmt: skip
         super().__init__(parent)
         self.setObjectName("confirm_dialog")
+        guard_inputs()  # no wheel or arrow key changes a drop-down unseen
         self.setWindowTitle("Review and send")
         self.setStyleSheet(STYLE)
         self.setModal(True)
-        self.resize(1100, 720)
+        fit_to_screen(self, 1100, 720)
         self.state = state
         self.prescription = prescription
         self.proposal: Proposal | None = None
         self.program_result: ProgramResult | None = None
         self.progress: list[str] = []
-        self._overrides: list[_Override] = []
+        self._overrides: list[OverrideRow] = []
         self._sending = False
 
         outer = QVBoxLayout(self)
@@ -117,38 +149,10 @@ class ConfirmDialog(QDialog):
         self.status.setWordWrap(True)
         outer.addWidget(self.status)
 
-        top = QHBoxLayout()
-        self.changes = QTableWidget(0, 3)
-        self.changes.setObjectName("changes_table")
-        self.changes.setAccessibleName("changes: field, now on the pump, will be")
-        self.changes.setHorizontalHeaderLabels(["Field", "Now on the pump", "Will be"])
-        self.changes.verticalHeader().setVisible(False)
-        self.changes.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.changes.setWordWrap(True)
-        hh = self.changes.horizontalHeader()
-        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        hh.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        top.addWidget(self.changes, 3)
-        change_box = QVBoxLayout()
-        head = QLabel("Daily total")
-        head.setProperty("role", "muted")
-        head.setAlignment(Qt.AlignmentFlag.AlignRight)
-        self.change = QLabel("…")
-        self.change.setObjectName("confirm_daily_change")
-        self.change.setAccessibleName("daily total change")
-        self.change.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.change.setStyleSheet("font-size: 36pt; font-weight: 800;")
-        self.doses = QLabel()
-        self.doses.setObjectName("confirm_doses")
-        self.doses.setWordWrap(True)
-        self.doses.setAlignment(Qt.AlignmentFlag.AlignRight)
-        change_box.addWidget(head)
-        change_box.addWidget(self.change)
-        change_box.addWidget(self.doses)
-        change_box.addStretch(1)
-        top.addLayout(change_box, 1)
-        outer.addLayout(top, 3)
+        self.view = ChangeView()
+        self.changes = self.view.table
+        self.change = self.view.change
+        outer.addWidget(self.view, 3)
 
         self.findings_area = QScrollArea()
         self.findings_area.setWidgetResizable(True)
@@ -176,7 +180,7 @@ class ConfirmDialog(QDialog):
         self.password.setAccessibleName("your password, again, to send")
         self.password.setPlaceholderText("your password, again")
         self.password.textChanged.connect(lambda _: self._update_buttons())
-        self.password.returnPressed.connect(self.send)
+        # Enter never sends: the outcome would be missed (the send button is clicked)
         self.send_button = QPushButton("Send to the pump")
         self.send_button.setObjectName("send")
         self.send_button.setProperty("role", "primary")
@@ -187,6 +191,9 @@ class ConfirmDialog(QDialog):
         self.close_button = QPushButton("Cancel")
         self.close_button.setObjectName("confirm_close")
         self.close_button.clicked.connect(self.reject)
+        for b in (self.recheck, self.send_button, self.close_button):
+            b.setAutoDefault(False)  # Enter presses no button of this dialog
+            b.setDefault(False)
         send_row.addWidget(QLabel("Password"))
         send_row.addWidget(self.password, 1)
         send_row.addWidget(self.send_button)
@@ -221,7 +228,8 @@ class ConfirmDialog(QDialog):
         self.recheck.setEnabled(False)
         self.send_button.setEnabled(False)
         try:
-            self.state.propose(self.prescription, overrides or None, self._proposed, self._failed)
+            self.state.propose(self.prescription, overrides or None, self._proposed, self._failed,
+                               self.confirmations())  # fmt: skip
         except RuntimeError as exc:
             self._failed(exc)
 
@@ -253,38 +261,18 @@ class ConfirmDialog(QDialog):
         self._update_buttons()
 
     def _failed(self, error: BaseException) -> None:
+        was_sending = self._sending
         self._sending = False
-        self.status.setText(f"{type(error).__name__}: {error}")
+        # The core raises only before anything reaches the pump (role, password, link
+        # down before STAGE); once sending has begun it returns an outcome instead.
+        said = error_text(error)
+        text = f"Not sent: {said}. " + CHANGED["refused"] if was_sending else said
+        self.status.setText(text)
         self.status.setStyleSheet(f"color: {CRITICAL}; font-weight: 700;")
         self._update_buttons()
 
     def _show_changes(self, proposal: Proposal) -> None:
-        rows = proposal.changes
-        self.changes.setRowCount(len(rows))
-        for r, row in enumerate(rows):
-            for c, text in enumerate((row.field, row.old, row.new)):
-                item = QTableWidgetItem(keep_quantities_whole(text))
-                if c:
-                    item.setTextAlignment(
-                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-                    )
-                if c == 2:
-                    font = item.font()
-                    font.setBold(True)
-                    item.setFont(font)
-                self.changes.setItem(r, c, item)
-        self.changes.resizeRowsToContents()
-        change = proposal.daily_change
-        if change is None:
-            self.change.setText("new")
-            self.change.setToolTip("the pump delivered nothing before, or its therapy is unknown")
-            colour = WARNING
-        else:
-            self.change.setText(percent_text(change * 100))
-            colour = CRITICAL if abs(change) >= 1 else WARNING if abs(change) >= 0.2 else "#1f2328"
-        self.change.setStyleSheet(f"font-size: 36pt; font-weight: 800; color: {colour};")
-        doses = [f"{d.drug}: {d.to_json()['text']}" for d in proposal.plan.daily_doses]
-        self.doses.setText("<br>".join(doses) or "saline: no drug")
+        self.view.show_proposal(proposal)
 
     def _show_findings(self, proposal: Proposal) -> None:
         old = {o.finding.code: (o.box.isChecked(), o.reason.text()) for o in self._overrides}
@@ -294,12 +282,17 @@ class ConfirmDialog(QDialog):
             if w is not None:
                 w.setParent(None)
                 w.deleteLater()
+        typed = self.confirmations()
         self._overrides = []
+        self._retypes: dict[str, QLineEdit] = {}
         p = proposal.plan
         if not p.findings:
             self.findings_box.addWidget(QLabel("No findings."))
         seen: set[str] = set()
         for f in sorted(p.findings, key=lambda f: ["hard", "soft", "info"].index(str(f.severity))):
+            if f.retype and not f.confirmed:
+                self.findings_box.addWidget(self._retype_row(f, typed.get(f.field, "")))
+                continue
             if f.severity is Severity.SOFT:
                 if f.code in seen:  # an override is per code; show its other messages together
                     extra = QLabel(f"      also: {f.message}")
@@ -308,7 +301,7 @@ class ConfirmDialog(QDialog):
                     self.findings_box.addWidget(extra)
                     continue
                 seen.add(f.code)
-                o = _Override(f, len(self._overrides))
+                o = OverrideRow(f, len(self._overrides))
                 checked, reason = old.get(
                     f.code, (f.code in proposal.overrides, proposal.overrides.get(f.code, ""))
                 )
@@ -321,12 +314,38 @@ class ConfirmDialog(QDialog):
             else:
                 colour = CRITICAL if f.severity is Severity.HARD else "#5f6368"
                 word = "HARD (blocks sending)" if f.severity is Severity.HARD else "INFO"
-                label = QLabel(f"<b>{word}</b> {f.code} ({f.field}): {f.message}")
+                label = QLabel(f"<b>{word}</b> ({field_text(f.field)}): {f.message}")
                 label.setObjectName(f"finding_{f.code}")
                 label.setWordWrap(True)
                 label.setStyleSheet(f"color: {colour};")
                 self.findings_box.addWidget(label)
         self.findings_box.addStretch(1)
+
+    def _retype_row(self, f: Finding, typed: str) -> QWidget:
+        """A suspected slip: the value must be typed again (a reason alone never clears it)."""
+        row = QWidget()
+        grid = QGridLayout(row)
+        grid.setContentsMargins(0, 2, 0, 2)
+        text = QLabel(f"<b>HARD until typed again</b> ({field_text(f.field)}): {f.message}")
+        text.setWordWrap(True)
+        text.setStyleSheet(f"color: {CRITICAL};")
+        edit = QLineEdit(typed)
+        edit.setObjectName(f"retype_{f.field}")
+        edit.setAccessibleName(f"type {field_text(f.field)} again to confirm it")
+        edit.setPlaceholderText(
+            f"type the value again, e.g. {f.value}" if f.value else "type it again"
+        )
+        edit.textChanged.connect(lambda _: self._update_buttons())
+        grid.addWidget(text, 0, 0, 1, 2)
+        grid.addWidget(QLabel("Typed again"), 1, 0)
+        grid.addWidget(edit, 1, 1)
+        grid.setColumnStretch(1, 1)
+        self._retypes[f.field] = edit
+        return row
+
+    def confirmations(self) -> dict[str, str]:
+        retypes: dict[str, QLineEdit] = getattr(self, "_retypes", {})
+        return {k: " ".join(e.text().split()) for k, e in retypes.items() if e.text().strip()}
 
     def overrides(self) -> dict[str, str]:
         return {
@@ -335,9 +354,13 @@ class ConfirmDialog(QDialog):
 
     def recheck_overrides(self) -> bool:
         """Plan again with the overrides ticked; refused while any lacks a reason."""
-        missing = [code for code, reason in self.overrides().items() if not reason]
+        missing = [o for o in self._overrides if o.box.isChecked() and not o.reason.text().strip()]
         if missing:
-            self.override_error.setText("Give a reason for every override: " + ", ".join(missing))
+            self.override_error.setText(
+                f"Give a reason for every override ({len(missing)} without one, marked)"
+            )
+            for o in missing:
+                o.reason.setStyleSheet(f"border: 2px solid {CRITICAL};")
             return False
         self.override_error.clear()
         self._propose(self.overrides())
@@ -353,7 +376,9 @@ class ConfirmDialog(QDialog):
         self.send_button.setEnabled(
             plan_ok and bool(self.password.text()) and not self._sending and not done
         )
-        self.recheck.setEnabled(p is not None and not p.plan.hard and bool(self._overrides) and not done and not self._sending)  # fmt: skip
+        only_retype = p is not None and all(f.retype for f in p.plan.hard)
+        self.recheck.setEnabled(p is not None and only_retype and bool(self._overrides or self.confirmations())
+                                and not done and not self._sending)  # fmt: skip
         self.password.setEnabled(not done and not self._sending)
         for o in self._overrides:
             o.box.setEnabled(not done and not self._sending)
@@ -426,9 +451,10 @@ class ConfirmDialog(QDialog):
                 else (f"font-weight: 700; color: {CRITICAL};" if key in self.progress else "")
             )
         word, colour = OUTCOME.get(result.outcome, (result.outcome.upper(), CRITICAL))
-        text = f"{word}: {result.message}"
+        text = f"{word}: {result.message}\n{CHANGED.get(result.outcome, CHANGED['uncertain'])}"
         if result.outcome == "uncertain":
-            text += "\n" + UNCERTAIN_NOTE
+            text += " " + UNCERTAIN_NOTE
+        self.state.record_outcome(word, text, colour)
         self.outcome.setText(text)
         self.outcome.setStyleSheet(
             f"background: {colour}; color: white; font-size: 14pt; font-weight: 700; padding: 10px; border-radius: 4px;"
@@ -437,6 +463,21 @@ class ConfirmDialog(QDialog):
         self.status.setText("Finished: the pump is read again to show what it holds now.")
         self.close_button.setText("Close")
         self._update_buttons()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Enter does nothing here; Escape cancels only before anything was sent."""
+        key = event.key()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            event.accept()
+            return
+        if key == Qt.Key.Key_Escape and (self._sending or self.program_result is not None):
+            event.accept()  # the outcome stays until Close is clicked
+            return
+        super().keyPressEvent(event)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.password.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _disconnect(self) -> None:
         with contextlib.suppress(RuntimeError, TypeError):

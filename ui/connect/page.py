@@ -84,9 +84,25 @@ class ConnectPage(QWidget):
         layout.addWidget(self.status)
         layout.addStretch(1)
         self.emulator.setChecked(True)
+        self.use_address(state.address)  # `itp gui --pump ADDRESS` starts here
         self.key_file.textChanged.connect(self._update)
         self.kind.idToggled.connect(lambda *_: self._update())
         self._update()
+
+    def use_address(self, address: str) -> None:
+        """Select the kind and fill the fields for `address` (tcp://, serial://, emulator:)."""
+        if address.startswith("tcp://"):
+            self.tcp.setChecked(True)
+            self.tcp_address.setText(address.removeprefix("tcp://"))
+        elif address.startswith("serial://"):
+            self.serial.setChecked(True)
+            port, _, query = address.removeprefix("serial://").partition("?")
+            self.port.setCurrentText(port)
+            baud = query.removeprefix("baud=") if query.startswith("baud=") else ""
+            if baud and self.baud.findText(baud) >= 0:
+                self.baud.setCurrentText(baud)
+        else:
+            self.emulator.setChecked(True)
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Clinic key file")

@@ -278,4 +278,8 @@ class HistoryCharts(pg.GraphicsLayoutWidget):  # type: ignore[misc]
                     symbolPen=None,
                 )
                 self._add(self.alarms, item)
+                # Every mark drawn, at any zoom: peak downsampling and clipping dropped the
+                # two markers of a motor stall. A few thousand marks cost nothing to draw.
+                item.setDownsampling(ds=1, auto=False)
+                item.setClipToView(False)
         self.alarms.setYRange(-0.7, max(len(codes), 1) - 0.3, padding=0)

@@ -16,12 +16,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from programmer.formatting import clock_text, volume_rate_text, volume_text
-from programmer.session.changes import daily_doses
+from programmer.formatting import clock_text, volume_text
+from programmer.session.changes import daily_doses, step_text
 from programmer.session.clock_check import drift_advice, drift_text
 from programmer.store.roles import Action, allowed
 from programmer.timeutil import iso_local
 from ui.app_state import AppState
+from ui.overview.since import SinceRow, since_last_visit
+from ui.style import CRITICAL, banner_css
+from ui.timefmt import computer_text
 from ui.widgets import Card
 
 REASONS = {
@@ -35,7 +38,21 @@ class OverviewPage(QWidget):
     def __init__(self, state: AppState) -> None:
         super().__init__()
         self.state = state
+        self.since_rows: list[SinceRow] = []
         outer = QVBoxLayout(self)
+        self.outcome = QLabel()
+        self.outcome.setObjectName("overview_outcome")
+        self.outcome.setWordWrap(True)
+        self.dismiss_outcome = QPushButton("Dismiss")
+        self.dismiss_outcome.setObjectName("dismiss_outcome")
+        self.dismiss_outcome.setAccessibleName("dismiss the last send's outcome")
+        self.dismiss_outcome.clicked.connect(state.dismiss_outcome)
+        outcome_row = QHBoxLayout()
+        outcome_row.addWidget(self.outcome, 1)
+        outcome_row.addWidget(self.dismiss_outcome, alignment=Qt.AlignmentFlag.AlignTop)
+        outer.addLayout(outcome_row)
+        state.sig_outcome.connect(self._show_outcome)
+        self._show_outcome()
         self.empty = QLabel("No pump connected. Go to Connect.")
         self.empty.setProperty("role", "title")
         outer.addWidget(self.empty)
@@ -52,19 +69,26 @@ class OverviewPage(QWidget):
         self.clock = Card("Clock")
         self.therapy = Card("Therapy on the pump")
         self.steps = QTableWidget(0, 2)
-        self.steps.setHorizontalHeaderLabels(["From", "Rate"])
+        self.steps.setHorizontalHeaderLabels(["From", "Dose per day"])
         self.steps.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.steps.verticalHeader().setVisible(False)
         self.steps.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.steps.setAccessibleName("therapy steps on the pump")
         self.therapy.box.insertWidget(2, self.steps)
         self.alarms = Card("Alarms")
+        self.since = Card("Since the last visit")
+        self.since.setObjectName("since_last_visit")
+        read_log = QPushButton("Read the pump's log")
+        read_log.setObjectName("read_log")
+        read_log.clicked.connect(lambda: self.state.read_log())
+        self.since.box.insertWidget(1, read_log, alignment=Qt.AlignmentFlag.AlignLeft)
         grid.addWidget(self.identity, 0, 0)
         grid.addWidget(self.reservoir, 0, 1)
         grid.addWidget(self.dates, 0, 2)
         grid.addWidget(self.therapy, 1, 0, 1, 2)
         grid.addWidget(self.alarms, 1, 2)
-        grid.addWidget(self.clock, 2, 0, 1, 3)
+        grid.addWidget(self.clock, 2, 0, 1, 2)
+        grid.addWidget(self.since, 2, 2)
         outer.addWidget(self.body, 1)
         self.refresh_button = QPushButton("Read the pump again")
         self.refresh_button.clicked.connect(lambda: self.state.refresh())
@@ -80,7 +104,18 @@ class OverviewPage(QWidget):
         buttons.addStretch(1)
         outer.addLayout(buttons)
         state.sig_pump_changed.connect(self.refresh)
+        state.sig_log_read.connect(self.refresh)
         self.refresh()
+
+    def _show_outcome(self) -> None:
+        last = self.state.last_outcome
+        self.outcome.setVisible(last is not None)
+        self.dismiss_outcome.setVisible(last is not None)
+        if last is not None:
+            _, text, colour = last
+            self.outcome.setText(text)
+            self.outcome.setStyleSheet(banner_css(colour))
+            self.outcome.setAccessibleName(f"last send: {text}")
 
     def refresh(self) -> None:
         i, f = self.state.interrogation, self.state.forecast
@@ -128,7 +163,9 @@ class OverviewPage(QWidget):
         self.steps.setRowCount(len(i.therapy.steps))
         for r, st in enumerate(i.therapy.steps):
             a = QTableWidgetItem(clock_text(st.start_min, i.therapy.cycle_days))
-            b = QTableWidgetItem(volume_rate_text(st.rate_nl_day))
+            exact = step_text(st.rate_nl_day, i.therapy)  # each drug's dose = the volume rate
+            b = QTableWidgetItem(exact.split(" = ")[0])
+            b.setToolTip(exact)
             b.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.steps.setItem(r, 0, a)
             self.steps.setItem(r, 1, b)
@@ -139,6 +176,7 @@ class OverviewPage(QWidget):
             ]
             or [("None", "")]
         )
+        self._fill_since(i.serial, off)
         self.clock.set_rows([
             ("Pump clock", iso_local(int(s["clock_t"]), off)),
             ("Pump UTC offset", f"{off:+d} min (fixed: the pump knows nothing of daylight saving)"),
@@ -147,6 +185,25 @@ class OverviewPage(QWidget):
             *[("Check", advice) for advice in [drift_advice(i.clock_drift_s)] if advice],
             *[("Check", fnd.message) for fnd in i.clock_findings],
         ])  # fmt: skip
+
+    def _fill_since(self, serial: str, offset_min: int) -> None:
+        st = self.state
+        at, rows = since_last_visit(st.records, st.trail, serial, offset_min)
+        if at is None:
+            self.since_rows = []
+            self.since.set_rows([("First visit", "no earlier interrogation of this pump here")])
+            return
+        self.since_rows = rows
+        head = ("Last visit", computer_text(at))
+        self.since.set_rows([head] + [(r.when, r.text) for r in rows[:12]]
+                            + ([("", f"and {len(rows) - 12} more (History)")] if len(rows) > 12 else [])
+                            or [head, ("Nothing", "no alarm, refill, program or clock change logged")])  # fmt: skip
+        for r, row in enumerate(rows[:12], start=1):
+            if row.critical:
+                item = self.since.grid.itemAtPosition(r, 1)
+                w = item.widget() if item is not None else None
+                if w is not None:
+                    w.setStyleSheet(f"color: {CRITICAL}; font-weight: 700;")
 
     def set_clock(self) -> None:
         """Show the change; only an explicit "Set the clock" sends it (on the worker)."""

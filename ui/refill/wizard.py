@@ -1,8 +1,11 @@
-"""The refill visit, step by step: pump now → drawn out → drug → injected → bridge → confirm → summary.
+"""The refill visit, step by step: pump now → drawn out → drug → injected → catheter and
+bolus → confirm → summary.
 
-Every figure on these pages comes from the core: `plan()` for the discrepancy,
-the bolus and the dates, `state.propose/send` for the pump. The wizard keeps
-only what the person typed (strings with units).
+Every figure on these pages comes from the core: `plan()` for the discrepancy, the bolus
+and the dates, `state.propose/send` for the pump. The wizard keeps only what the person
+typed (strings with units). Next stays disabled while the step has an empty field or a
+hard finding; Enter moves on; the confirm is the same before/after view as the therapy
+confirm, with one reason per overridden finding, typed afresh for each proposal.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QCheckBox,
     QFileDialog,
     QFormLayout,
@@ -20,26 +24,44 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QRadioButton,
+    QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from programmer.checks import check_discrepancy, discrepancy
-from programmer.findings import Severity
-from programmer.formatting import concentration_text, percent_text, volume_rate_text, volume_text
+from programmer.findings import Finding, Severity
+from programmer.formatting import concentration_text, volume_rate_text, volume_text
 from programmer.planner import Plan, plan
 from programmer.quantities import Dimension, QuantityError, parse_quantity
-from programmer.session.changes import change_text
 from programmer.session.pump_session import ProgramResult, Proposal
 from programmer.session.refill_rx import prescription_from_therapy, with_refill
 from programmer.session.visit_report import REASONS, VisitReport
-from programmer.timeutil import iso_local
+from programmer.store import Action
 from ui.app_state import AppState
+from ui.confirm.change_view import ChangeView
+from ui.confirm.dialog import CHANGED, OUTCOME, OverrideRow, error_text
+from ui.drug_picker import ConcentrationField, DrugPicker
+from ui.inputs import guard_inputs
+from ui.numbers import clinical_percent, clinical_volume
 from ui.style import CRITICAL, OK, WARNING
+from ui.therapy.widgets import mark
+from ui.timefmt import local_text
 from ui.widgets import Card
 
-STEPS = ["Pump now", "Drawn out", "Drug", "Injected", "Bridge bolus", "Confirm", "Summary"]
+STEPS = ["Pump now", "Drawn out", "Drug", "Injected", "Catheter and bolus", "Confirm", "Summary"]
+CONFIRM, SUMMARY = 5, 6
+DISABLED = "QPushButton:disabled { background: #c8ccd0; color: #5f6368; }"
+# Which step a finding belongs to, by its field (the core's names).
+STEP_FIELDS: dict[int, tuple[str, ...]] = {
+    1: ("refill.removed",),
+    2: ("drugs", "dose", "rate", "steps"),  # the dose kept at a new strength: its rates
+    3: ("refill.added", "refill"),
+    4: ("catheter", "bolus"),
+}
+CONC_FIELD = "drugs[0].concentration"
 
 
 def _unit(name: str, conc: int) -> str:
@@ -51,12 +73,28 @@ def _unit(name: str, conc: int) -> str:
     return "mg" if conc >= 1_000_000 else "mcg"
 
 
+def _belongs(f: Finding, index: int) -> bool:
+    return any(f.field == p or f.field.startswith((p + ".", p + "[")) for p in STEP_FIELDS[index])
+
+
+def suggested_unit(text: str) -> str | None:
+    """The unit probably meant for a concentration typed with the other one."""
+    number, _, unit = text.partition(" ")
+    other = {"mcg/mL": "mg/mL", "mg/mL": "mcg/mL"}.get(unit)
+    return f"{number} {other}" if other else None
+
+
 class RefillPage(QWidget):
     def __init__(self, state: AppState) -> None:
         super().__init__()
+        guard_inputs()  # no wheel or arrow key changes a drop-down unseen
+        self.setObjectName("refill_page")
         self.state = state
         self.proposal: Proposal | None = None
         self.result: ProgramResult | None = None
+        self._serial: str | None = None
+        self._overrides: list[OverrideRow] = []
+        self._sending = False
         outer = QVBoxLayout(self)
         self.step_label = QLabel()
         self.step_label.setProperty("role", "title")
@@ -64,10 +102,18 @@ class RefillPage(QWidget):
         outer.addWidget(self.step_label)
         self.stack = QStackedWidget()
         outer.addWidget(self.stack, 1)
+        self.step_problem = QLabel()
+        self.step_problem.setObjectName("refill_step_problem")
+        self.step_problem.setWordWrap(True)
+        self.step_problem.setStyleSheet(f"color: {CRITICAL}; font-weight: 600;")
+        outer.addWidget(self.step_problem)
         nav = QHBoxLayout()
         self.back = QPushButton("Back")
+        self.back.setObjectName("refill_back")
         self.next = QPushButton("Next")
+        self.next.setObjectName("refill_next")
         self.next.setProperty("role", "primary")
+        self.next.setStyleSheet(DISABLED)
         self.back.clicked.connect(lambda: self.go(self.stack.currentIndex() - 1))
         self.next.clicked.connect(self._next)
         nav.addWidget(self.back)
@@ -76,6 +122,8 @@ class RefillPage(QWidget):
         outer.addLayout(nav)
         self._build_pages()
         state.sig_pump_changed.connect(self._pump_changed)
+        state.sig_user_changed.connect(self._user_changed)
+        state.sig_locked.connect(lambda locked: self.reset() if locked else None)
         self._pump_changed()  # built after connecting: start from what the pump says now
         self.go(0)
 
@@ -86,93 +134,158 @@ class RefillPage(QWidget):
         self.now_card = Card("What the pump says now")
         reread = QPushButton("Read the pump again")
         reread.clicked.connect(lambda: self.state.refresh())
-        self.stack.addWidget(self._page(self.now_card, reread))
+        self.with_therapy = QCheckBox("Send the therapy editor's new program with this refill")
+        self.with_therapy.setObjectName("refill_with_therapy")
+        self.with_therapy.setToolTip(
+            "one transaction: the refill and the therapy change reach the pump together, or neither"
+        )
+        self.stack.addWidget(self._page(self.now_card, self.with_therapy, reread))
         # 2. drawn out
-        self.removed = QLineEdit()
-        self.removed.setObjectName("refill_removed")
-        self.removed.setAccessibleName("volume drawn out, mL")
-        self.removed.setPlaceholderText("e.g. 4.6")
-        self.removed_check = QLabel()
-        self.removed_check.setObjectName("refill_discrepancy")
-        self.removed_check.setWordWrap(True)
+        self.removed = self._volume_field("refill_removed", "volume drawn out, mL", "e.g. 4.6")
+        self.removed_check = self._check_label("refill_discrepancy")
         form = QFormLayout()
         form.addRow("Drawn out with the syringe (mL)", self.removed)
         self.stack.addWidget(self._page(form, self.removed_check))
         # 3. drug and concentration
-        self.drug = QLineEdit()
-        self.drug.setObjectName("refill_drug")
-        self.drug.setAccessibleName("drug name")
-        self.conc = QLineEdit()
-        self.conc.setObjectName("refill_concentration")
-        self.conc.setAccessibleName("concentration with unit, e.g. 10 mg/mL")
-        self.drug_check = QLabel()
-        self.drug_check.setWordWrap(True)
+        self.drug = DrugPicker("refill_drug", "drug, from the library")
+        self.conc = ConcentrationField("refill_concentration", "concentration")
+        self.conc_retype = QLineEdit()
+        self.conc_retype.setObjectName("refill_concentration_retype")
+        self.conc_retype.setAccessibleName("the concentration typed again, with its unit")
+        self.conc_retype.setPlaceholderText("type the concentration again, e.g. 25 mcg/mL")
+        self.conc_retype.setVisible(False)
+        self.conc_retype.textChanged.connect(lambda _: self._recheck())
+        self.conc_retype.returnPressed.connect(self._enter)
+        self.drug_check = self._check_label("refill_drug_check")
         form = QFormLayout()
         form.addRow("Drug", self.drug)
-        form.addRow("Concentration (with unit)", self.conc)
+        form.addRow("Concentration", self.conc)
+        form.addRow("", self.conc_retype)
         self.stack.addWidget(self._page(form, self.drug_check))
         # 4. injected
-        self.added = QLineEdit()
-        self.added.setObjectName("refill_added")
-        self.added.setAccessibleName("volume injected, mL")
-        self.added_check = QLabel()
-        self.added_check.setWordWrap(True)
+        self.added = self._volume_field("refill_added", "volume injected, mL", "e.g. 20")
+        self.added_check = self._check_label("refill_added_check")
         form = QFormLayout()
         form.addRow("Injected into the reservoir (mL)", self.added)
         self.stack.addWidget(self._page(form, self.added_check))
-        # 5. bridge bolus
-        self.bridge = QCheckBox("Give a bridge bolus (old drug in the catheter at the old rate)")
+        # 5. catheter and bolus
+        self.cath_length = self._volume_field("catheter_length", "catheter length, cm", "e.g. 60")
+        self.cath_per_cm = self._volume_field(
+            "catheter_volume_per_cm", "catheter volume per cm, mL", "e.g. 0.0026"
+        )
+        self.cath_volume = self._volume_field(
+            "catheter_volume", "catheter volume, mL (instead of length and volume per cm)",
+            "e.g. 0.15",
+        )  # fmt: skip
+        cform = QFormLayout()
+        cform.addRow("Catheter length (cm)", self.cath_length)
+        cform.addRow("Volume per cm (mL)", self.cath_per_cm)
+        cform.addRow("or its whole volume (mL)", self.cath_volume)
+        self.no_bolus = QRadioButton("No bolus")
+        self.no_bolus.setObjectName("refill_no_bolus")
+        self.bridge = QRadioButton("Bridge bolus: the old drug in the catheter, at the old rate")
         self.bridge.setObjectName("refill_bridge")
-        self.bridge.setChecked(True)
-        self.bridge_text = QLabel()
-        self.bridge_text.setObjectName("refill_bridge_text")
-        self.bridge_text.setWordWrap(True)
-        self.stack.addWidget(self._page(self.bridge, self.bridge_text))
-        # 6. confirm
-        self.change = QLabel()
-        self.change.setObjectName("refill_change")
-        self.change.setStyleSheet("font-family: monospace;")
-        self.change.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.daily = QLabel()
-        self.daily.setProperty("role", "big")
+        self.priming = QRadioButton(
+            "Priming bolus: the fluid path holds no drug (new pump or catheter, "
+            "or emptied and aspirated)"
+        )
+        self.priming.setObjectName("refill_priming")
+        self.bridge_text = self._check_label("refill_bridge_text")
+        self.bolus_group = QButtonGroup(self)
+        for b in (self.no_bolus, self.bridge, self.priming):
+            self.bolus_group.addButton(b)
+            b.toggled.connect(lambda _: self._recheck())
+        self.no_bolus.setChecked(True)
+        self.stack.addWidget(
+            self._page(cform, self.no_bolus, self.bridge, self.priming, self.bridge_text)
+        )
+        # 6. confirm: the same before/after view as the therapy confirm
+        self.view = ChangeView()
+        self.view.setMinimumHeight(220)
+        self.findings_box = QVBoxLayout()
         self.findings = QLabel()
+        self.findings.setObjectName("refill_findings")
         self.findings.setWordWrap(True)
-        self.reason = QLineEdit()
-        self.reason.setObjectName("refill_override_reason")
-        self.reason.setAccessibleName("reason for overriding the soft findings")
-        self.reason.setPlaceholderText("Reason, if soft findings are to be overridden (recorded)")
+        self.recheck_button = QPushButton("Check again with these overrides")
+        self.recheck_button.setObjectName("refill_recheck")
+        self.recheck_button.clicked.connect(self._recheck_overrides)
         self.password = QLineEdit()
         self.password.setObjectName("refill_password")
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.password.setAccessibleName("your password, again, to send")
+        self.password.textChanged.connect(lambda _: self._update_send())
         self.send_button = QPushButton("Send to the pump")
         self.send_button.setObjectName("refill_send")
         self.send_button.setProperty("role", "danger")
+        self.send_button.setStyleSheet(DISABLED)
+        self.send_button.setAutoDefault(False)
         self.send_button.clicked.connect(self._send)
         self.progress = QLabel()
         self.progress.setObjectName("refill_progress")
-        form = QFormLayout()
-        form.addRow("Override reason", self.reason)
-        form.addRow("Password", self.password)
-        self.stack.addWidget(
-            self._page(
-                self.change, self.daily, self.findings, form, self.send_button, self.progress
-            )
-        )
+        self.progress.setWordWrap(True)
+        send_row = QHBoxLayout()
+        send_row.addWidget(QLabel("Password"))
+        send_row.addWidget(self.password, 1)
+        send_row.addWidget(self.send_button)
+        findings_widget = QWidget()
+        fl = QVBoxLayout(findings_widget)
+        fl.addWidget(self.findings)
+        fl.addLayout(self.findings_box)
+        fl.addWidget(self.recheck_button, alignment=Qt.AlignmentFlag.AlignLeft)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(findings_widget)
+        confirm = QWidget()
+        cl = QVBoxLayout(confirm)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.addWidget(self.view, 3)
+        cl.addWidget(scroll, 2)
+        cl.addLayout(send_row)
+        cl.addWidget(self.progress)
+        self.stack.addWidget(confirm)
         # 7. summary
         self.summary = QLabel()
         self.summary.setObjectName("refill_summary")
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         report = QPushButton("Save the visit report (PDF)…")
+        report.setObjectName("refill_save_report")
         report.clicked.connect(lambda: self.save_report(None))
         fhir = QPushButton("Export for the EHR (FHIR)…")
         fhir.setObjectName("export_fhir")
         fhir.clicked.connect(lambda: self.export_fhir(None))
-        self.stack.addWidget(self._page(self.summary, report, fhir))
-        for field in (self.removed, self.drug, self.conc, self.added):
-            field.textChanged.connect(self._recheck)
-        self.bridge.toggled.connect(self._recheck)
+        self.new_refill = QPushButton("Start a new refill")
+        self.new_refill.setObjectName("refill_start_new")
+        self.new_refill.clicked.connect(self.reset)
+        self.stack.addWidget(self._page(self.summary, report, fhir, self.new_refill))
+        for field in (
+            self.removed,
+            self.added,
+            self.cath_length,
+            self.cath_per_cm,
+            self.cath_volume,
+        ):
+            field.textChanged.connect(lambda _: self._recheck())
+        self.drug.sig_picked.connect(self._drug_picked)
+        self.drug.editTextChanged.connect(lambda _: self._recheck())
+        self.conc.sig_changed.connect(self._conc_changed_by_user)
+        self.conc.number.returnPressed.connect(self._enter)
+        self.with_therapy.toggled.connect(lambda _: self._recheck())
+
+    def _volume_field(self, name: str, accessible: str, placeholder: str) -> QLineEdit:
+        field = QLineEdit()
+        field.setObjectName(name)
+        field.setAccessibleName(accessible)
+        field.setPlaceholderText(placeholder)
+        field.returnPressed.connect(self._enter)  # Enter moves on, as Next does
+        return field
+
+    @staticmethod
+    def _check_label(name: str) -> QLabel:
+        label = QLabel()
+        label.setObjectName(name)
+        label.setWordWrap(True)
+        return label
 
     @staticmethod
     def _page(*parts: Any) -> QWidget:
@@ -184,49 +297,148 @@ class RefillPage(QWidget):
             else:
                 layout.addLayout(part)
         layout.addStretch(1)
-        return w
+        scroll = QScrollArea()  # every page fits 1024x768 and scale 2
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(w)
+        return scroll
 
     # --- navigation -------------------------------------------------------------------
 
     def go(self, index: int) -> None:
         index = max(0, min(index, len(STEPS) - 1))
-        self.stack.setCurrentIndex(index)
-        self.step_label.setText(f"Refill — step {index + 1} of {len(STEPS)}: {STEPS[index]}")
-        self.back.setEnabled(0 < index < 5 or index == 5)
-        self.next.setVisible(index < 5)
-        if index == 5:
+        here = self.stack.currentIndex()
+        # Forward only through steps without problems: Next's rule holds for go() too.
+        while here < index and not self.step_problems(here):
+            here += 1
+        if index <= self.stack.currentIndex():
+            here = index
+        self.stack.setCurrentIndex(here)
+        self.step_label.setText(f"Refill — step {here + 1} of {len(STEPS)}: {STEPS[here]}")
+        self.back.setEnabled(0 < here <= CONFIRM and not self._sending)
+        self.next.setVisible(here < CONFIRM)
+        if here == CONFIRM:
             self._propose()
         self._recheck()
+        focus = {
+            1: self.removed,
+            2: self.drug,
+            3: self.added,
+            4: self.cath_length,
+            CONFIRM: self.password,
+        }
+        if here in focus:
+            focus[here].setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _next(self) -> None:
+        if self.step_problems(self.stack.currentIndex()):
+            return
         self.go(self.stack.currentIndex() + 1)
+
+    def _enter(self) -> None:
+        if self.stack.currentIndex() < CONFIRM and self.next.isEnabled():
+            self._next()
+
+    def reset(self) -> None:
+        """Forget this visit's values: a finished refill, sign-out, lock, another pump."""
+        self._sending = False
+        self.proposal = None
+        self.result = None
+        for field in (self.removed, self.added, self.cath_length, self.cath_per_cm,
+                      self.cath_volume, self.conc_retype, self.password):  # fmt: skip
+            field.clear()
+        self.drug.setText("")
+        self.conc.setText("")
+        self.no_bolus.setChecked(True)
+        self.with_therapy.setChecked(False)
+        self.summary.clear()
+        self.progress.clear()
+        self._clear_overrides()
+        self._serial = None
+        self._pump_changed()
+        self.go(0)
+
+    def _user_changed(self) -> None:
+        if self.state.principal is None:
+            self.reset()
 
     def _pump_changed(self) -> None:
         i = self.state.interrogation
         if i is None:
+            if self._serial is not None:
+                self._serial = None
+            self._recheck()
             return
-        if not self.drug.text() and i.therapy.drugs:
-            d = i.therapy.drugs[0]
-            self.drug.setText(d.name)
-            self.conc.setText(concentration_text(d.conc_ng_ml, _unit(d.name, d.conc_ng_ml)))
+        if self._serial is not None and i.serial != self._serial:
+            self._serial = None
+            self.reset()  # another pump: nothing of the previous patient is left
+            return
+        if self._serial is None:
+            self._serial = i.serial
+            if i.therapy.drugs:
+                d = i.therapy.drugs[0]
+                self.drug.setText(d.name)
+                self._drug_picked(d.name)
+                self.conc.setText(concentration_text(d.conc_ng_ml, _unit(d.name, d.conc_ng_ml)))
+            if i.therapy.catheter_volume_nl and not self.cath_volume.text():
+                # kept on the pump itself: what the last program stored
+                self.cath_volume.setText(
+                    volume_text(i.therapy.catheter_volume_nl).removesuffix(" mL")
+                )
         self._recheck()
 
+    def _drug_picked(self, name: str) -> None:
+        self.conc.set_drug(self.drug.drug())
+        self._recheck()
+
+    def _conc_changed_by_user(self) -> None:
+        self.conc_retype.clear()  # a new value needs its own retype
+        self._recheck()
+
+    def confirmations(self) -> dict[str, str]:
+        """{field: the value typed again}: the core compares it with the field's value."""
+        typed = " ".join(self.conc_retype.text().split())
+        return {CONC_FIELD: typed} if typed else {}
+
     # --- live checks (the core computes) -------------------------------------------------
+
+    def editor_prescription(self) -> dict[str, Any] | None:
+        getter = self.state.editor_prescription
+        return getter() if getter is not None else None
 
     def prescription(self) -> dict[str, Any] | None:
         i = self.state.interrogation
         if i is None:
             return None
-        base = prescription_from_therapy(
+        editor = self.editor_prescription() if self.with_therapy.isChecked() else None
+        base = editor or prescription_from_therapy(
             i.therapy, pump_serial=i.serial, pump_model=i.model, keep="dose"
         )
+        base = dict(base)
         drugs = (
-            [{"name": self.drug.text().strip(), "concentration": self.conc.text().strip()}]
-            if self.drug.text().strip()
+            [{"name": self.drug.text(), "concentration": self.conc.text()}]
+            if self.drug.text()
             else []
         )
-        return with_refill(base, removed=f"{self.removed.text().strip()} mL", added=f"{self.added.text().strip()} mL",
-                           drugs=drugs, bridge=self.bridge.isChecked() and self._conc_changed())  # fmt: skip
+        kind = (
+            "bridge" if self.bridge.isChecked() else "priming" if self.priming.isChecked() else ""
+        )
+        rx = with_refill(base, removed=f"{self.removed.text().strip()} mL",
+                         added=f"{self.added.text().strip()} mL", drugs=drugs, bridge=kind == "bridge")  # fmt: skip
+        if kind == "priming":
+            rx["bolus"] = {"kind": "priming"}
+        catheter = self._catheter()
+        if catheter:
+            rx["catheter"] = catheter
+        return rx
+
+    def _catheter(self) -> dict[str, str] | None:
+        length, per_cm = self.cath_length.text().strip(), self.cath_per_cm.text().strip()
+        volume = self.cath_volume.text().strip()
+        if length or per_cm:
+            return {"length": f"{length} cm", "volume_per_cm": f"{per_cm} mL"}
+        if volume:
+            return {"volume": f"{volume} mL"}
+        return None
 
     def _conc_changed(self) -> bool:
         i = self.state.interrogation
@@ -236,25 +448,86 @@ class RefillPage(QWidget):
             (d.name, concentration_text(d.conc_ng_ml, _unit(d.name, d.conc_ng_ml)))
             for d in i.therapy.drugs
         ]
-        new = (
-            [(self.drug.text().strip().lower(), self.conc.text().strip())]
-            if self.drug.text().strip()
-            else []
-        )
+        new = [(self.drug.text(), self.conc.text())] if self.drug.text() else []
         return old != new
 
     def current_plan(self) -> Plan | None:
         rx, i = self.prescription(), self.state.interrogation
         if rx is None or i is None:
             return None
-        return plan(
-            rx, now=datetime.fromtimestamp(int(i.status["clock_t"]), UTC), pump=i.pump_context()
-        )
+        return plan(rx, now=datetime.fromtimestamp(int(i.status["clock_t"]), UTC),
+                    pump=i.pump_context(), confirmations=self.confirmations() or None)  # fmt: skip
+
+    def step_problems(self, index: int) -> list[str]:
+        """What keeps this step from moving on: empty fields, hard findings, a value to retype."""
+        out: list[str] = []
+        if index == 0:
+            return [] if self.state.interrogation is not None else ["connect the pump first"]
+        if index == 1 and not self.removed.text().strip():
+            out.append("Drawn out: required")
+        if index == 2:
+            for what, problem in (
+                ("Drug", self.drug.problem()),
+                ("Concentration", self.conc.problem()),
+            ):
+                if problem:
+                    out.append(f"{what}: {problem}")
+        if index == 3 and not self.added.text().strip():
+            out.append("Injected: required")
+        if index == 4 and not self.no_bolus.isChecked() and self._catheter() is None:
+            out.append(
+                "Catheter: required for a bolus (its length and volume per cm, or its volume)"
+            )
+        if out or index not in STEP_FIELDS:
+            return out
+        p = self.current_plan()
+        if p is None:
+            return out
+        for f in p.findings:
+            if not _belongs(f, index):
+                continue
+            if f.retype and not f.confirmed:
+                out.append(f"{self._field_name(f.field)}: type the value again to confirm it")
+            elif f.code == "confirm_value_mismatch":
+                out.append(f"{self._field_name(f.field)}: the value typed again is not the same")
+            elif f.severity is Severity.HARD:
+                out.append(f"{self._field_name(f.field)}: {f.message}")
+        return out
+
+    @staticmethod
+    def _field_name(field: str) -> str:
+        names = {"refill.removed": "Drawn out", "refill.added": "Injected", "refill": "Refill",
+                 "drugs": "Drug", "catheter": "Catheter", "bolus": "Bolus"}  # fmt: skip
+        if field.startswith("drugs"):
+            return "Concentration" if field.endswith("concentration") else "Drug"
+        for key, name in names.items():
+            if field.startswith(key):
+                return name
+        return field
 
     def _recheck(self) -> None:
+        self._fill_now()
+        p = self.current_plan()
+        index = self.stack.currentIndex()
+        problems = self.step_problems(index) if index < CONFIRM else []
+        self.next.setEnabled(not problems)
+        self.next.setToolTip("\n".join(problems))
+        self.step_problem.setText("\n".join(problems))
+        self.step_problem.setVisible(bool(problems))
+        mark(self.removed, "hard" if index == 1 and problems else None)
+        mark(self.added, "hard" if index == 3 and problems else None)
+        if p is None:
+            return
+        self._fill_removed(p)
+        self._fill_drug(p)
+        self._fill_added(p)
+        self._fill_bolus(p)
+
+    def _fill_now(self) -> None:
         i = self.state.interrogation
         if i is None:
             self.now_card.set_rows([("Pump", "not connected")])
+            self.with_therapy.setEnabled(False)
             return
         f = self.state.forecast
         s = i.status
@@ -266,75 +539,130 @@ class RefillPage(QWidget):
             )
             or "saline"
         )
+        due = "unknown"
+        if f and f.refill_due_t:
+            due = (
+                f"{local_text(f.refill_due_t, off)} ({REASONS.get(f.refill_due_reason or '', '')})"
+            )
         self.now_card.set_rows([
             ("Pump", f"{i.model} {i.serial}"),
-            ("In the reservoir (estimate)", volume_text(int(s["reservoir_nl"]))),
-            ("Filled at the last refill", volume_text(i.last_fill_nl) if i.last_fill_nl is not None else "not in the pump's log"),
+            ("In the reservoir (estimate)", clinical_volume(int(s["reservoir_nl"]))),
+            ("Filled at the last refill", clinical_volume(i.last_fill_nl) if i.last_fill_nl is not None else "not in the pump's log"),
             ("Drug", fill),
-            ("Refill was due", iso_local(f.refill_due_t, off)[:16] + f" ({REASONS.get(f.refill_due_reason or '', '')})" if f and f.refill_due_t else "unknown"),
+            ("Refill was due", due),
         ])  # fmt: skip
-        p = self.current_plan()
-        if p is None:
-            return
+        self.with_therapy.setEnabled(
+            self.state.may(Action.PROGRAM) and self.editor_prescription() is not None
+        )
+
+    def _fill_removed(self, p: Plan) -> None:
+        i = self.state.interrogation
+        assert i is not None
+        s = i.status
         codes = {x.code: x for x in p.findings}
-        expected = volume_text(int(s["reservoir_nl"]))
-        rc = None
+        expected = clinical_volume(int(s["reservoir_nl"]))
+        if not self.removed.text().strip():
+            self._tell(
+                self.removed_check,
+                f"Expected to draw out about {expected} (the pump's estimate).",
+                WARNING,
+            )
+            return
         try:
             removed_nl = parse_quantity(
                 f"{self.removed.text().strip()} mL", Dimension.VOLUME
             ).whole("the volume drawn out")
         except QuantityError as exc:
-            removed_nl = None
-            if self.removed.text().strip():
-                self._tell(self.removed_check, f"Drawn out: {exc.reason}", CRITICAL)
-        if removed_nl is not None and i.last_fill_nl is not None:
+            self._tell(self.removed_check, f"Drawn out: {exc.reason}", CRITICAL)
+            return
+        rc = None
+        if i.last_fill_nl is not None:
             rc = discrepancy(removed_nl, int(s["reservoir_nl"]), i.last_fill_nl)
             codes.update({x.code: x for x in check_discrepancy(rc)} if rc else {})
-        if rc is not None:
-            text = (f"Expected to draw out about {expected} (the pump's estimate). Programmed delivery since the last fill "
-                    f"{volume_text(rc.programmed_nl)}; actual {volume_text(rc.actual_nl)}: {percent_text(rc.deviation * 100)}.")  # fmt: skip
-            flag = (
-                codes.get("refill_over_infusion")
-                or codes.get("refill_under_infusion")
-                or codes.get("refill_removed_over_fill")
-            )
-            self._tell(
-                self.removed_check,
-                text
-                + (f"\n{flag.message}. {flag.remedy}" if flag else "\nWithin the pump's ±14.5 %."),
-                CRITICAL if flag else OK,
-            )
-        else:
-            self._tell(
-                self.removed_check,
-                f"Expected to draw out about {expected}. "
-                + (
-                    codes["refill_check_skipped"].message if "refill_check_skipped" in codes else ""
-                ),
-                WARNING,
-            )
-        drug_msgs = [
-            x
-            for x in p.findings
-            if x.field.startswith("drugs") or x.code in ("unknown_drug", "admixture", "off_label")
-        ]
+        if rc is None:
+            skipped = codes.get("refill_check_skipped")
+            self._tell(self.removed_check, f"Expected to draw out about {expected}. "
+                       + (skipped.message if skipped else ""), WARNING)  # fmt: skip
+            return
+        text = (f"Expected to draw out about {expected} (the pump's estimate). Programmed delivery since "
+                f"the last fill {clinical_volume(rc.programmed_nl)}; actual {clinical_volume(rc.actual_nl)}: "
+                f"{clinical_percent(rc.deviation)}.")  # fmt: skip
+        flag = (codes.get("refill_over_infusion") or codes.get("refill_under_infusion")
+                or codes.get("refill_removed_over_fill"))  # fmt: skip
+        self._tell(self.removed_check, text + (f"\n{flag.message}. {flag.remedy}" if flag
+                   else "\nWithin the pump's ±14.5 %."), CRITICAL if flag else OK)  # fmt: skip
+
+    def _fill_drug(self, p: Plan) -> None:
+        msgs = [x for x in p.findings if x.field.startswith("drugs")
+                or x.code in ("unknown_drug", "admixture", "off_label")]  # fmt: skip
+        suspect = next((x for x in msgs if x.retype and x.field == CONC_FIELD), None)
+        retyped = suspect is not None and suspect.confirmed
+        self.conc_retype.setVisible(
+            (suspect is not None and not retyped) or bool(self.conc_retype.text())
+        )
+        lines = []
+        if suspect is not None:
+            meant = suggested_unit(self.conc.text())
+            lines.append(
+                f"{self.conc.text()} looks like a unit slip"
+                + (f": {meant} was probably meant" if meant else "")
+                + (". Confirmed by typing it again." if retyped else
+                   ". Correct it, or type the same value again below to confirm it.")
+            )  # fmt: skip
+        mark(self.conc.number, "hard" if suspect is not None and not retyped else
+             "soft" if suspect is not None else None, "\n".join(lines))  # fmt: skip
         changed = self._conc_changed()
-        self._tell(self.drug_check, ("The concentration changes: the daily dose is kept, the rates are recomputed, and a bridge bolus is planned.\n" if changed else "Same drug and concentration.\n")
-                   + "\n".join(f"[{x.severity}] {x.message}" for x in drug_msgs), WARNING if changed or drug_msgs else OK)  # fmt: skip
-        cap_msgs = [x for x in p.findings if x.field.startswith("refill.added")]
-        self._tell(self.added_check, f"Capacity {volume_text(int(s['reservoir_capacity_nl']))}.\n" + "\n".join(f"[{x.severity}] {x.message}" for x in cap_msgs),
-                   CRITICAL if any(x.severity is Severity.HARD for x in cap_msgs) else OK)  # fmt: skip
-        self.bridge.setEnabled(changed)
-        if not changed:
-            self.bridge_text.setText("Not needed: the concentration does not change.")
-        elif p.bolus is not None:
+        lines.append("The concentration changes: the daily dose is kept, the rates are recomputed."
+                     if changed else "Same drug and concentration.")  # fmt: skip
+        lines += [f"{x.severity.upper()}: {x.message}" for x in msgs]
+        bad = (suspect is not None and not retyped) or any(
+            x.severity is Severity.HARD for x in msgs
+        )
+        self._tell(
+            self.drug_check,
+            "\n".join(lines),
+            CRITICAL if bad else WARNING if changed or msgs else OK,
+        )
+
+    def _fill_added(self, p: Plan) -> None:
+        i = self.state.interrogation
+        assert i is not None
+        msgs = [x for x in p.findings if x.field.startswith("refill.added")]
+        self._tell(self.added_check, f"Capacity {clinical_volume(int(i.status['reservoir_capacity_nl']))}.\n"
+                   + "\n".join(f"{x.severity.upper()}: {x.message}" for x in msgs),
+                   CRITICAL if any(x.severity is Severity.HARD for x in msgs) else OK)  # fmt: skip
+
+    def _fill_bolus(self, p: Plan) -> None:
+        changed = self._conc_changed()
+        may = self.state.may(Action.PROGRAM)  # a bolus is a program: a physician sends it
+        if (self.bridge.isChecked() and not changed) or (not may and not self.no_bolus.isChecked()):
+            self.no_bolus.setChecked(True)
+        self.bridge.setEnabled(changed and may)
+        self.priming.setEnabled(may)
+        self.with_therapy.setEnabled(may and self.editor_prescription() is not None)
+        if not may:
+            self.bridge_text.setText(
+                "A bridge or priming bolus is a program: it needs a physician's account. "
+                + (
+                    "The concentration changes: ask a physician to give the bridge bolus."
+                    if changed
+                    else ""
+                )
+            )
+            return
+        codes = {x.code: x for x in p.findings}
+        if p.bolus is not None:
             b = p.bolus
-            self.bridge_text.setText(f"Bridge bolus {volume_text(b.volume_nl)} at {volume_rate_text(b.rate_nl_day)}: "
-                                     f"pump tubing {volume_text(b.inputs['pump_tubing_nl'])} ({b.inputs['pump_tubing_source']}) + catheter "
-                                     f"{volume_text(b.inputs['catheter_volume_nl'])}; rate: {b.inputs['rate_source']}.")  # fmt: skip
+            self.bridge_text.setText(
+                f"{b.kind.capitalize()} bolus {volume_text(b.volume_nl)} at {volume_rate_text(b.rate_nl_day)}: "
+                f"pump tubing {volume_text(b.inputs['pump_tubing_nl'])} ({b.inputs['pump_tubing_source']}) "
+                f"+ catheter {volume_text(b.inputs['catheter_volume_nl'])}; rate: {b.inputs['rate_source']}."
+            )  # fmt: skip
+        elif not changed and self.no_bolus.isChecked():
+            self.bridge_text.setText("No bridge bolus needed: the concentration does not change.")
         else:
             why = codes.get("invalid_bolus") or codes.get("bridge_bolus_needed")
-            self.bridge_text.setText(why.message if why else "No bridge bolus.")
+            self.bridge_text.setText(why.message if why else "No bolus.")
 
     @staticmethod
     def _tell(label: QLabel, text: str, colour: str) -> None:
@@ -343,52 +671,90 @@ class RefillPage(QWidget):
 
     # --- confirm and send -------------------------------------------------------------
 
-    def _soft_overrides(self, p: Plan) -> dict[str, str]:
-        reason = self.reason.text().strip()
-        return {f.code: reason for f in p.unresolved_soft} if reason else {}
+    def _clear_overrides(self) -> None:
+        while self.findings_box.count():
+            item = self.findings_box.takeAt(0)
+            w = item.widget() if item is not None else None
+            if w is not None:
+                w.setParent(None)
+                w.deleteLater()
+        self._overrides = []
 
-    def _propose(self) -> None:
+    def overrides(self) -> dict[str, str]:
+        return {
+            o.finding.code: o.reason.text().strip() for o in self._overrides if o.box.isChecked()
+        }
+
+    def _propose(self, overrides: dict[str, str] | None = None) -> None:
         rx = self.prescription()
         if rx is None:
             return
-        pre = self.current_plan()
-        overrides = self._soft_overrides(pre) if pre else {}
-        self.send_button.setEnabled(False)
-        self.change.setText("Reading the pump and planning…")
-        self.state.propose(
-            rx,
-            overrides,
-            self._show_proposal,
-            lambda e: self.change.setText(f"Could not plan: {e}"),
-        )
+        if overrides is None:
+            self._clear_overrides()  # a new proposal: no reason is carried over from the last
+        self.proposal = None
+        self._update_send()
+        self.findings.setText("Reading the pump and planning…")
+        self.state.propose(rx, overrides or None, self._show_proposal,
+                           lambda e: self.findings.setText(f"Could not plan: {error_text(e)}"),
+                           self.confirmations())  # fmt: skip
+
+    def _recheck_overrides(self) -> None:
+        missing = [code for code, reason in self.overrides().items() if not reason]
+        if missing:
+            self.progress.setText("Give a reason for every override.")
+            return
+        self._propose(self.overrides())
 
     def _show_proposal(self, proposal: Proposal) -> None:
         self.proposal = proposal
         p = proposal.plan
-        self.change.setText(change_text(proposal.changes, proposal.daily_change))
-        self.daily.setText(
-            f"Daily total {percent_text(proposal.daily_change * 100)}"
-            if proposal.daily_change is not None
-            else ""
+        self.view.show_proposal(proposal)
+        kept = {o.finding.code: o.reason.text() for o in self._overrides if o.box.isChecked()}
+        self._clear_overrides()
+        hard = [f for f in p.findings if f.severity is Severity.HARD]
+        self.findings.setText("\n".join(f"HARD: {f.message}" for f in hard) or
+                              ("No findings." if not p.findings else ""))  # fmt: skip
+        self.findings.setStyleSheet(f"color: {CRITICAL}; font-weight: 600;")
+        for f in p.findings:
+            if f.severity is not Severity.SOFT or f.code in {
+                o.finding.code for o in self._overrides
+            }:
+                continue
+            row = OverrideRow(f, len(self._overrides))
+            if f.code in proposal.overrides:  # this proposal's own reasons, from the recheck
+                row.box.setChecked(True)
+                row.reason.setText(kept.get(f.code, proposal.overrides[f.code]))
+            row.box.toggled.connect(lambda _: self._update_send())
+            row.reason.textChanged.connect(lambda _: self._update_send())
+            self.findings_box.addWidget(row)
+            self._overrides.append(row)
+        self._update_send()
+
+    def _overrides_current(self) -> bool:
+        return self.proposal is not None and self.overrides() == self.proposal.overrides
+
+    def _update_send(self) -> None:
+        p = self.proposal
+        ok = p is not None and p.plan.ok and self._overrides_current()
+        done = self.result is not None
+        self.send_button.setEnabled(
+            ok and bool(self.password.text()) and not self._sending and not done
         )
-        lines = [
-            f"[{f.severity}] {f.code}: {f.message}"
-            + (" (overridden)" if f.code in p.overrides else "")
-            for f in p.findings
-            if f.severity != "info"
-        ]
-        self.findings.setText("\n".join(lines) or "No findings.")
-        self.findings.setStyleSheet(f"color: {CRITICAL if not p.ok else OK}; font-weight: 600;")
-        self.send_button.setEnabled(p.ok)
-        if not p.ok and p.unresolved_soft and not p.hard:
-            self.progress.setText(
-                "Soft findings stand: give a reason to override them, then go Back and Next to plan again."
-            )
+        self.recheck_button.setVisible(bool(self._overrides))
+        self.recheck_button.setEnabled(p is not None and not p.plan.hard and not self._sending)
+        if p is not None and p.plan.hard:
+            self.send_button.setToolTip("Hard findings stand: go back and correct them")
+        elif p is not None and not ok:
+            self.send_button.setToolTip("Override each finding with its reason, then check again")
+        else:
+            self.send_button.setToolTip("")
 
     def _send(self) -> None:
-        if self.proposal is None:
+        if self.proposal is None or not self.send_button.isEnabled():
             return
-        self.send_button.setEnabled(False)
+        self._sending = True
+        self._update_send()
+        self.back.setEnabled(False)
         self.progress.setText("stage…")
         conn = self.state.bridge.sig_progress.connect(
             lambda step: self.progress.setText(f"{step}…")
@@ -396,14 +762,21 @@ class RefillPage(QWidget):
 
         def done(result: ProgramResult) -> None:
             self.state.bridge.sig_progress.disconnect(conn)
+            self._sending = False
             self.result = result
+            word, colour = OUTCOME.get(result.outcome, (result.outcome.upper(), CRITICAL))
+            self.state.record_outcome(
+                word, f"Refill: {result.message}. {CHANGED.get(result.outcome, '')}", colour
+            )
             self._summarise()
-            self.go(6)
+            self.go(SUMMARY)
 
         def failed(error: BaseException) -> None:
             self.state.bridge.sig_progress.disconnect(conn)
-            self.progress.setText(f"Not sent: {error}")
-            self.send_button.setEnabled(True)
+            self._sending = False
+            self.progress.setText(f"Not sent: {error_text(error)}. {CHANGED['refused']}")
+            self.back.setEnabled(True)
+            self._update_send()
 
         self.state.send(self.proposal, self.password.text(), done, failed)
         self.password.clear()
@@ -412,18 +785,17 @@ class RefillPage(QWidget):
         r, p = self.result, self.proposal
         if r is None or p is None:
             return
-        colour = {"applied": OK, "not_applied": WARNING, "uncertain": CRITICAL}.get(
-            r.outcome, CRITICAL
-        )
+        word, colour = OUTCOME.get(r.outcome, (r.outcome.upper(), CRITICAL))
         i = self.state.interrogation
         off = int(i.status["utc_offset_min"]) if i else 0
         parts = [
-            f"<p style='color:{colour}; font-size:16pt'><b>{r.outcome.replace('_', ' ').upper()}</b>: {r.message}</p>"
+            f"<p style='color:{colour}; font-size:16pt'><b>{word}</b>: {r.message}</p>",
+            f"<p>{CHANGED.get(r.outcome, CHANGED['uncertain'])}</p>",
         ]
         if r.outcome == "uncertain":
             parts.append("<p><b>Nothing else will be sent until the pump is read again.</b></p>")
         if r.outcome == "applied" and p.plan.refill_due_at is not None:
-            parts.append(f"<p>Next refill: <b>{iso_local(p.plan.refill_due_at, off)[:16]}</b> ({REASONS.get(p.plan.refill_due_reason or '', '')}). "
+            parts.append(f"<p>Next refill: <b>{local_text(p.plan.refill_due_at, off)}</b> ({REASONS.get(p.plan.refill_due_reason or '', '')}). "
                          "The alarm date is an estimate from the programmed rate.</p>")  # fmt: skip
         self.summary.setText("".join(parts))
 
@@ -446,8 +818,10 @@ class RefillPage(QWidget):
         if report is None:
             return None
         if path is None:
+            from ui.report.save import documents_folder
+
             name, _ = QFileDialog.getSaveFileName(
-                self, "Visit report", "visit-report.pdf", "PDF (*.pdf)"
+                self, "Visit report", str(documents_folder() / "visit-report.pdf"), "PDF (*.pdf)"
             )
             if not name:
                 return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from programmer.store import AccountError, AuthError
@@ -77,6 +79,13 @@ class SignInPage(QWidget):
             self.name.setEnabled(True)
             self.button.setText("Sign in")
         self.error.clear()
+        # Locked: the name is known, the password is what is typed next.
+        target = self.password if locked or self.name.text() else self.name
+        target.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.refresh()
 
     def submit(self) -> None:
         name, password = self.name.text().strip(), self.password.text()

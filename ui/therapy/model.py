@@ -537,7 +537,9 @@ class TherapyModel(QObject):
     # --- from the pump ----------------------------------------------------------------------
 
     def from_pump(self, therapy: Therapy, serial: str, model: str) -> Rx:
-        """The pump's therapy as a prescription (rates in mL/day, exact), to edit from."""
+        """The pump's therapy as a prescription to edit from: every step and bolus as a dose
+        of the first drug (the read-back converted back, exactly), never a volume rate that a
+        dose figure typed into it would multiply; mL/day only for saline."""
         rx: Rx = {
             "pump_serial": serial,
             "pump_model": model,
@@ -549,11 +551,18 @@ class TherapyModel(QObject):
             "low_reservoir_alarm": f"{decimal_text(Fraction(therapy.low_alarm_nl, NL_PER_ML))} mL",
         }
 
+        first = therapy.drugs[0] if therapy.drugs else None
+        key = "dose" if first is not None else "rate"
+
         def rate(nl: int) -> str:
+            if first is not None:  # exact: nL x ng/mL / 10^6 has a finite decimal expansion
+                unit = drug_unit(first)
+                mass = dose_ng(nl, first.conc_ng_ml) / MASS_UNITS[unit]
+                return f"{decimal_text(mass)} {unit}/day"
             return f"{decimal_text(Fraction(nl, NL_PER_ML))} mL/day"
 
         if therapy.mode == "continuous" and therapy.steps:
-            rx["rate"] = rate(therapy.steps[0].rate_nl_day)
+            rx[key] = rate(therapy.steps[0].rate_nl_day)
         elif therapy.mode == "flex":
             rx["cycle_days"] = therapy.cycle_days
             steps = []
@@ -561,7 +570,7 @@ class TherapyModel(QObject):
                 day, m = divmod(s.start_min, MINUTES_PER_DAY)
                 step: dict[str, Any] = {
                     "start": f"{m // 60:02d}:{m % 60:02d}",
-                    "rate": rate(s.rate_nl_day),
+                    key: rate(s.rate_nl_day),
                 }
                 if day:
                     step = {"day": day + 1, **step}
@@ -569,8 +578,14 @@ class TherapyModel(QObject):
             rx["steps"] = steps
         if therapy.ptm.enabled:
             p = therapy.ptm
+            if first is not None:
+                unit = drug_unit(first)
+                mass = dose_ng(p.volume_nl, first.conc_ng_ml) / MASS_UNITS[unit]
+                size = {"dose": f"{decimal_text(mass)} {unit}"}
+            else:
+                size = {"volume": f"{decimal_text(Fraction(p.volume_nl, 1000))} uL"}
             rx["patient_bolus"] = {
-                "volume": f"{decimal_text(Fraction(p.volume_nl, 1000))} uL",
+                **size,
                 "duration": f"{p.duration_min} min",
                 "lockout": f"{p.lockout_min} min",
                 "max_per_day": p.max_per_day,

@@ -3,6 +3,7 @@ live totals and % change from the core's plan, findings at their fields, undo, f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
@@ -12,6 +13,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -36,32 +38,42 @@ from PySide6.QtWidgets import (
 )
 
 from programmer.drugs import INDICATIONS, JURISDICTIONS, default_library
-from programmer.formatting import percent_text
 from programmer.planner import Plan
 from programmer.prescription import PrescriptionFileError
 from programmer.session.changes import daily_doses
+from programmer.session.drug_changes import drug_changes
+from programmer.store import Action
 from ui.app_state import AppState
-from ui.style import CRITICAL, OK, WARNING
+from ui.drug_change import DrugChangeLabel, over_the_limit
+from ui.drug_picker import ConcentrationField, DrugPicker
+from ui.inputs import guard_inputs
+from ui.style import CRITICAL, INFO, OK, WARNING
 from ui.therapy.chart import ProfileChart
-from ui.therapy.model import STEP_UNITS, TherapyModel, severity_rank, split_quantity
-from ui.therapy.widgets import SEVERITY_COLOUR, FieldMessage, QuantityField, findings_text
+from ui.therapy.model import TherapyModel, severity_rank, split_quantity
+from ui.therapy.widgets import SEVERITY_COLOUR, FieldMessage, QuantityField, findings_text, mark
 
 COL_DAY, COL_START, COL_AMOUNT, COL_UNIT, COL_RUNS, COL_CHECK = range(6)
 ROW_TINT = {"hard": "#fde7e9", "soft": "#fff4ce", "info": "#e8f0fe"}
 CHECK_WORD = {"hard": "✖ HARD", "soft": "⚠ soft", "info": "note"}
 NO_INDICATION = "not given (the stricter rule applies)"
 DISABLED_PRIMARY = "QPushButton:disabled { background: #c8ccd0; color: #5f6368; }"
+RATE_STEP_UNITS = ("mL/day", "uL/h")
 VERDICT_COLOUR = {"ok": OK, "soft": WARNING, "hard": CRITICAL}
 
 
 class _UnitDelegate(QStyledItemDelegate):
-    """The unit column edits with a list of units: never typed free-hand."""
+    """The unit column edits with a list of units: never typed free-hand; the first drug's
+    dose units, volume rates only when asked for."""
+
+    def __init__(self, units: Callable[[], list[str]], parent: QWidget) -> None:
+        super().__init__(parent)
+        self._units = units
 
     def createEditor(self, parent: QWidget, option: QStyleOptionViewItem,
                      index: QModelIndex | QPersistentModelIndex) -> QWidget:  # fmt: skip
         box = QComboBox(parent)
         box.setAccessibleName("step unit")
-        box.addItems(STEP_UNITS)
+        box.addItems(self._units())
         return box
 
     def setEditorData(self, editor: QWidget, index: QModelIndex | QPersistentModelIndex) -> None:
@@ -77,35 +89,36 @@ class _UnitDelegate(QStyledItemDelegate):
 
 
 class _DrugRow(QWidget):
+    """One drug: its library name (searched, aliases resolved) and a standard strength or a
+    concentration typed with its unit; a name the library does not know is never used."""
+
     def __init__(self, page: TherapyPage, index: int) -> None:
         super().__init__()
         self.index = index
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
-        self.name = QComboBox()
-        self.name.setEditable(True)
-        self.name.addItems([d for d in default_library().drugs])
-        self.name.setObjectName(f"drug_{index}_name")
-        self.name.setAccessibleName(f"drug {index + 1} name")
-        self.conc = QuantityField(f"drug_{index}_concentration", f"drug {index + 1} concentration",
-                                  ["mg/mL", "mcg/mL"])  # fmt: skip
+        self.name = DrugPicker(f"drug_{index}_name", f"drug {index + 1}, from the library")
+        self.conc = ConcentrationField(
+            f"drug_{index}_concentration", f"drug {index + 1} concentration"
+        )
         self.remove = QPushButton("Remove")
         self.remove.setObjectName(f"drug_{index}_remove")
         self.remove.setAccessibleName(f"remove drug {index + 1}")
         self.message = FieldMessage(f"drug_{index}_message")
+        self.name_problem = QLabel()
+        self.name_problem.setObjectName(f"drug_{index}_name_problem")
+        self.name_problem.setStyleSheet(f"color: {CRITICAL}; font-weight: 600;")
+        self.name_problem.setVisible(False)
         grid.addWidget(self.name, 0, 0)
         grid.addWidget(self.conc, 0, 1)
         grid.addWidget(self.remove, 0, 2)
-        grid.addWidget(self.message, 1, 0, 1, 3)
+        grid.addWidget(self.name_problem, 1, 0, 1, 3)
+        grid.addWidget(self.message, 2, 0, 1, 3)
         grid.setColumnStretch(0, 1)
-        grid.setColumnStretch(1, 1)
-        edit = self.name.lineEdit()
-        if edit is not None:
-            edit.setAccessibleName(f"drug {index + 1} name")
-            edit.editingFinished.connect(lambda: page._drug_edited(self.index))
-        self.name.activated.connect(lambda _: page._drug_edited(self.index))
-        self.conc.sig_edited.connect(lambda _: page._drug_edited(self.index))
-        self.conc.sig_typing.connect(lambda _: page._preview_drug(self.index))
+        grid.setColumnStretch(1, 2)
+        self.name.sig_picked.connect(lambda _: page._drug_edited(self.index))
+        self.conc.sig_committed.connect(lambda: page._drug_edited(self.index))
+        self.conc.sig_changed.connect(lambda: page._preview_drug(self.index))
         self.remove.clicked.connect(lambda: page.model.remove_drug(self.index))
 
 
@@ -113,6 +126,7 @@ class TherapyPage(QWidget):
     def __init__(self, state: AppState) -> None:
         super().__init__()
         self.setObjectName("therapy_page")
+        guard_inputs()  # no wheel or arrow key changes a drop-down unseen
         self.state = state
         self.model = TherapyModel(self)
         self.confirm: QWidget | None = None
@@ -131,6 +145,14 @@ class TherapyPage(QWidget):
         top.addSpacing(16)
         top.addWidget(self.verdict, 1)
         outer.addLayout(top)
+        self.role_note = QLabel()
+        self.role_note.setObjectName("therapy_role_note")
+        self.role_note.setWordWrap(True)
+        self.role_note.setStyleSheet(
+            f"background: #e8f0fe; color: {INFO}; padding: 6px; border-radius: 4px; font-weight: 600;"
+        )
+        self.role_note.setVisible(False)
+        outer.addWidget(self.role_note)
 
         body = QHBoxLayout()
         outer.addLayout(body, 1)
@@ -145,6 +167,7 @@ class TherapyPage(QWidget):
         self.chart.sig_edge_dragged.connect(self._edge_dragged)
         state.sig_pump_changed.connect(self._pump_changed)
         state.sig_user_changed.connect(self._user_changed)
+        state.editor_prescription = self.changed_prescription
         self._pump_changed()
         self.refresh()
 
@@ -220,11 +243,17 @@ class TherapyPage(QWidget):
         self.cycle.setSuffix(" day cycle")
         self.cycle.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.cycle.editingFinished.connect(lambda: self.model.set_cycle_days(self.cycle.value()))
+        self.rates_box = QCheckBox("offer volume rates (mL/day)")
+        self.rates_box.setObjectName("offer_rates")
+        self.rates_box.setToolTip(
+            "Steps are written as doses of the first drug; tick to type a volume rate instead"
+        )
         row.addWidget(QLabel("Mode"))
         row.addWidget(self.mode)
         row.addSpacing(12)
         row.addWidget(self.cycle)
         row.addStretch(1)
+        row.addWidget(self.rates_box)
         sbox.addLayout(row)
         self.mode_message = FieldMessage("mode_message")
         sbox.addWidget(self.mode_message)
@@ -246,7 +275,7 @@ class TherapyPage(QWidget):
             hh.setSectionResizeMode(c, mode)
         self.table.setColumnWidth(COL_AMOUNT, 80)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.table.setItemDelegateForColumn(COL_UNIT, _UnitDelegate(self.table))
+        self.table.setItemDelegateForColumn(COL_UNIT, _UnitDelegate(self.step_units, self.table))
         self.table.setEditTriggers(
             QAbstractItemView.EditTrigger.DoubleClicked
             | QAbstractItemView.EditTrigger.EditKeyPressed
@@ -269,6 +298,12 @@ class TherapyPage(QWidget):
         sbox.addLayout(steps_row)
         self.steps_message = FieldMessage("steps_message")
         sbox.addWidget(self.steps_message)
+        self.units_message = QLabel()
+        self.units_message.setObjectName("units_message")
+        self.units_message.setWordWrap(True)
+        self.units_message.setStyleSheet(f"color: {WARNING}; font-weight: 600;")
+        self.units_message.setVisible(False)
+        sbox.addWidget(self.units_message)
         form.addWidget(sched)
 
         pbox = QGroupBox("Patient bolus (the patient's button)")
@@ -333,12 +368,8 @@ class TherapyPage(QWidget):
         self.totals.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         heading = QLabel("Per day")
         heading.setProperty("role", "muted")
-        self.change = QLabel()
-        self.change.setObjectName("daily_change")
-        self.change.setAccessibleName("daily total change against the pump")
-        self.change.setProperty("role", "big")
-        self.change.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        change_heading = QLabel("Daily total vs the pump")
+        self.change = DrugChangeLabel("daily_change")
+        change_heading = QLabel("Each drug's daily dose vs the pump")
         change_heading.setProperty("role", "muted")
         grid.addWidget(heading, 0, 0)
         grid.addWidget(self.totals, 1, 0)
@@ -405,6 +436,7 @@ class TherapyPage(QWidget):
         if self.state.principal is None:
             self.model.reset()  # a prescription is patient data: not left for the next user
             self.file_message.clear()
+        self.refresh()
 
     def _pump_changed(self) -> None:
         i = self.state.interrogation
@@ -416,6 +448,14 @@ class TherapyPage(QWidget):
             if self.model.undo_stack.count() == 0:
                 self.start_from_pump()
         self.refresh()
+
+    def changed_prescription(self) -> dict[str, Any] | None:
+        """The prescription being edited, if it builds and differs from the pump's therapy
+        (for the refill wizard: refill and therapy change in one transaction)."""
+        p = self.model.plan()
+        if p.therapy is None or p.hard or p.therapy == self.model.pump_therapy:
+            return None
+        return self.model.data
 
     def start_from_pump(self) -> None:
         i = self.state.interrogation
@@ -485,7 +525,14 @@ class TherapyPage(QWidget):
         if self._filling or index >= len(self._drug_rows):
             return
         r = self._drug_rows[index]
-        self.model.set_drug(index, r.name.currentText().strip(), r.conc.text())
+        problem = r.name.problem()
+        r.name_problem.setText(f"Drug {index + 1}: {problem}" if problem else "")
+        r.name_problem.setVisible(bool(problem))
+        mark(r.name, "hard" if problem else None, problem or "")
+        if problem and r.name.currentText().strip():
+            return  # a name the library does not know never reaches the prescription
+        r.conc.set_drug(r.name.drug())
+        self.model.set_drug(index, r.name.text(), r.conc.text())
 
     def _ptm_values(self) -> dict[str, Any] | None:
         if self.ptm_enabled.currentText() != "on":
@@ -505,7 +552,7 @@ class TherapyPage(QWidget):
         if index >= len(self._drug_rows):
             return
         r = self._drug_rows[index]
-        drug: dict[str, Any] = {"name": r.name.currentText().strip()}
+        drug: dict[str, Any] = {"name": r.name.text()}
         if r.conc.text():
             drug["concentration"] = r.conc.text()
 
@@ -568,12 +615,20 @@ class TherapyPage(QWidget):
             f"color: {VERDICT_COLOUR[level]}; font-size: 13pt; font-weight: 700;"
         )
         s = self.state.session
+        may = self.state.may(Action.PROGRAM)
+        role = self.state.principal.role if self.state.principal is not None else None
+        self.role_note.setText(
+            f"Signed in as a {role}: you can check and save this prescription, but sending a "
+            "therapy change needs a physician's account." if role is not None and not may else ""
+        )  # fmt: skip
+        self.role_note.setVisible(role is not None and not may)
         can_send = (not p.hard and p.therapy is not None and s is not None and not self.state.offline
-                    and not s.uncertain)  # fmt: skip
+                    and not s.uncertain and may)  # fmt: skip
         self.send_button.setEnabled(can_send)
         self.send_button.setToolTip(
             "" if can_send else
-            ("Connect a pump first" if s is None else
+            ("Sending a therapy change needs a physician's account" if not may else
+             "Connect a pump first" if s is None else
              "The last outcome is uncertain: read the pump again first" if s.uncertain else
              "Correct the findings marked in red first")
         )  # fmt: skip
@@ -605,7 +660,7 @@ class TherapyPage(QWidget):
         if grew:  # rows made later would otherwise come last in the tab order
             before: QWidget = self.jurisdiction
             for r in self._drug_rows:
-                for w in (r.name, r.conc.number, r.conc.unit, r.remove):
+                for w in (r.name, r.conc.strength, r.conc.number, r.conc.unit, r.remove):
                     QWidget.setTabOrder(before, w)
                     before = w
             QWidget.setTabOrder(before, self.add_drug_button)
@@ -613,13 +668,14 @@ class TherapyPage(QWidget):
         for i, (name, conc) in enumerate(drugs):
             r = self._drug_rows[i]
             r.name.blockSignals(True)
-            if r.name.currentText() != name:
-                r.name.setCurrentText(name)
+            if r.name.text() != name:
+                r.name.setText(name)
             r.name.blockSignals(False)
-            r.conc.set_text(conc)
+            r.conc.set_drug(r.name.drug())
+            r.conc.setText(conc, quiet=True)
             mine = self.model.findings_at(f"drugs[{i}]", p)
             conc_f = self.model.findings_at(f"drugs[{i}].concentration", p)
-            r.conc.mark(severity_rank(conc_f), findings_text(conc_f))
+            mark(r.conc.number, severity_rank(conc_f), findings_text(conc_f))
             r.message.show_findings(mine, severity_rank(mine))
         general = [f for f in p.findings if f.field == "drugs"]
         self.drugs_message.show_findings(general, severity_rank(general))
@@ -676,6 +732,12 @@ class TherapyPage(QWidget):
         self.remove_step_button.setEnabled(flex and len(rows) > 1)
         general = [f for f in p.findings if f.field == "steps"]
         self.steps_message.show_findings(general, severity_rank(general))
+        units = [split_quantity(row.amount)[1] for row in rows]
+        odd = [f"row {n} is in {u}" for n, u in enumerate(units, 1) if units and u != units[0]]
+        self.units_message.setText(
+            f"Rows in different units (row 1 is in {units[0]}): " + "; ".join(odd) if odd else ""
+        )
+        self.units_message.setVisible(bool(odd))
 
     def _fill_ptm(self, p: Plan) -> None:
         pb = self.model.patient_bolus()
@@ -712,21 +774,14 @@ class TherapyPage(QWidget):
         vol = p.to_json()["daily_volume_text"]
         lines.append(f"volume: <b>{vol}</b>" if vol else "volume: — (no therapy can be built)")
         self.totals.setText("<br>".join(lines))
-        change = self.model.daily_change(p)
         if p.therapy is None:
+            self.change.show_changes([], set())
             self.change.setText("—")
             self.change.setToolTip("no therapy can be built from this prescription")
-        elif change is None:
-            self.change.setText("new")
-            self.change.setToolTip("the pump's therapy is unknown, or it delivers nothing now")
-        else:
-            self.change.setText(percent_text(change * 100))
-            self.change.setToolTip("the heaviest day's volume against the pump's therapy")
-        big = change is not None and abs(change) >= Fraction(1, 5)
-        colour = (
-            CRITICAL if change is not None and abs(change) >= 1 else WARNING if big else "#1f2328"
-        )
-        self.change.setStyleSheet(f"color: {colour};")
+            return
+        changes = drug_changes(self.model.pump_therapy, p.therapy)
+        self.change.show_changes(changes, over_the_limit(p.findings),
+                                 pump_known=self.model.pump_therapy is not None)  # fmt: skip
 
     def _show_findings(self, p: Plan) -> None:
         self.findings.clear()
@@ -739,6 +794,18 @@ class TherapyPage(QWidget):
             self.findings.addItem(item)
         if not p.findings:
             self.findings.addItem("No findings.")
+
+    def step_units(self) -> list[str]:
+        """The units a step may be written in: the first drug's dose (its own mass unit
+        first), volume rates only for saline or when asked for."""
+        drugs = self.model.drugs()
+        first = default_library().find(drugs[0][0]) if drugs else None
+        if not drugs:
+            return list(RATE_STEP_UNITS)
+        mass = first.dose_unit if first is not None and first.dose_unit else "mg"
+        other = "mcg" if mass == "mg" else "mg"
+        units = [f"{mass}/day", f"{mass}/h", f"{other}/day", f"{other}/h"]
+        return units + list(RATE_STEP_UNITS) if self.rates_box.isChecked() else units
 
     # --- for tests and screenshots ---------------------------------------------------------------
 
