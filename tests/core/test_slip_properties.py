@@ -122,7 +122,7 @@ def test_concentration_slips_of_every_standard_strength(name: str, conc: int) ->
             plans.append(run(_rx(name, typed, running), pump=_pump(name, conc, running)))
         for p in plans:
             assert not p.ok, (slip, typed, p.findings)
-            if slip in ("x10", "x1000", "1/10", "1/1000"):
+            if slip not in ("1/24", "1/60"):  # those are rarely whole ng/mL: typed, they differ
                 assert {"unit_suspect", "invalid_quantity"} & codes(p), (slip, p.findings)
 
 
