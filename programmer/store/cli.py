@@ -31,7 +31,7 @@ from programmer.exitcodes import ExitCode
 from programmer.files import create_private
 from programmer.store.accounts import AccountError, Accounts, AuthError, Principal
 from programmer.store.audit import AuditAction
-from programmer.store.audit_chain import Checkpoint, CheckpointError, VerifyResult
+from programmer.store.audit_chain import Checkpoint, CheckpointError, Problem, VerifyResult
 from programmer.store.audit_export import verify_export
 from programmer.store.audit_key import default_key_path, load_key
 from programmer.store.audit_review import checkpoint_trail, export_trail, verify_trail
@@ -199,10 +199,21 @@ def _report(result: VerifyResult, as_json: bool) -> int:
             "first_bad_seq": result.first_bad_seq,
             "problem": None if result.problem is None else str(result.problem),
             "message": result.message,
+            "row_problems": [
+                {"table": p.table, "key": list(p.key), "message": p.message}
+                for p in result.row_problems
+            ],
         }
         sys.stdout.write(json.dumps(body, indent=2) + "\n")
     elif result.ok:
         sys.stdout.write(f"ok: {result.records} records verify; head MAC {result.head.mac}\n")
+    elif result.problem is Problem.ROW_ALTERED:
+        sys.stdout.write(
+            f"FAILED ({result.problem}): the {result.records} audit records verify, but "
+            f"{len(result.row_problems)} stored row(s) were changed outside itp:\n"
+        )
+        for problem in result.row_problems:
+            sys.stdout.write(f"  {problem.message}\n")
     else:
         sys.stdout.write(
             f"FAILED at record {result.first_bad_seq} ({result.problem}): {result.message}; "
