@@ -41,6 +41,7 @@ from programmer.store.review import backup
 from programmer.store.roles import Action, NotAllowed, Role
 
 VERIFY_FAILED = 1  # not in the shared contract, which has no code for a bad trail
+ROWS_SHOWN = 20  # altered rows listed on a terminal; --json lists them all
 
 
 def _audit_parser() -> Parser:
@@ -212,8 +213,11 @@ def _report(result: VerifyResult, as_json: bool) -> int:
             f"FAILED ({result.problem}): the {result.records} audit records verify, but "
             f"{len(result.row_problems)} stored row(s) were changed outside itp:\n"
         )
-        for problem in result.row_problems:
+        shown = result.row_problems[:ROWS_SHOWN]
+        for problem in shown:
             sys.stdout.write(f"  {problem.message}\n")
+        if len(result.row_problems) > len(shown):
+            sys.stdout.write(f"  ... and {len(result.row_problems) - len(shown)} more (--json)\n")
     else:
         sys.stdout.write(
             f"FAILED at record {result.first_bad_seq} ({result.problem}): {result.message}; "
