@@ -73,6 +73,7 @@ class AccountInfo:
     locked_until: str | None  # ISO UTC, while locked out
     created_at: str
     created_by: str | None
+    altered: bool = False  # its row was changed outside itp: sign-in refused until restored
 
 
 class Accounts:
@@ -128,21 +129,22 @@ class Accounts:
     def list(self, *, actor: Principal) -> list[AccountInfo]:
         self.authorize(actor, Action.MANAGE_ACCOUNTS)
         now_s = utc_seconds(self.store.clock())
-        rows = self.store.query(
-            "SELECT name, role, enabled, locked_until_s, created_at, created_by FROM accounts"
-            " ORDER BY name"
-        )
-        return [
-            AccountInfo(
-                name,
-                Role(role),
-                bool(enabled),
-                _iso(locked) if locked is not None and locked > now_s else None,
-                created_at,
-                created_by,
+        rows = self.store.query(f"SELECT {select('accounts')} FROM accounts ORDER BY name")
+        infos = []
+        for row in rows:
+            name, role, _, enabled, _, locked, created_at, _, created_by = row[:-1]
+            infos.append(
+                AccountInfo(
+                    name,
+                    Role(role) if role in Role.__members__.values() else Role.NURSE,
+                    bool(enabled),
+                    _iso(locked) if locked is not None and locked > now_s else None,
+                    created_at,
+                    created_by,
+                    altered=not self.trail.sealer.good("accounts", row[:-1], row[-1]),
+                )
             )
-            for name, role, enabled, locked, created_at, created_by in rows
-        ]
+        return infos
 
     def disable(self, name: str, *, actor: Principal, reason: str | None = None) -> None:
         self._set_enabled(name, False, actor, reason)
