@@ -25,7 +25,7 @@ from programmer.store.password_rule import MAX_PASSWORD_LENGTH as MAX_PASSWORD_L
 from programmer.store.password_rule import MIN_PASSWORD_LENGTH as MIN_PASSWORD_LENGTH
 from programmer.store.password_rule import WeakPassword, check_new_password
 from programmer.store.roles import Action, Role, authorize
-from programmer.store.seals import select
+from programmer.store.seals import Sealer, select
 
 MAX_FAILED_SIGN_INS = 5
 LOCKOUT = timedelta(minutes=15)
@@ -73,6 +73,7 @@ class AccountInfo:
     locked_until: str | None  # ISO UTC, while locked out
     created_at: str
     created_by: str | None
+    altered: bool = False  # its row was changed outside itp: sign-in refused until restored
 
 
 class Accounts:
@@ -128,21 +129,22 @@ class Accounts:
     def list(self, *, actor: Principal) -> list[AccountInfo]:
         self.authorize(actor, Action.MANAGE_ACCOUNTS)
         now_s = utc_seconds(self.store.clock())
-        rows = self.store.query(
-            "SELECT name, role, enabled, locked_until_s, created_at, created_by FROM accounts"
-            " ORDER BY name"
-        )
-        return [
-            AccountInfo(
-                name,
-                Role(role),
-                bool(enabled),
-                _iso(locked) if locked is not None and locked > now_s else None,
-                created_at,
-                created_by,
+        rows = self.store.query(f"SELECT {select('accounts')} FROM accounts ORDER BY name")
+        infos = []
+        for row in rows:
+            name, role, _, enabled, _, locked, created_at, _, created_by = row[:-1]
+            infos.append(
+                AccountInfo(
+                    name,
+                    Role(role) if role in Role.__members__.values() else Role.NURSE,
+                    bool(enabled),
+                    _iso(locked) if locked is not None and locked > now_s else None,
+                    created_at,
+                    created_by,
+                    altered=not self.trail.sealer.good("accounts", row[:-1], row[-1]),
+                )
             )
-            for name, role, enabled, locked, created_at, created_by in rows
-        ]
+        return infos
 
     def disable(self, name: str, *, actor: Principal, reason: str | None = None) -> None:
         self._set_enabled(name, False, actor, reason)
@@ -205,13 +207,21 @@ class Accounts:
                 return Accounts(writable, trail, self.hasher)._check(
                     name, password, None, "offline sign-in"
                 )
+        return self.sign_in_to_copy(name, password, self.trail.sealer)
+
+    def sign_in_to_copy(self, name: str, password: str, sealer: Sealer | None) -> Principal:
+        """Check a password in a copy that cannot be written: nothing counted or audited.
+
+        A locked or disabled account is refused. Without the audit key (sealer None) the
+        account row's seal cannot be checked; a copy grants reading only.
+        """
         with self.store.lock:
             full = self._row(self.store.conn, name)
         if full is None:
             self._burn_time(password)
             raise AuthenticationFailed("authentication failed")
         stored_name, role, password_hash, enabled, _, locked_until = full[:6]
-        if not self.trail.sealer.good("accounts", full[:-1], full[-1]):
+        if sealer is not None and not sealer.good("accounts", full[:-1], full[-1]):
             raise AccountTampered(
                 f"the account record of {stored_name!r} was changed outside itp: refused"
             )

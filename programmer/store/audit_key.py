@@ -141,6 +141,10 @@ def keyring_backend() -> Any | None:
             if getattr(backend, "backends", None) == []:  # a chainer with nothing in it
                 return None
             return backend
+        if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+            # No session bus, no Secret Service (keyring says the same, after 0.2 s of
+            # imports that every start would pay on a headless machine).
+            return None
         from keyring.backends import SecretService
 
         candidate: Any = SecretService.Keyring()  # type: ignore[no-untyped-call]

@@ -31,7 +31,7 @@ from programmer.exitcodes import ExitCode
 from programmer.files import create_private
 from programmer.store.accounts import AccountError, Accounts, AuthError, Principal
 from programmer.store.audit import AuditAction
-from programmer.store.audit_chain import Checkpoint, CheckpointError, VerifyResult
+from programmer.store.audit_chain import Checkpoint, CheckpointError, Problem, VerifyResult
 from programmer.store.audit_export import verify_export
 from programmer.store.audit_key import default_key_path, load_key
 from programmer.store.audit_review import checkpoint_trail, export_trail, verify_trail
@@ -41,6 +41,7 @@ from programmer.store.review import backup
 from programmer.store.roles import Action, NotAllowed, Role
 
 VERIFY_FAILED = 1  # not in the shared contract, which has no code for a bad trail
+ROWS_SHOWN = 20  # altered rows listed on a terminal; --json lists them all
 
 
 def _audit_parser() -> Parser:
@@ -199,10 +200,24 @@ def _report(result: VerifyResult, as_json: bool) -> int:
             "first_bad_seq": result.first_bad_seq,
             "problem": None if result.problem is None else str(result.problem),
             "message": result.message,
+            "row_problems": [
+                {"table": p.table, "key": list(p.key), "message": p.message}
+                for p in result.row_problems
+            ],
         }
         sys.stdout.write(json.dumps(body, indent=2) + "\n")
     elif result.ok:
         sys.stdout.write(f"ok: {result.records} records verify; head MAC {result.head.mac}\n")
+    elif result.problem is Problem.ROW_ALTERED:
+        sys.stdout.write(
+            f"FAILED ({result.problem}): the {result.records} audit records verify, but "
+            f"{len(result.row_problems)} stored row(s) were changed outside itp:\n"
+        )
+        shown = result.row_problems[:ROWS_SHOWN]
+        for problem in shown:
+            sys.stdout.write(f"  {problem.message}\n")
+        if len(result.row_problems) > len(shown):
+            sys.stdout.write(f"  ... and {len(result.row_problems) - len(shown)} more (--json)\n")
     else:
         sys.stdout.write(
             f"FAILED at record {result.first_bad_seq} ({result.problem}): {result.message}; "

@@ -12,8 +12,10 @@ import sqlite3
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 from programmer.files import create_private
+from programmer.store.accounts import Accounts, Principal
 from programmer.store.audit import AuditTrail
 from programmer.store.audit_key import default_key_path, load_key
 from programmer.store.clock import Clock, system_clock
@@ -119,6 +121,22 @@ def review_trail(store: Store, key_path: Path | None = None) -> AuditTrail | Non
     if not path.exists():
         return None
     return AuditTrail(store, load_key(path))
+
+
+def sign_in_for_review(
+    store: Store, trail: AuditTrail | None, name: str, password: str, hasher: Any = None
+) -> Principal:
+    """Sign in to a reviewed database, with or without its audit key.
+
+    With the key, `Accounts.sign_in_read_only` (on a live database failures count). Without
+    it (`review_trail` gave None), only the password is checked on the copy, a locked or
+    disabled account refused; the account row's seal cannot be checked, so the app should
+    say that verification needs the key.
+    """
+    if trail is not None:
+        return Accounts(store, trail, hasher).sign_in_read_only(name, password)
+    # No trail: only the copy's password check runs, which never touches it.
+    return Accounts(store, cast(AuditTrail, None), hasher).sign_in_to_copy(name, password, None)
 
 
 def _read_header(db_path: Path) -> bytes:

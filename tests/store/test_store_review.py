@@ -17,8 +17,14 @@ from pathlib import Path
 import pytest
 
 from programmer.cli import main
-from programmer.store import AuditAction, AuditTrail, open_store
-from programmer.store.review import ReviewRefused, backup, open_for_review, review_trail
+from programmer.store import AuditAction, AuditTrail, AuthenticationFailed, open_store
+from programmer.store.review import (
+    ReviewRefused,
+    backup,
+    open_for_review,
+    review_trail,
+    sign_in_for_review,
+)
 from programmer.store.schema import LATEST_VERSION
 
 PASSWORD = "a-long-enough-passphrase"
@@ -62,8 +68,12 @@ def test_itp_backup_makes_a_private_self_contained_copy_a_review_reads_unchanged
         assert review_trail(review, tmp_path / "no-such.key") is None  # readable without it
         actions = [row[0] for row in review.query("SELECT action FROM audit ORDER BY seq")]
         assert actions[-1] == "export"  # the backup's own record is in the copy
+        assert sign_in_for_review(review, None, "admin", PASSWORD).role == "admin"
+        with pytest.raises(AuthenticationFailed):
+            sign_in_for_review(review, None, "admin", "not-the-passphrase")
         trail = review_trail(review, key)
         assert trail is not None and trail.verify().ok
+        assert sign_in_for_review(review, trail, "admin", PASSWORD).name == "admin"
     assert out.read_bytes() == before
     assert _siblings(out) == ["copy.sqlite3"]
 

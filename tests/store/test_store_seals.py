@@ -83,6 +83,9 @@ def test_a_nurse_made_physician_in_the_database_cannot_program(clinic) -> None:
     with pytest.raises(AccountTampered):  # the role the edited row claims
         accounts.authorize(Principal("nina", Role.PHYSICIAN), Action.PROGRAM)
     _verify_finds(trail, "accounts", "nina")
+    admin = accounts.sign_in("root", ADMIN_PW)
+    altered = {info.name: info.altered for info in accounts.list(actor=admin)}
+    assert altered == {"dr.lee": False, "nina": True, "root": False}
     # The physician's account is untouched and still works.
     doc = accounts.sign_in("dr.lee", DOC_PW)
     accounts.authorize(doc, Action.PROGRAM)
