@@ -62,10 +62,11 @@ class PumpHandler(Protocol):
 
     def identity(self) -> tuple[str, str, str]: ...  # (model, serial, firmware)
 
-    # discard the staged changeset, log session_opened
+    # a valid HELLO: discard the staged changeset (the emulator counts it as an attempt
+    # until its AUTH succeeds, and logs session_opened then)
     def on_session_opened(self, programmer_id: str) -> None: ...
 
-    # log auth_failed
+    # a wrong MAC (the emulator logs auth_failed at most once a day, counts the rest)
     def on_auth_failed(self, programmer_id: str) -> None: ...
 
     # Optional (looked up with getattr, so older handlers still work):
