@@ -4,6 +4,10 @@ request bytes with the very same response bytes (no framing, no CRC, no MessageP
 model), exchange by exchange. Prints both throughputs, the floor and the ratio, and how
 much of the time the link's codec alone takes.
 
+Superseded as the history figure by benchmarks/history_wire.py: on loopback the bytes
+cost nothing, so this ratio measures Python's decoding, not what a clinic waits for (the
+telemetry line). Kept as a throughput check of the version-1 path; not in run_all.
+
 Run: .venv/bin/python benchmarks/emulator_history_read.py
 """
 

@@ -18,7 +18,7 @@ from programmer.emulator import state
 from programmer.emulator.errors import PumpRefusal
 from programmer.emulator.model import PumpModel
 from programmer.link.fields import FieldChecker
-from programmer.link.messages import ErrorCode, MsgType, ProtocolError, problem
+from programmer.link.messages import PROTOCOL_VERSIONS, ErrorCode, MsgType, ProtocolError, problem
 
 U32_MAX = 0xFFFF_FFFF
 I64_MIN, I64_MAX = -(2**63), 2**63 - 1
@@ -66,6 +66,8 @@ class RealTimeClock:
 
 class EmulatorHandler:
     """Serves one pump to any number of endpoints (one per connection); thread-safe."""
+
+    protocols = PROTOCOL_VERSIONS  # versions 1 and 2: it serves the packed history reads
 
     def __init__(
         self,

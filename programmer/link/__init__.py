@@ -1,4 +1,4 @@
-"""The pump link (protocol version 1): framing, transports, the programmer's client and
+"""The pump link (protocol versions 1 and 2): framing, transports, the programmer's client and
 the pump's endpoint. See docs/protocol.md for the choices made where the contract is silent.
 """
 

@@ -82,6 +82,10 @@ class PumpClient:
         # The last packed events page, decoded: later READ_EVENTS inside it are served
         # from it (events never change once logged; the buffer dies with the session).
         self._events_buffer: tuple[list[dict[str, Any]], int] | None = None
+        # The last packed hours page: (first_hour, basal, bolus). Hours can still change
+        # (the current one fills; a clock set back adds to earlier ones), so it serves
+        # only hours before the page's last one, and any other request forgets it.
+        self._hours_buffer: tuple[int, list[int], list[int]] | None = None
         # Counters, for diagnostics and benchmarks.
         self.bytes_sent = 0
         self.bytes_received = 0
@@ -110,6 +114,8 @@ class PumpClient:
         the transport is gone, BadResponse when the answer breaks the protocol.
         """
         with self._lock:
+            if msg_type != MsgType.READ_INFUSION_PACKED:
+                self._hours_buffer = None
             seq = self._next_seq
             self._next_seq = (seq + 1) & 0xFFFF
             data = encode_frame(Kind.REQUEST, seq, msg_type, payload)
@@ -155,6 +161,7 @@ class PumpClient:
         self._nonce = None
         self.protocol = None
         self._events_buffer = None
+        self._hours_buffer = None
         offer = self.wanted_protocol or PROTOCOL_LATEST
         try:
             response = self._hello_with(offer)
@@ -262,15 +269,36 @@ class PumpClient:
         return answers.check_events_page(page, from_seq, max_events)
 
     def read_infusion(self, from_hour: int, max_hours: int) -> dict[str, Any]:
-        """A READ_INFUSION answer: {"first_hour", "basal_nl", "bolus_nl", "next_hour"}.
+        """A READ_INFUSION answer: {"first_hour", "basal_nl", "bolus_nl", "next_hour"}, at
+        most `max_hours` hours.
 
-        In a version-2 session from one packed page, which may hold more than `max_hours`
-        (hours can still change, the last one as the pump delivers, so none is kept)."""
+        In a version-2 session from packed pages; the rest of a page serves the reads
+        that follow, up to (not including) its last hour, until any other request."""
         if self.protocol != 2:
             raw = self.request(MsgType.READ_INFUSION, {"from_hour": from_hour, "max": max_hours})
             return answers.check_infusion_page(raw, from_hour, max_hours)
-        page = self.read_infusion_packed(from_hour)
-        return answers.check_infusion_page(page, from_hour, max(1, len(page["basal_nl"])))
+        if not 1 <= max_hours <= 4096:
+            raise ValueError("max_hours must be 1 to 4096")
+        buffered = self._hours_buffer
+        usable = 0 if buffered is None else len(buffered[1]) - 1  # never the last, kept hour
+        if buffered is None or not buffered[0] <= from_hour < buffered[0] + usable:
+            page = self.read_infusion_packed(from_hour)
+            if not page["basal_nl"]:
+                return page
+            buffered = (page["first_hour"], page["basal_nl"], page["bolus_nl"])
+            self._hours_buffer = buffered
+            usable = len(page["basal_nl"])  # all of it: it was read just now
+        first, basal, bolus = buffered
+        start = max(from_hour, first) - first
+        end = min(start + max_hours, usable)
+        result = {
+            "first_hour": first + start,
+            "basal_nl": basal[start:end],
+            "bolus_nl": bolus[start:end],
+            "next_hour": first + end,
+        }
+        # The same checks as a version-1 page: one place where answers enter.
+        return answers.check_infusion_page(result, from_hour, max_hours)
 
     def read_events_packed(self, from_seq: int) -> dict[str, Any]:
         """READ_EVENTS_PACKED, decoded and checked: {"events", "next_seq", "last_seq"}.

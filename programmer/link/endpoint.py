@@ -33,7 +33,6 @@ from programmer.link.messages import (
     NONCE_SIZE,
     PROGRAMMER_ID_MAX_CHARS,
     PROTOCOL_VERSION,
-    PROTOCOL_VERSIONS,
     V2_TYPES,
     ErrorCode,
     MsgType,
@@ -63,14 +62,17 @@ class PumpHandler(Protocol):
 
     def identity(self) -> tuple[str, str, str]: ...  # (model, serial, firmware)
 
-    # discard the staged changeset, log session_opened
+    # a valid HELLO: discard the staged changeset (the emulator counts it as an attempt
+    # until its AUTH succeeds, and logs session_opened then)
     def on_session_opened(self, programmer_id: str) -> None: ...
 
-    # log auth_failed
+    # a wrong MAC (the emulator logs auth_failed at most once a day, counts the rest)
     def on_auth_failed(self, programmer_id: str) -> None: ...
 
     # Optional (looked up with getattr, so older handlers still work):
-    # `on_authenticated(programmer_id)`, called when AUTH of a session succeeds.
+    # `on_authenticated(programmer_id)`, called when AUTH of a session succeeds;
+    # `protocols`, the versions it serves (default (1,): a handler without the packed
+    # history reads of version 2 is not offered to a version-2 programmer).
 
     # Authenticated requests other than HELLO/AUTH; returns the response payload WITHOUT
     # "ok" (the endpoint adds ok=True). Raises ProtocolError for errors (unsupported,
@@ -145,7 +147,7 @@ class PumpEndpoint:
         key: bytes,
         clock: Callable[[], float] = time.monotonic,
         *,
-        protocols: Sequence[int] = PROTOCOL_VERSIONS,
+        protocols: Sequence[int] | None = None,
         throttle: AuthThrottle | None = None,
     ) -> None:
         self._handler = handler
@@ -156,6 +158,8 @@ class PumpEndpoint:
         self._programmer_id: str | None = None
         self._nonce: bytes | None = None
         self._authenticated = False
+        if protocols is None:  # what the handler says it speaks; version 1 if it says nothing
+            protocols = tuple(getattr(handler, "protocols", (PROTOCOL_VERSION,)))
         if not protocols or PROTOCOL_VERSION not in protocols:
             raise ValueError("a pump speaks protocol version 1 at least")
         self._protocols = tuple(sorted(set(protocols)))

@@ -68,10 +68,21 @@ class EmulatorProcess:
         return f"tcp://127.0.0.1:{self.port}"
 
     def client(
-        self, programmer_id: str = "conformance", key: bytes = DEMO_KEY, connect: bool = True
+        self,
+        programmer_id: str = "conformance",
+        key: bytes = DEMO_KEY,
+        connect: bool = True,
+        protocol: int | None = 1,
     ) -> PumpClient:
+        """A client speaking version 1 by default: these conformance tests check the
+        version-1 wire (pages that fit a frame); test_conformance_v2.py checks version 2."""
         client = PumpClient(
-            open_transport(self.address, 5.0), programmer_id, key, timeout=5.0, retries=1
+            open_transport(self.address, 5.0),
+            programmer_id,
+            key,
+            timeout=5.0,
+            retries=1,
+            protocol=protocol,
         )
         if connect:
             client.connect()

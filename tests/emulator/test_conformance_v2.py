@@ -114,7 +114,7 @@ def test_asking_for_version_2_of_an_old_pump_is_a_clear_link_error() -> None:
 def test_itp_emulator_protocol_1_is_an_old_pump(tmp_path: Any) -> None:
     process = EmulatorProcess(tmp_path, "--speed", "0", "--protocol", "1").start()
     try:
-        client = process.client()
+        client = process.client(protocol=None)  # offers 2, falls back
         assert client.protocol == 1
         client.close()
     finally:
@@ -261,3 +261,52 @@ def test_the_oldest_kept_event_moving_while_reading(monkeypatch: pytest.MonkeyPa
         assert [e for e in got if e["seq"] >= model.events.first_seq] == list(kept.values())
         histories[version] = [e for e in got if e["seq"] >= model.events.first_seq]
     assert histories[1] == histories[2]
+
+
+def test_hours_from_a_kept_page_are_never_stale() -> None:
+    pump = new_pump()
+    apply(pump, {"therapy": therapy("flex", flex13())})
+    pump.advance(3 * DAY + HOUR // 2)
+    client = client_for(pump)
+    hour = pump.hours.first_hour
+    got: list[int] = []
+    while hour <= pump.hours.last_hour:
+        page = client.read_infusion(hour, 5)
+        assert len(page["basal_nl"]) <= 5 and page["first_hour"] == hour
+        got += page["basal_nl"]
+        hour = page["next_hour"]
+        if len(got) == 10:
+            pump.advance(HOUR)  # time passes with no request: the current hour fills
+    assert got == pump.hours.basal  # the hour that was current was read after it filled
+    before = client.read_infusion(pump.hours.first_hour, 4)
+    client.sim_advance(0)  # any other request forgets the kept page
+    pump.hours.basal[0] += 1  # (as a clock set back would add to an earlier hour)
+    after = client.read_infusion(pump.hours.first_hour, 4)
+    assert after["basal_nl"][0] == before["basal_nl"][0] + 1
+    client.close()
+
+
+def test_itp_emulator_over_tcp_reads_the_same_in_both_versions(tmp_path: Any) -> None:
+    process = EmulatorProcess(tmp_path, "--speed", "0", "--clock", str(T0)).start()
+    try:
+        setup = process.client(protocol=None)
+        assert setup.protocol == 2
+        staged = setup.stage({"therapy": therapy("flex", flex13(), ptm=ptm(lockout_min=30))})
+        setup.commit(staged["staged_crc"])
+        for _ in range(300):
+            setup.sim_ptm()
+            setup.sim_advance(1_000)
+        setup.close()
+        v1 = process.client(protocol=1)  # one programmer at a time on TCP
+        got_v1 = read_history(v1)
+        v1.close()
+        v2 = process.client(protocol=None)
+        got_v2 = read_history(v2)
+        v2.close()
+        # The second connection's own session_opened is the one event more.
+        assert got_v2["events"][-1]["code"] == "session_opened"
+        assert {**got_v2, "events": got_v2["events"][:-1]} == got_v1
+        assert len(got_v1["events"]) > 300
+        assert v2.bytes_received * 4 < v1.bytes_received
+    finally:
+        process.stop()

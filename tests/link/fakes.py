@@ -9,6 +9,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, settings
 
+from programmer.link import packed
 from programmer.link.errors import LinkClosed
 from programmer.link.messages import ErrorCode, MsgType, ProtocolError
 from programmer.link.transport import Transport
@@ -26,8 +27,10 @@ class FakeHandler:
     """Records what the endpoint calls; answers GET_STATUS with a counter of executions.
 
     `behaviour` maps a message type to a callable (payload -> result) to override, e.g.
-    one raising an exception.
+    one raising an exception. It speaks versions 1 and 2 (its history is empty).
     """
+
+    protocols = (1, 2)
 
     def __init__(self) -> None:
         self.sessions: list[str] = []
@@ -57,6 +60,10 @@ class FakeHandler:
             return {}
         if msg_type == MsgType.READ_EVENTS:
             return {"events": [], "next_seq": payload.get("from_seq", 1), "last_seq": 0}
+        if msg_type == MsgType.READ_EVENTS_PACKED:
+            start = payload.get("from_seq", 1)
+            return {"first_seq": start, "count": 0, "packed": packed.encode_events([]),
+                    "next_seq": start, "last_seq": 0}  # fmt: skip
         raise ProtocolError(ErrorCode.UNSUPPORTED, f"fake handler does not do 0x{msg_type:04x}")
 
 

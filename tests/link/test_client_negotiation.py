@@ -9,10 +9,11 @@ import pytest
 
 from programmer.link import packed
 from programmer.link.client import PumpClient
+from programmer.link.endpoint import PumpEndpoint
 from programmer.link.errors import BadResponse, LinkError
 from programmer.link.frames import FrameReader, Kind, encode_frame
 from programmer.link.inprocess import DirectTransport
-from programmer.link.messages import MsgType, ProtocolError
+from programmer.link.messages import DEMO_KEY, MsgType, ProtocolError
 
 NONCE = b"n" * 16
 
@@ -147,3 +148,29 @@ def test_a_v2_hours_page_that_breaks_the_paging_is_refused() -> None:
         c.connect()
         with pytest.raises(packed.PackedPageError):
             c.read_infusion(400_100, 4096)
+
+
+def test_a_handler_that_says_nothing_of_versions_is_served_as_version_1() -> None:
+    """A PumpHandler written before version 2 (no `protocols`) is never offered to a
+    version-2 programmer: its endpoint refuses HELLO with 2, the client falls back."""
+
+    class OldHandler:
+        def identity(self) -> tuple[str, str, str]:
+            return ("ITP-40", "S", "f")
+
+        def on_session_opened(self, programmer_id: str) -> None:
+            pass
+
+        def on_auth_failed(self, programmer_id: str) -> None:
+            pass
+
+        def handle(self, msg_type: int, payload: dict[str, Any], pid: str) -> dict[str, Any]:
+            return {}
+
+    endpoint = PumpEndpoint(OldHandler(), DEMO_KEY)
+    c = PumpClient(DirectTransport(endpoint.on_bytes), "p", timeout=0.05)
+    c.connect()
+    assert c.protocol == endpoint.protocol == 1
+    with pytest.raises(ProtocolError) as caught:
+        c.request(MsgType.READ_EVENTS_PACKED, {"from_seq": 1})
+    assert caught.value.code == "unsupported"
