@@ -30,6 +30,8 @@ from tests.support.hostile_pump import hostile_pump
 
 from .conftest import PASSWORDS, Clinic, Emulator
 
+# reliability/run repeats every step this many times (CI: once).
+ROUNDS = int(os.environ.get("ITP_SEND_FAULT_ROUNDS", "1"))
 FILL = {
     "pump_model": "ITP-40", "indication": "pain-noncancer",
     "drugs": [{"name": "morphine", "concentration": "10 mg/mL"}], "mode": "continuous",
@@ -82,9 +84,9 @@ def full_disk(clinic: Clinic, when: Callable[[], bool]) -> Iterator[None]:
         clinic.store.write = original  # type: ignore[method-assign]
 
 
-@pytest.mark.parametrize("step", list(STEPS))
+@pytest.mark.parametrize(("step", "round_"), [(s, r) for r in range(ROUNDS) for s in STEPS])
 def test_a_full_disk_at_each_step_is_decided_at_the_next_connection(
-    clinic: Clinic, step: str
+    clinic: Clinic, step: str, round_: int
 ) -> None:
     with hostile_pump() as pump:
         s = clinic.session("doc", pump.address)
@@ -120,6 +122,7 @@ def test_a_full_disk_at_each_step_is_decided_at_the_next_connection(
             assert again.outcome == "applied", again.message
         boluses = [e for e in pump.model.events.events if e[2] == "bolus_started"]
         assert len(boluses) == 1, "the priming bolus was delivered exactly once"
+        print(f"send faults: full disk {step}: committed={committed}, decided, delivered once")
 
 
 # --- kill -9 at each step ----------------------------------------------------------------
@@ -152,9 +155,9 @@ def _pump_applied(emulator: Emulator, crc: int) -> int:
         c.close()
 
 
-@pytest.mark.parametrize("step", list(KILL_AT))
+@pytest.mark.parametrize(("step", "round_"), [(s, r) for r in range(ROUNDS) for s in KILL_AT])
 def test_kill_9_at_each_step_is_decided_at_the_next_connection(
-    clinic: Clinic, emulator: Emulator, tmp_path: Path, step: str
+    clinic: Clinic, emulator: Emulator, tmp_path: Path, step: str, round_: int
 ) -> None:
     direction, msg, act, after_commit = KILL_AT[step]
     rx = tmp_path / "rx.json"
@@ -207,6 +210,7 @@ def test_kill_9_at_each_step_is_decided_at_the_next_connection(
                 "SELECT outcome FROM prescriptions_sent ORDER BY id DESC LIMIT 1"
             )
             assert row[0][0] == ("applied" if committed else "not_applied")
+    print(f"send faults: kill -9 {step}: committed={committed}, decided, applied at most once")
 
 
 def threading_kill(pid: int) -> None:
