@@ -310,6 +310,18 @@ class PumpSession:
         serial = self.serial
         # Unresolved sends block everything until decided, also if deciding fails here.
         self.uncertain = [pid for pid, _ in unresolved_sends(self.records, serial)]
+        try:
+            return self._record_connection_and_resolve(serial)
+        except StoreError as exc:
+            if not self.uncertain:
+                raise
+            raise UncertainOutstanding(
+                "an earlier send to this pump is unresolved, and this computer cannot write "
+                f"its database ({type(exc).__name__}): nothing is sent until the pump's record "
+                "of it is recorded; make room for the database, then connect to the pump again"
+            ) from exc
+
+    def _record_connection_and_resolve(self, serial: str) -> list[Resolution]:
         self.records.upsert_pump(serial, str(self.identity["model"]) if self.identity else None)
         if self.visit_id is None:
             self.visit_id = self.records.start_visit(serial, self.principal)
@@ -362,8 +374,19 @@ class PumpSession:
             crc = int(program["crc"])
             decision = decide_send(program, status, self._changesets_applied(program, status), used)
             outcome = ProgramOutcome.APPLIED if decision.applied else ProgramOutcome.NOT_APPLIED
-            with self.records.store.write():  # the decision, its audit and a refill: all or none
-                self._record_decision(pid, program, status, decision, outcome)
+            try:
+                with (
+                    self.records.store.write()
+                ):  # the decision, its audit and a refill: all or none
+                    self._record_decision(pid, program, status, decision, outcome)
+            except StoreError as exc:
+                # Still unresolved (and so still blocking): never "try again" to send it.
+                raise UncertainOutstanding(
+                    f"an earlier send to this pump was {'APPLIED' if decision.applied else 'NOT applied'}"
+                    f" (the pump's own record), but this computer could not record that "
+                    f"({type(exc).__name__}); it stays unresolved and nothing is sent until it is"
+                    " recorded: make room for the database, then connect to the pump again"
+                ) from exc
             resolutions.append(
                 Resolution(pid, crc, decision.applied, decision.applied_t, program.get("changeset"))
             )

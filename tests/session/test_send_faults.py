@@ -217,3 +217,28 @@ def threading_kill(pid: int) -> None:
     """SIGKILL `pid` a moment from now, on another thread: the proxy forwards the frame
     first, so the program dies with the answer in hand, mid-work."""
     threading.Timer(0.002, lambda: os.kill(pid, signal.SIGKILL)).start()
+
+
+def test_a_full_disk_while_deciding_keeps_the_send_unresolved_and_blocking(
+    clinic: Clinic,
+) -> None:
+    from programmer.session.pump_session import UncertainOutstanding
+
+    with hostile_pump() as pump:
+        s = clinic.session("doc", pump.address)
+        s.connect()
+        proposal = s.propose(FILL)
+        pump.calls.clear()
+        with full_disk(clinic, lambda: MsgType.COMMIT in pump.calls):
+            assert (
+                s.send(proposal, confirmed=True, password=PASSWORDS["doc"]).outcome == "uncertain"
+            )
+        s.close()
+        nxt = clinic.session("doc", pump.address)
+        with full_disk(clinic, lambda: True), pytest.raises(UncertainOutstanding) as caught:
+            nxt.connect()
+        assert "try again" not in str(caught.value) and "unresolved" in str(caught.value)
+        assert _unresolved(clinic), "still unresolved, so still blocking"
+        nxt.close()
+        [resolution] = clinic.session("doc", pump.address).connect()
+        assert resolution.applied and pump.applied(proposal.expected_crc) == 1
