@@ -292,12 +292,14 @@ def _program(args: argparse.Namespace) -> int:
         raise CliUsage("--override needs --reason: say why the finding is accepted")
     overrides = {code: args.reason for code in args.override}
     with _session(args) as session:
-        notes = _resolutions_text(session, session.connect())
+        resolutions = session.connect()
+        notes = _resolutions_text(session, resolutions)
         proposal = session.propose(data, overrides)
         p = proposal.plan
         report: dict[str, Any] = p.to_json() | {
             "demo_key": session.demo_key,
             "changes": [r.__dict__ for r in proposal.changes],
+            "resolved": [r.__dict__ for r in resolutions],  # earlier sends decided first
         }
         if proposal.daily_change is not None:
             report["daily_total_change_percent"] = percent_text(proposal.daily_change * 100)

@@ -45,7 +45,7 @@ def test_the_streamed_json_is_the_document_json_dumps_would_write(clinic: Clinic
 
 
 def test_a_large_history_prints_in_bounded_memory(clinic: Clinic) -> None:
-    _fill(clinic, 15_000, 5_000)
+    _fill(clinic, 10_000, 4_000)
 
     class Sink(io.TextIOBase):
         written = 0
@@ -61,6 +61,6 @@ def test_a_large_history_prints_in_bounded_memory(clinic: Clinic) -> None:
         write(sink)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        assert sink.written > 1_000_000
-        # 15,000 events held at once take tens of MB; batches of 2,000 a few.
+        assert sink.written > 700_000
+        # 10,000 events held at once take over 10 MB; batches of 2,000 a few.
         assert peak < 8_000_000, f"peak {peak / 1e6:.1f} MB"
