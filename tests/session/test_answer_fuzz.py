@@ -19,6 +19,7 @@ import pytest
 
 from programmer.link import LinkError, MsgType, ProtocolError
 from programmer.session.pump_session import PumpSession, SessionError
+from programmer.session_cli import main_history, main_interrogate
 from programmer.store import StoreError
 from tests.support.hostile_pump import DELETE, HostilePump, hostile_pump
 
@@ -184,3 +185,24 @@ def test_random_answer_fuzz_ends_cleanly(clinic: Clinic, memory_start: int) -> N
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
             s.close()
     print(f"answer fuzz: {RANDOM_CASES} random cases, seed {SEED}: {json.dumps(outcomes)}")
+
+
+@pytest.mark.parametrize(("msg", "path"), READ_CASES, ids=lambda x: str(x))
+def test_the_command_line_exits_2_on_every_field_spoiled(
+    clinic: Clinic, msg: int, path: tuple[Any, ...], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    monkeypatch.setenv("ITP_PASSWORD", PASSWORDS["doc"])
+    history = msg in (MsgType.READ_EVENTS, MsgType.READ_INFUSION)
+    main = main_history if history else main_interrogate
+    with hostile_pump() as pump:
+        pump.model.press_ptm()
+        pump.model.fault("motor_stall")
+        pump.model.advance(7200)
+        _rewrite(pump, msg, path, "\x1b[2J")  # an escape code where the contract wants a value
+        code = main(["--pump", pump.address, "--user", "doc", "--db", str(clinic.db),
+                     "--audit-key", str(clinic.key)])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 2, (out, err)
+    assert "impossible value" in err and "Traceback" not in out + err
+    assert "\x1b" not in out + err, "what the pump sent is shown escaped"
