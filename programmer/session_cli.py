@@ -298,12 +298,14 @@ def _program(args: argparse.Namespace) -> int:
     except FindingArgsError as exc:
         raise CliUsage(str(exc)) from None
     with _session(args) as session:
-        notes = _resolutions_text(session, session.connect())
+        resolutions = session.connect()
+        notes = _resolutions_text(session, resolutions)
         proposal = session.propose(data, overrides, confirmations)
         p = proposal.plan
         report: dict[str, Any] = p.to_json() | {
             "demo_key": session.demo_key,
             "changes": [r.__dict__ for r in proposal.changes],
+            "resolved": [r.__dict__ for r in resolutions],  # earlier sends decided first
         }
         if proposal.daily_change is not None:
             report["daily_total_change_percent"] = percent_text(proposal.daily_change * 100)

@@ -28,7 +28,7 @@ import msgpack
 from programmer.checks import check_pump_clock
 from programmer.findings import Finding, finding
 from programmer.link import DEMO_KEY, LinkError, ProtocolError, PumpClient, open_transport
-from programmer.link.answers import ImpossibleValue
+from programmer.link.answers import T_MAX, T_MIN, ImpossibleValue
 from programmer.planner import Plan, PumpContext, plan
 from programmer.prescription import DoseRecord
 from programmer.session.alarms import AlarmAdvice, advice_for
@@ -307,6 +307,7 @@ class PumpSession:
         known = self.identity
         self.client = self._open_client()
         self._log_matches_store = None
+        self.log_findings = []
         if known is not None and (known["serial"], known["model"]) != (
             self.serial,
             self.identity["model"] if self.identity else None,
@@ -319,6 +320,18 @@ class PumpSession:
         serial = self.serial
         # Unresolved sends block everything until decided, also if deciding fails here.
         self.uncertain = [pid for pid, _ in unresolved_sends(self.records, serial)]
+        try:
+            return self._record_connection_and_resolve(serial)
+        except StoreError as exc:
+            if not self.uncertain:
+                raise
+            raise UncertainOutstanding(
+                "an earlier send to this pump is unresolved, and this computer cannot write "
+                f"its database ({type(exc).__name__}): nothing is sent until the pump's record "
+                "of it is recorded; make room for the database, then connect to the pump again"
+            ) from exc
+
+    def _record_connection_and_resolve(self, serial: str) -> list[Resolution]:
         self.records.upsert_pump(serial, str(self.identity["model"]) if self.identity else None)
         if self.visit_id is None:
             self.visit_id = self.records.start_visit(serial, self.principal)
@@ -371,8 +384,19 @@ class PumpSession:
             crc = int(program["crc"])
             decision = decide_send(program, status, self._changesets_applied(program, status), used)
             outcome = ProgramOutcome.APPLIED if decision.applied else ProgramOutcome.NOT_APPLIED
-            with self.records.store.write():  # the decision, its audit and a refill: all or none
-                self._record_decision(pid, program, status, decision, outcome)
+            try:
+                with (
+                    self.records.store.write()
+                ):  # the decision, its audit and a refill: all or none
+                    self._record_decision(pid, program, status, decision, outcome)
+            except StoreError as exc:
+                # Still unresolved (and so still blocking): never "try again" to send it.
+                raise UncertainOutstanding(
+                    f"an earlier send to this pump was {'APPLIED' if decision.applied else 'NOT applied'}"
+                    f" (the pump's own record), but this computer could not record that "
+                    f"({type(exc).__name__}); it stays unresolved and nothing is sent until it is"
+                    " recorded: make room for the database, then connect to the pump again"
+                ) from exc
             resolutions.append(
                 Resolution(pid, crc, decision.applied, decision.applied_t, program.get("changeset"))
             )
@@ -455,7 +479,6 @@ class PumpSession:
         events lost before they were read are a finding of their own.
         """
         serial = self.serial
-        self.log_findings = []
         first, last = int(status["event_first_seq"]), int(status["event_last_seq"])
         if last <= 0 or last < first:
             return None, None
@@ -463,7 +486,8 @@ class PumpSession:
             # Another life of this serial: the store says nothing about it.
             return self._last_refill_on_pump(first, last)
         known_last = self.records.last_event_seq(serial)
-        if known_last is not None and known_last + 1 < first:
+        if known_last is not None and known_last + 1 < first and not self.log_findings:
+            # Kept for the whole connection: what was read now is stored, not the lost part.
             self.log_findings.append(finding(
                 "pump_log_flooded", "pump.event_first_seq",
                 f"the pump's log now begins at event {first}; events {known_last + 1} to "
@@ -619,7 +643,12 @@ class PumpSession:
             after = value if isinstance(value, dict) else None
             if not after or after.get("outcome") != "applied" or after.get("applied_t") is None:
                 continue
-            at = datetime.fromtimestamp(int(after["applied_t"]), UTC)
+            applied_t = after["applied_t"]
+            if type(applied_t) is not int or not T_MIN <= applied_t <= T_MAX:
+                # An impossible time stored before answers were checked: the record's own
+                # time is when this computer learned of it, close enough and never lost.
+                applied_t = rec.ts_s
+            at = datetime.fromtimestamp(int(applied_t), UTC)
             for drug, ng in (after.get("daily_doses_ng") or {}).items():
                 out.append(DoseRecord(at, drug, Fraction(ng)))
         return out
@@ -1098,6 +1127,7 @@ class PumpSession:
     def _clock_set_in_log(self, after_seq: int, clock_t: int, utc_offset_min: int) -> bool:
         """Whether the pump logged this very clock change after `after_seq`."""
         last = int(self._client().get_status()["event_last_seq"])
+        last = min(last, after_seq + EVENTS_KEPT)  # never more than the contract's log
         seq = after_seq + 1
         while seq <= last:
             events, seq = self._read_event_page(seq, last)

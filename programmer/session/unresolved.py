@@ -22,6 +22,11 @@ UNRESOLVED = ("pending", "uncertain")
 
 def unresolved_sends(records: Records, serial: str) -> list[tuple[int, dict[str, Any]]]:
     """(id, program) of every send of this pump still pending or uncertain, oldest first."""
+    # A store whose rows are sealed (integrity-store) reads them seal-checked.
+    listing = getattr(records, "unresolved_prescriptions", None)
+    program_of = getattr(records, "prescription_program", None)
+    if listing is not None and program_of is not None:
+        return [(int(pid), dict(program_of(pid))) for pid in listing(serial)]
     rows = records.store.query(
         "SELECT id, program FROM prescriptions_sent WHERE pump_serial = ?"
         " AND outcome IN ('pending', 'uncertain') ORDER BY id",

@@ -7,6 +7,9 @@ would be a traceback, exit 1). Time per case and memory over the run are bounded
 
 from __future__ import annotations
 
+import json
+import os
+import random
 import resource
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +19,7 @@ import pytest
 
 from programmer.link import LinkError, MsgType, ProtocolError
 from programmer.session.pump_session import PumpSession, SessionError
+from programmer.session_cli import main_history, main_interrogate
 from programmer.store import StoreError
 from tests.support.hostile_pump import DELETE, HostilePump, hostile_pump
 
@@ -145,3 +149,60 @@ def test_every_send_answer_field_fuzzed_ends_cleanly_and_is_decided_once(
             nxt.connect()
             assert not nxt.uncertain
             nxt.close()
+
+
+# reliability/run: this many random (field, value) cases with this seed (CI: a few).
+RANDOM_CASES = int(os.environ.get("ITP_ANSWER_FUZZ_CASES", "20"))
+SEED = int(os.environ.get("ITP_ANSWER_FUZZ_SEED", "20261202"))
+
+
+def _random_value(rng: random.Random) -> object:
+    return rng.choice([
+        DELETE, None, rng.random(), float("nan"), float("inf"), -rng.randrange(1, 2**40),
+        rng.randrange(2**70), "\x1b[2J" * rng.randrange(1, 50), b"\xff" * rng.randrange(64),
+        [rng.randrange(100)] * rng.randrange(5000), {"x": 1}, True, rng.randrange(2**32),
+    ])  # fmt: skip
+
+
+def test_random_answer_fuzz_ends_cleanly(clinic: Clinic, memory_start: int) -> None:
+    rng = random.Random(SEED)
+    outcomes: dict[str, int] = {}
+    with hostile_pump() as pump:
+        pump.model.press_ptm()
+        pump.model.fault("motor_stall")
+        pump.model.advance(7200)
+        for _ in range(RANDOM_CASES):
+            msg, path = rng.choice(READ_CASES)
+            _rewrite(pump, msg, path, _random_value(rng))
+            s = _visit(clinic, pump)
+
+            def visit(s: PumpSession = s) -> None:
+                s.connect()
+                s.interrogate()
+                s.read_history()
+
+            outcome = _run_clean(visit)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            s.close()
+    print(f"answer fuzz: {RANDOM_CASES} random cases, seed {SEED}: {json.dumps(outcomes)}")
+
+
+@pytest.mark.parametrize(("msg", "path"), READ_CASES, ids=lambda x: str(x))
+def test_the_command_line_exits_2_on_every_field_spoiled(
+    clinic: Clinic, msg: int, path: tuple[Any, ...], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    monkeypatch.setenv("ITP_PASSWORD", PASSWORDS["doc"])
+    history = msg in (MsgType.READ_EVENTS, MsgType.READ_INFUSION)
+    main = main_history if history else main_interrogate
+    with hostile_pump() as pump:
+        pump.model.press_ptm()
+        pump.model.fault("motor_stall")
+        pump.model.advance(7200)
+        _rewrite(pump, msg, path, "\x1b[2J")  # an escape code where the contract wants a value
+        code = main(["--pump", pump.address, "--user", "doc", "--db", str(clinic.db),
+                     "--audit-key", str(clinic.key)])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 2, (out, err)
+    assert "impossible value" in err and "Traceback" not in out + err
+    assert "\x1b" not in out + err, "what the pump sent is shown escaped"

@@ -247,3 +247,18 @@ def test_a_session_refuses_another_pump_behind_the_same_link(clinic: Clinic) -> 
         pump.hello = ("ITP-40", "ITP40-123456", "1.0")
         with pytest.raises(SessionError, match="not ITP40-000777"):
             s.reconnect()
+
+
+def test_an_impossible_time_stored_before_the_checks_does_not_break_later_programs(
+    clinic: Clinic, pump: HostilePump
+) -> None:
+    s = clinic.session("doc", pump.address)
+    s.connect()
+    # What an older version stored from a hostile COMMIT answer.
+    clinic.trail.append(AuditAction.PROGRAM_OUTCOME, account="doc", role="physician",
+                        pump_serial=s.serial, outcome="applied",
+                        after={"outcome": "applied", "applied_t": 10**13,
+                               "daily_doses_ng": {"morphine": 1_000_000}})  # fmt: skip
+    [dose] = s.dose_history()
+    assert dose.daily_ng == 1_000_000 and dose.at.year < 2100
+    assert s.propose(SALINE).plan.ok

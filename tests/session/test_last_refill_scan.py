@@ -212,3 +212,24 @@ def test_a_history_read_fills_what_the_refill_scan_left_unread(
     assert result.gaps == [] and result.complete
     assert clinic.records.missing_event_ranges(serial, 1, last) == []
     assert [e.seq for e in clinic.records.events(serial)] == list(range(1, last + 1))
+
+
+def test_a_flooded_log_uses_the_stored_refill_and_is_itself_a_finding(
+    clinic: Clinic, pump: PumpModel
+) -> None:
+    pump.log("refill", {"removed_nl": 0, "added_nl": 20_000_000, "reservoir_nl": 20_000_000})
+    refill_t = pump.clock_t
+    _noise(pump, 10)
+    assert _interrogate(clinic) == (20_000_000, refill_t)  # read once, so stored
+    _noise(pump, 72_000)  # pushes the refill, and more, out of the pump's log unread
+    assert pump.events.first_seq > 100
+    s = clinic.session("doc", "emulator:")
+    s.connect()
+    i = s.interrogate()
+    # The refill check still has its refill; the lost events are a finding of their own.
+    assert (i.last_fill_nl, i.last_refill_t) == (20_000_000, refill_t)
+    assert [f.code for f in i.log_findings] == ["pump_log_flooded"]
+    rx = {"pump_model": "ITP-40", "drugs": [], "mode": "continuous", "rate": "0.2 mL/day"}
+    plan = s.propose(rx).plan
+    assert "pump_log_flooded" in [f.code for f in plan.unresolved_soft]
+    s.close()

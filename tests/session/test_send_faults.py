@@ -30,6 +30,8 @@ from tests.support.hostile_pump import hostile_pump
 
 from .conftest import PASSWORDS, Clinic, Emulator
 
+# reliability/run repeats every step this many times (CI: once).
+ROUNDS = int(os.environ.get("ITP_SEND_FAULT_ROUNDS", "1"))
 FILL = {
     "pump_model": "ITP-40", "indication": "pain-noncancer",
     "drugs": [{"name": "morphine", "concentration": "10 mg/mL"}], "mode": "continuous",
@@ -82,9 +84,9 @@ def full_disk(clinic: Clinic, when: Callable[[], bool]) -> Iterator[None]:
         clinic.store.write = original  # type: ignore[method-assign]
 
 
-@pytest.mark.parametrize("step", list(STEPS))
+@pytest.mark.parametrize(("step", "round_"), [(s, r) for r in range(ROUNDS) for s in STEPS])
 def test_a_full_disk_at_each_step_is_decided_at_the_next_connection(
-    clinic: Clinic, step: str
+    clinic: Clinic, step: str, round_: int
 ) -> None:
     with hostile_pump() as pump:
         s = clinic.session("doc", pump.address)
@@ -120,6 +122,7 @@ def test_a_full_disk_at_each_step_is_decided_at_the_next_connection(
             assert again.outcome == "applied", again.message
         boluses = [e for e in pump.model.events.events if e[2] == "bolus_started"]
         assert len(boluses) == 1, "the priming bolus was delivered exactly once"
+        print(f"send faults: full disk {step}: committed={committed}, decided, delivered once")
 
 
 # --- kill -9 at each step ----------------------------------------------------------------
@@ -152,9 +155,9 @@ def _pump_applied(emulator: Emulator, crc: int) -> int:
         c.close()
 
 
-@pytest.mark.parametrize("step", list(KILL_AT))
+@pytest.mark.parametrize(("step", "round_"), [(s, r) for r in range(ROUNDS) for s in KILL_AT])
 def test_kill_9_at_each_step_is_decided_at_the_next_connection(
-    clinic: Clinic, emulator: Emulator, tmp_path: Path, step: str
+    clinic: Clinic, emulator: Emulator, tmp_path: Path, step: str, round_: int
 ) -> None:
     direction, msg, act, after_commit = KILL_AT[step]
     rx = tmp_path / "rx.json"
@@ -207,9 +210,35 @@ def test_kill_9_at_each_step_is_decided_at_the_next_connection(
                 "SELECT outcome FROM prescriptions_sent ORDER BY id DESC LIMIT 1"
             )
             assert row[0][0] == ("applied" if committed else "not_applied")
+    print(f"send faults: kill -9 {step}: committed={committed}, decided, applied at most once")
 
 
 def threading_kill(pid: int) -> None:
     """SIGKILL `pid` a moment from now, on another thread: the proxy forwards the frame
     first, so the program dies with the answer in hand, mid-work."""
     threading.Timer(0.002, lambda: os.kill(pid, signal.SIGKILL)).start()
+
+
+def test_a_full_disk_while_deciding_keeps_the_send_unresolved_and_blocking(
+    clinic: Clinic,
+) -> None:
+    from programmer.session.pump_session import UncertainOutstanding
+
+    with hostile_pump() as pump:
+        s = clinic.session("doc", pump.address)
+        s.connect()
+        proposal = s.propose(FILL)
+        pump.calls.clear()
+        with full_disk(clinic, lambda: MsgType.COMMIT in pump.calls):
+            assert (
+                s.send(proposal, confirmed=True, password=PASSWORDS["doc"]).outcome == "uncertain"
+            )
+        s.close()
+        nxt = clinic.session("doc", pump.address)
+        with full_disk(clinic, lambda: True), pytest.raises(UncertainOutstanding) as caught:
+            nxt.connect()
+        assert "try again" not in str(caught.value) and "unresolved" in str(caught.value)
+        assert _unresolved(clinic), "still unresolved, so still blocking"
+        nxt.close()
+        [resolution] = clinic.session("doc", pump.address).connect()
+        assert resolution.applied and pump.applied(proposal.expected_crc) == 1
