@@ -183,6 +183,10 @@ def plan(
         from programmer.constant_flow import plan_constant_flow
 
         out = plan_constant_flow(data, now=now, library=lib, dose_history=dose_history)
+        if pump is not None:  # a programmable pump is connected: never send it a fill plan
+            out.findings.append(finding("invalid_for_pump", "pump",
+                                        f"this prescription describes a constant-flow pump; the "
+                                        f"connected pump {pump.serial} is a programmable {pump.model}"))  # fmt: skip
     else:
         rx, structural = read_prescription(dict(data), lib)
         out = Plan(rx, lib.version, lib.content_hash, findings=list(structural))

@@ -188,3 +188,13 @@ def test_a_fast_pump_names_the_dose_the_patient_gets_if_the_flow_returns_to_nomi
     p = plan(cf(drugs=[{"name": "morphine", "dose": "3 mg/day"}], refill=r), now=NOW)
     notes = [f.message for f in p.findings if f.code == "flow_deviation" and f.field == "pump.flow"]
     assert notes and "morphine 2 mg/day" in notes[0]
+
+
+def test_a_constant_flow_prescription_is_never_sent_to_a_connected_programmable_pump():
+    from programmer.planner import PumpContext
+
+    connected = PumpContext("ITP-40", "ITP40-000123", None, 10_000_000, 0)
+    p = plan(cf(), now=NOW, pump=connected)
+    hard = [f for f in p.findings if f.code == "invalid_for_pump" and f.severity == "hard"]
+    assert hard and "ITP40-000123" in hard[0].message
+    assert not p.ok
