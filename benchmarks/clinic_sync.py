@@ -41,7 +41,7 @@ from tests.clinic.pgserver import ADMIN, ADMIN_PASSWORD, running_server  # noqa:
 
 HASHER = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
 START = datetime(2021, 1, 1, tzinfo=UTC)
-HOURS = 5 * 8760
+HOURS = 5 * 8760  # --years changes these (a scaled-down run says so in its output)
 EVENTS = 20_000
 
 
@@ -136,7 +136,10 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--programmers", type=int, default=20)
     ap.add_argument("--records", type=int, default=100_000)
+    ap.add_argument("--years", type=int, default=5, help="of pump history per programmer")
     args = ap.parse_args()
+    global HOURS, EVENTS
+    HOURS, EVENTS = args.years * 8760, args.years * 4000
     work = Path(tempfile.mkdtemp(prefix="itp-clinic-bench-"))
     with running_server() as server:
         with psycopg.connect(server.admin_url, autocommit=True) as conn:
