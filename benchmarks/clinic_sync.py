@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -200,6 +201,7 @@ def main() -> int:
             f"review first window: local SQLite {local:.2f} s, clinic {clinic:.2f} s"
             f" ({clinic / local:.1f}x); target within 2x: {'met' if clinic <= 2 * local else 'NOT met'}"
         )
+    shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
