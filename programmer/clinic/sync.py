@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from programmer.store import AuditAction, AuditTrail, Store
 from programmer.store.audit_chain import FIELDS, canonical_json
 
 AUDIT_BATCH = 5000
+OWNED_KINDS = frozenset(spec.kind for spec in OWNED)
 HISTORY_BATCH = 20_000
 PULL_BATCH = 5000
 BLOCK_BITS = 10  # history is compared in blocks of 1,024 keys
@@ -142,7 +144,7 @@ def _sync_shared(
         # One writer per kind at a time: a version number is taken as max + 1.
         conn.execute("SELECT pg_advisory_xact_lock(7433002, hashtext(%s))", (spec.kind,))
         server = {
-            str(key): (int(version), json.loads(state))
+            str(key): (int(version), _checked(spec, str(key), json.loads(state)))
             for key, version, state in conn.execute(
                 "SELECT DISTINCT ON (key) key, version, state FROM itp.shared_versions"
                 " WHERE kind = %s ORDER BY key, version DESC",
@@ -209,6 +211,39 @@ def _sync_shared(
                 )
         report.add("pushed", spec.kind, len(to_push))
         report.add("pulled", spec.kind, len(to_apply))
+
+
+_ACCOUNT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+MAX_ROW_TEXT = 1_000_000  # a pulled row larger than this is refused, not stored
+
+
+def _checked(spec: SharedTable, key: str, state: Any) -> dict[str, Any]:
+    """A shared record from the clinic, checked before it can reach the local table."""
+
+    def bad(why: str) -> ClinicError:
+        return ClinicError(
+            f"the clinic's {spec.kind} record {key[:64]!r} is not valid ({why}); nothing of it was applied"
+        )
+
+    if not isinstance(state, dict) or set(state) != set(spec.fields):
+        raise bad(f"fields {sorted(state) if isinstance(state, dict) else type(state).__name__}")
+    if spec.kind == "accounts":
+        name, role, pw_hash = state["name"], state["role"], state["password_hash"]
+        if not isinstance(name, str) or not _ACCOUNT_NAME.fullmatch(name) or name.lower() != key:
+            raise bad("name")
+        if role not in ("physician", "nurse", "admin"):
+            raise bad("role")
+        if not isinstance(pw_hash, str) or not pw_hash.startswith("$argon2") or len(pw_hash) > 512:
+            raise bad("password hash")
+        if (
+            state["enabled"] not in (0, 1)
+            or type(state["failed_count"]) is not int
+            or state["failed_count"] < 0
+        ):
+            raise bad("enabled or failed count")
+        if state["locked_until_s"] is not None and type(state["locked_until_s"]) is not int:
+            raise bad("lockout")
+    return state
 
 
 def _view(spec: SharedTable, state: dict[str, Any]) -> dict[str, Any]:
@@ -614,6 +649,11 @@ def _pull_owned(store: Store, conn: PgConn, origin: str, report: SyncReport) -> 
                 break
             with store.write() as lconn:
                 for oseq, kind, local_id, content in rows:
+                    if len(content) > MAX_ROW_TEXT or kind not in OWNED_KINDS:
+                        raise ClinicError(
+                            f"a {str(kind)[:40]} record from programmer {other[:8]} is not valid"
+                            " (unknown kind or over 1 MB); nothing of it was stored"
+                        )
                     lconn.execute(
                         "INSERT INTO clinic_rows VALUES (?, ?, ?, ?, ?)"
                         " ON CONFLICT (kind, origin, local_id) DO UPDATE SET"
