@@ -23,6 +23,16 @@ from decimal import Decimal, localcontext
 from fractions import Fraction
 from typing import Any
 
+# The six resource models are looked up by name while a Bundle validates; imported here
+# by name too, so a frozen (PyInstaller) build carries them.
+from fhir.resources.R4B import (  # noqa: F401
+    auditevent,
+    device,
+    medicationadministration,
+    medicationrequest,
+    observation,
+    patient,
+)
 from fhir.resources.R4B.bundle import Bundle
 
 from programmer.fhir.visit_data import VisitData
