@@ -317,27 +317,31 @@ def _sync_pumps(store: Store, conn: PgConn, report: SyncReport) -> None:
 def _sync_history(
     store: Store, conn: PgConn, origin: str, table: HistoryTable, report: SyncReport
 ) -> None:
-    serials = sorted(
-        {
-            str(r[0])
-            for r in store.query(
-                "SELECT pump_serial FROM clinic_heads WHERE tbl = ? AND n > 0", (table.name,)
-            )
-        }
-        | {
-            str(r[0])
-            for r in conn.execute(
-                "SELECT pump_serial FROM itp.history_heads WHERE tbl = %s", (table.name,)
-            ).fetchall()
-        }
-    )
-    for serial in serials:
-        local = _local_head(store, table, serial)
-        if local == _server_head(conn, table, serial):
+    # Every pump's counters from each side in one query each: most pumps did not move.
+    mine = {
+        str(r[0]): (int(r[1]), int(r[2]), int(r[3]))
+        for r in store.query(
+            "SELECT pump_serial, n, coalesce(max_key, -1), check_sum FROM clinic_heads"
+            " WHERE tbl = ? AND n > 0",
+            (table.name,),
+        )
+    }
+    theirs = {
+        str(r[0]): (int(r[1]), int(r[2]), int(r[3]))
+        for r in conn.execute(
+            "SELECT pump_serial, n, coalesce(max_key, -1), check_sum FROM itp.history_heads"
+            " WHERE tbl = %s AND n > 0",
+            (table.name,),
+        ).fetchall()
+    }
+    for serial in sorted(set(mine) | set(theirs)):
+        local, server = mine.get(serial, (0, -1, 0)), theirs.get(serial, (0, -1, 0))
+        if local == server:
             continue
-        # Usually only the end moved: compare from the block where the two sides' ends
-        # meet; if that does not make them equal, compare every block.
-        server = _server_head(conn, table, serial)
+        if _only_a_tail(store, conn, origin, table, serial, local, server, report):
+            continue
+        # Compare from the block where the two sides' ends meet; if that does not make
+        # them equal, compare every block.
         start = (
             min(local[1], server[1]) if local[0] and server[0] and local[1] != server[1] else None
         )
@@ -349,6 +353,73 @@ def _sync_history(
                 f"{table.name} of {serial}: this programmer's copy differs from the clinic's"
                 " (another log under the same serial?); both kept, see history_conflicts"
             )
+
+
+def _only_a_tail(
+    store: Store,
+    conn: PgConn,
+    origin: str,
+    table: HistoryTable,
+    serial: str,
+    local: tuple[int, int, int],
+    server: tuple[int, int, int],
+    report: SyncReport,
+) -> bool:
+    """The usual day: one side only has new rows after the other's last key. Then
+    those rows, counted and summed, account for the whole difference; send or fetch
+    them in one go. False when the difference is anything else."""
+    n_l, max_l, sum_l = local
+    n_s, max_s, sum_s = server
+    cols = (table.key, *table.columns)
+    if max_l > max_s:
+        rows = store.query(
+            f"SELECT {', '.join(cols)} FROM {table.name} WHERE pump_serial = ? AND {table.key} > ?"
+            f" ORDER BY {table.key}",
+            (serial, max_s),
+        )
+        check = cols.index(table.check)
+        if n_l - len(rows) != n_s or sum_l - sum(int(r[check]) for r in rows) != sum_s:
+            return False
+        for at in range(0, len(rows), HISTORY_BATCH):
+            _push_history_rows(
+                conn,
+                origin,
+                table,
+                serial,
+                [tuple(r) for r in rows[at : at + HISTORY_BATCH]],
+                report,
+            )
+        return True
+    if max_s > max_l and n_s - n_l <= HISTORY_BATCH:
+        fetched = conn.execute(
+            sql.SQL(
+                "SELECT {cols} FROM itp.{t} WHERE pump_serial = %s AND {k} > %s ORDER BY {k}"
+            ).format(
+                cols=sql.SQL(", ").join(sql.Identifier(c) for c in cols),
+                t=sql.Identifier(table.name),
+                k=sql.Identifier(table.key),
+            ),
+            (serial, max_l),
+        ).fetchall()
+        check = cols.index(table.check)
+        if n_s - len(fetched) != n_l or sum_s - sum(int(r[check]) for r in fetched) != sum_l:
+            return False
+        _insert_local(store, table, serial, fetched, report)
+        return True
+    return False
+
+
+def _insert_local(
+    store: Store, table: HistoryTable, serial: str, rows: Sequence[Any], report: SyncReport
+) -> None:
+    cols = (table.key, *table.columns)
+    marks = ", ".join("?" for _ in range(len(cols) + 1))
+    with store.write() as lconn:
+        cursor = lconn.executemany(
+            f"INSERT OR IGNORE INTO {table.name} (pump_serial, {', '.join(cols)}) VALUES ({marks})",
+            [(serial, *row) for row in rows],
+        )
+        report.add("pulled", table.name, max(cursor.rowcount, 0))  # rows, not trigger writes
 
 
 def _local_head(store: Store, table: HistoryTable, serial: str) -> tuple[int, int, int]:
@@ -579,9 +650,8 @@ def _pull_history_rows(
         if not rows:
             return
         with store.write() as lconn:
-            before = lconn.total_changes
-            lconn.executemany(insert, [(serial, *row) for row in rows])
-            report.add("pulled", table.name, lconn.total_changes - before)
+            cursor = lconn.executemany(insert, [(serial, *row) for row in rows])
+            report.add("pulled", table.name, max(cursor.rowcount, 0))
         lo = int(rows[-1][0]) + 1
 
 
