@@ -270,8 +270,11 @@ _PUMP_COLS = ("serial", "model", "info", "first_seen_at", "first_seen_s", "last_
 def _sync_pumps(store: Store, conn: PgConn, report: SyncReport) -> None:
     """Pumps merge without versions: first seen is the earliest, last seen the latest."""
     local = store.query(f"SELECT {', '.join(_PUMP_COLS)} FROM pumps ORDER BY serial")
+    remote = conn.execute(f"SELECT {', '.join(_PUMP_COLS)} FROM itp.pumps ORDER BY serial")
+    known = {str(r[0]): tuple(r) for r in remote.fetchall()}
+    changed = [row for row in local if not _pump_covered(tuple(row), known.get(str(row[0])))]
     with conn.transaction():
-        for row in local:
+        for row in changed:
             conn.execute(
                 "INSERT INTO itp.pumps VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (serial)"
                 " DO UPDATE SET model = coalesce(itp.pumps.model, excluded.model),"
@@ -289,8 +292,11 @@ def _sync_pumps(store: Store, conn: PgConn, report: SyncReport) -> None:
                 "  greatest(itp.pumps.last_seen_s, excluded.last_seen_s))",
                 tuple(row),
             )
-    remote = conn.execute(f"SELECT {', '.join(_PUMP_COLS)} FROM itp.pumps ORDER BY serial")
-    server_rows = remote.fetchall()
+    if changed:
+        remote = conn.execute(f"SELECT {', '.join(_PUMP_COLS)} FROM itp.pumps ORDER BY serial")
+        known = {str(r[0]): tuple(r) for r in remote.fetchall()}
+    mine = {str(r[0]): tuple(r) for r in local}
+    server_rows = [row for s, row in known.items() if not _pump_covered(row, mine.get(s))]
     with store.write() as lconn:
         for row in server_rows:
             cursor = lconn.execute(
@@ -309,6 +315,19 @@ def _sync_pumps(store: Store, conn: PgConn, report: SyncReport) -> None:
                 tuple(row),
             )
             report.add("pulled", "pumps", max(cursor.rowcount, 0))
+
+
+def _pump_covered(row: tuple[Any, ...], other: tuple[Any, ...] | None) -> bool:
+    """True when `other` already holds all `row` would add (same first and last seen or
+    wider, model and info present)."""
+    if other is None:
+        return False
+    return (
+        (other[1] is not None or row[1] is None)
+        and (other[2] is not None or row[2] is None)
+        and other[4] <= row[4]
+        and other[6] >= row[6]
+    )
 
 
 # -- pump history ----------------------------------------------------------------------------
@@ -334,11 +353,12 @@ def _sync_history(
             (table.name,),
         ).fetchall()
     }
+    tails: list[tuple[str, list[Any]]] = []  # fetched new rows, written in one transaction
     for serial in sorted(set(mine) | set(theirs)):
         local, server = mine.get(serial, (0, -1, 0)), theirs.get(serial, (0, -1, 0))
         if local == server:
             continue
-        if _only_a_tail(store, conn, origin, table, serial, local, server, report):
+        if _only_a_tail(store, conn, origin, table, serial, local, server, report, tails):
             continue
         # Compare from the block where the two sides' ends meet; if that does not make
         # them equal, compare every block.
@@ -353,6 +373,8 @@ def _sync_history(
                 f"{table.name} of {serial}: this programmer's copy differs from the clinic's"
                 " (another log under the same serial?); both kept, see history_conflicts"
             )
+    if tails:
+        _insert_local(store, table, tails, report)
 
 
 def _only_a_tail(
@@ -364,6 +386,7 @@ def _only_a_tail(
     local: tuple[int, int, int],
     server: tuple[int, int, int],
     report: SyncReport,
+    tails: list[tuple[str, list[Any]]],
 ) -> bool:
     """The usual day: one side only has new rows after the other's last key. Then
     those rows, counted and summed, account for the whole difference; send or fetch
@@ -404,20 +427,20 @@ def _only_a_tail(
         check = cols.index(table.check)
         if n_s - len(fetched) != n_l or sum_s - sum(int(r[check]) for r in fetched) != sum_l:
             return False
-        _insert_local(store, table, serial, fetched, report)
+        tails.append((serial, fetched))
         return True
     return False
 
 
 def _insert_local(
-    store: Store, table: HistoryTable, serial: str, rows: Sequence[Any], report: SyncReport
+    store: Store, table: HistoryTable, tails: list[tuple[str, list[Any]]], report: SyncReport
 ) -> None:
     cols = (table.key, *table.columns)
     marks = ", ".join("?" for _ in range(len(cols) + 1))
     with store.write() as lconn:
         cursor = lconn.executemany(
             f"INSERT OR IGNORE INTO {table.name} (pump_serial, {', '.join(cols)}) VALUES ({marks})",
-            [(serial, *row) for row in rows],
+            [(serial, *row) for serial, rows in tails for row in rows],
         )
         report.add("pulled", table.name, max(cursor.rowcount, 0))  # rows, not trigger writes
 
@@ -698,15 +721,19 @@ def _push_owned(store: Store, conn: PgConn, origin: str, report: SyncReport) -> 
 
 
 def _pull_owned(store: Store, conn: PgConn, origin: str, report: SyncReport) -> None:
-    others = [
-        str(r[0])
-        for r in conn.execute(
-            "SELECT id FROM itp.programmers WHERE id <> %s ORDER BY id", (origin,)
-        ).fetchall()
-    ]
     marks = dict(
         (str(o), int(s)) for o, s in store.query("SELECT origin, last_oseq FROM clinic_pulled")
     )
+    # One query says which programmers have anything new (each one's oseq only grows).
+    others = [
+        str(o)
+        for o, top in conn.execute(
+            "SELECT origin, max(oseq) FROM itp.row_versions WHERE origin <> %s GROUP BY origin"
+            " ORDER BY origin",
+            (origin,),
+        ).fetchall()
+        if int(top) > marks.get(str(o), 0)
+    ]
     for other in others:
         while True:
             after = marks.get(other, 0)
