@@ -30,6 +30,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=20261202)
+    ap.add_argument("--minutes", type=float, help="stop starting rounds after this long")
     args = ap.parse_args()
     with running_server() as server:
         with psycopg.connect(server.admin_url, autocommit=True) as conn:
@@ -47,6 +48,12 @@ def main() -> int:
                 rounds=args.rounds,
                 seed=args.seed,
                 faults=Faults(p_cut=0.3, cut_within=80_000),
+                deadline_s=None if args.minutes is None else args.minutes * 60,
+                progress=lambda c: print(
+                    f"  round {c.rounds}: {c.finished} finished, {c.failed} cut/failed,"
+                    f" {c.killed} killed",
+                    flush=True,
+                ),
             )
     print(
         f"clinic sync chaos: {counts.rounds} rounds, {counts.syncs} syncs by 3 programmers at once"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from programmer.store import AuditAction, AuditTrail, Store
 from programmer.store.audit_chain import FIELDS, canonical_json
 
 AUDIT_BATCH = 5000
+OWNED_KINDS = frozenset(spec.kind for spec in OWNED)
 HISTORY_BATCH = 20_000
 PULL_BATCH = 5000
 BLOCK_BITS = 10  # history is compared in blocks of 1,024 keys
@@ -142,7 +144,7 @@ def _sync_shared(
         # One writer per kind at a time: a version number is taken as max + 1.
         conn.execute("SELECT pg_advisory_xact_lock(7433002, hashtext(%s))", (spec.kind,))
         server = {
-            str(key): (int(version), json.loads(state))
+            str(key): (int(version), _checked(spec, str(key), json.loads(state)))
             for key, version, state in conn.execute(
                 "SELECT DISTINCT ON (key) key, version, state FROM itp.shared_versions"
                 " WHERE kind = %s ORDER BY key, version DESC",
@@ -211,6 +213,39 @@ def _sync_shared(
         report.add("pulled", spec.kind, len(to_apply))
 
 
+_ACCOUNT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+MAX_ROW_TEXT = 1_000_000  # a pulled row larger than this is refused, not stored
+
+
+def _checked(spec: SharedTable, key: str, state: Any) -> dict[str, Any]:
+    """A shared record from the clinic, checked before it can reach the local table."""
+
+    def bad(why: str) -> ClinicError:
+        return ClinicError(
+            f"the clinic's {spec.kind} record {key[:64]!r} is not valid ({why}); nothing of it was applied"
+        )
+
+    if not isinstance(state, dict) or set(state) != set(spec.fields):
+        raise bad(f"fields {sorted(state) if isinstance(state, dict) else type(state).__name__}")
+    if spec.kind == "accounts":
+        name, role, pw_hash = state["name"], state["role"], state["password_hash"]
+        if not isinstance(name, str) or not _ACCOUNT_NAME.fullmatch(name) or name.lower() != key:
+            raise bad("name")
+        if role not in ("physician", "nurse", "admin"):
+            raise bad("role")
+        if not isinstance(pw_hash, str) or not pw_hash.startswith("$argon2") or len(pw_hash) > 512:
+            raise bad("password hash")
+        if (
+            state["enabled"] not in (0, 1)
+            or type(state["failed_count"]) is not int
+            or state["failed_count"] < 0
+        ):
+            raise bad("enabled or failed count")
+        if state["locked_until_s"] is not None and type(state["locked_until_s"]) is not int:
+            raise bad("lockout")
+    return state
+
+
 def _view(spec: SharedTable, state: dict[str, Any]) -> dict[str, Any]:
     return {k: state.get(k) for k in spec.audit_view}
 
@@ -235,8 +270,11 @@ _PUMP_COLS = ("serial", "model", "info", "first_seen_at", "first_seen_s", "last_
 def _sync_pumps(store: Store, conn: PgConn, report: SyncReport) -> None:
     """Pumps merge without versions: first seen is the earliest, last seen the latest."""
     local = store.query(f"SELECT {', '.join(_PUMP_COLS)} FROM pumps ORDER BY serial")
+    remote = conn.execute(f"SELECT {', '.join(_PUMP_COLS)} FROM itp.pumps ORDER BY serial")
+    known = {str(r[0]): tuple(r) for r in remote.fetchall()}
+    changed = [row for row in local if not _pump_covered(tuple(row), known.get(str(row[0])))]
     with conn.transaction():
-        for row in local:
+        for row in changed:
             conn.execute(
                 "INSERT INTO itp.pumps VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (serial)"
                 " DO UPDATE SET model = coalesce(itp.pumps.model, excluded.model),"
@@ -254,8 +292,11 @@ def _sync_pumps(store: Store, conn: PgConn, report: SyncReport) -> None:
                 "  greatest(itp.pumps.last_seen_s, excluded.last_seen_s))",
                 tuple(row),
             )
-    remote = conn.execute(f"SELECT {', '.join(_PUMP_COLS)} FROM itp.pumps ORDER BY serial")
-    server_rows = remote.fetchall()
+    if changed:
+        remote = conn.execute(f"SELECT {', '.join(_PUMP_COLS)} FROM itp.pumps ORDER BY serial")
+        known = {str(r[0]): tuple(r) for r in remote.fetchall()}
+    mine = {str(r[0]): tuple(r) for r in local}
+    server_rows = [row for s, row in known.items() if not _pump_covered(row, mine.get(s))]
     with store.write() as lconn:
         for row in server_rows:
             cursor = lconn.execute(
@@ -276,33 +317,51 @@ def _sync_pumps(store: Store, conn: PgConn, report: SyncReport) -> None:
             report.add("pulled", "pumps", max(cursor.rowcount, 0))
 
 
+def _pump_covered(row: tuple[Any, ...], other: tuple[Any, ...] | None) -> bool:
+    """True when `other` already holds all `row` would add (same first and last seen or
+    wider, model and info present)."""
+    if other is None:
+        return False
+    return (
+        (other[1] is not None or row[1] is None)
+        and (other[2] is not None or row[2] is None)
+        and other[4] <= row[4]
+        and other[6] >= row[6]
+    )
+
+
 # -- pump history ----------------------------------------------------------------------------
 
 
 def _sync_history(
     store: Store, conn: PgConn, origin: str, table: HistoryTable, report: SyncReport
 ) -> None:
-    serials = sorted(
-        {
-            str(r[0])
-            for r in store.query(
-                "SELECT pump_serial FROM clinic_heads WHERE tbl = ? AND n > 0", (table.name,)
-            )
-        }
-        | {
-            str(r[0])
-            for r in conn.execute(
-                "SELECT pump_serial FROM itp.history_heads WHERE tbl = %s", (table.name,)
-            ).fetchall()
-        }
-    )
-    for serial in serials:
-        local = _local_head(store, table, serial)
-        if local == _server_head(conn, table, serial):
+    # Every pump's counters from each side in one query each: most pumps did not move.
+    mine = {
+        str(r[0]): (int(r[1]), int(r[2]), int(r[3]))
+        for r in store.query(
+            "SELECT pump_serial, n, coalesce(max_key, -1), check_sum FROM clinic_heads"
+            " WHERE tbl = ? AND n > 0",
+            (table.name,),
+        )
+    }
+    theirs = {
+        str(r[0]): (int(r[1]), int(r[2]), int(r[3]))
+        for r in conn.execute(
+            "SELECT pump_serial, n, coalesce(max_key, -1), check_sum FROM itp.history_heads"
+            " WHERE tbl = %s AND n > 0",
+            (table.name,),
+        ).fetchall()
+    }
+    tails: list[tuple[str, list[Any]]] = []  # fetched new rows, written in one transaction
+    for serial in sorted(set(mine) | set(theirs)):
+        local, server = mine.get(serial, (0, -1, 0)), theirs.get(serial, (0, -1, 0))
+        if local == server:
             continue
-        # Usually only the end moved: compare from the block where the two sides' ends
-        # meet; if that does not make them equal, compare every block.
-        server = _server_head(conn, table, serial)
+        if _only_a_tail(store, conn, origin, table, serial, local, server, report, tails):
+            continue
+        # Compare from the block where the two sides' ends meet; if that does not make
+        # them equal, compare every block.
         start = (
             min(local[1], server[1]) if local[0] and server[0] and local[1] != server[1] else None
         )
@@ -314,6 +373,76 @@ def _sync_history(
                 f"{table.name} of {serial}: this programmer's copy differs from the clinic's"
                 " (another log under the same serial?); both kept, see history_conflicts"
             )
+    if tails:
+        _insert_local(store, table, tails, report)
+
+
+def _only_a_tail(
+    store: Store,
+    conn: PgConn,
+    origin: str,
+    table: HistoryTable,
+    serial: str,
+    local: tuple[int, int, int],
+    server: tuple[int, int, int],
+    report: SyncReport,
+    tails: list[tuple[str, list[Any]]],
+) -> bool:
+    """The usual day: one side only has new rows after the other's last key. Then
+    those rows, counted and summed, account for the whole difference; send or fetch
+    them in one go. False when the difference is anything else."""
+    n_l, max_l, sum_l = local
+    n_s, max_s, sum_s = server
+    cols = (table.key, *table.columns)
+    if max_l > max_s:
+        rows = store.query(
+            f"SELECT {', '.join(cols)} FROM {table.name} WHERE pump_serial = ? AND {table.key} > ?"
+            f" ORDER BY {table.key}",
+            (serial, max_s),
+        )
+        check = cols.index(table.check)
+        if n_l - len(rows) != n_s or sum_l - sum(int(r[check]) for r in rows) != sum_s:
+            return False
+        for at in range(0, len(rows), HISTORY_BATCH):
+            _push_history_rows(
+                conn,
+                origin,
+                table,
+                serial,
+                [tuple(r) for r in rows[at : at + HISTORY_BATCH]],
+                report,
+            )
+        return True
+    if max_s > max_l and n_s - n_l <= HISTORY_BATCH:
+        fetched = conn.execute(
+            sql.SQL(
+                "SELECT {cols} FROM itp.{t} WHERE pump_serial = %s AND {k} > %s ORDER BY {k}"
+            ).format(
+                cols=sql.SQL(", ").join(sql.Identifier(c) for c in cols),
+                t=sql.Identifier(table.name),
+                k=sql.Identifier(table.key),
+            ),
+            (serial, max_l),
+        ).fetchall()
+        check = cols.index(table.check)
+        if n_s - len(fetched) != n_l or sum_s - sum(int(r[check]) for r in fetched) != sum_l:
+            return False
+        tails.append((serial, fetched))
+        return True
+    return False
+
+
+def _insert_local(
+    store: Store, table: HistoryTable, tails: list[tuple[str, list[Any]]], report: SyncReport
+) -> None:
+    cols = (table.key, *table.columns)
+    marks = ", ".join("?" for _ in range(len(cols) + 1))
+    with store.write() as lconn:
+        cursor = lconn.executemany(
+            f"INSERT OR IGNORE INTO {table.name} (pump_serial, {', '.join(cols)}) VALUES ({marks})",
+            [(serial, *row) for serial, rows in tails for row in rows],
+        )
+        report.add("pulled", table.name, max(cursor.rowcount, 0))  # rows, not trigger writes
 
 
 def _local_head(store: Store, table: HistoryTable, serial: str) -> tuple[int, int, int]:
@@ -544,9 +673,8 @@ def _pull_history_rows(
         if not rows:
             return
         with store.write() as lconn:
-            before = lconn.total_changes
-            lconn.executemany(insert, [(serial, *row) for row in rows])
-            report.add("pulled", table.name, lconn.total_changes - before)
+            cursor = lconn.executemany(insert, [(serial, *row) for row in rows])
+            report.add("pulled", table.name, max(cursor.rowcount, 0))
         lo = int(rows[-1][0]) + 1
 
 
@@ -593,15 +721,19 @@ def _push_owned(store: Store, conn: PgConn, origin: str, report: SyncReport) -> 
 
 
 def _pull_owned(store: Store, conn: PgConn, origin: str, report: SyncReport) -> None:
-    others = [
-        str(r[0])
-        for r in conn.execute(
-            "SELECT id FROM itp.programmers WHERE id <> %s ORDER BY id", (origin,)
-        ).fetchall()
-    ]
     marks = dict(
         (str(o), int(s)) for o, s in store.query("SELECT origin, last_oseq FROM clinic_pulled")
     )
+    # One query says which programmers have anything new (each one's oseq only grows).
+    others = [
+        str(o)
+        for o, top in conn.execute(
+            "SELECT origin, max(oseq) FROM itp.row_versions WHERE origin <> %s GROUP BY origin"
+            " ORDER BY origin",
+            (origin,),
+        ).fetchall()
+        if int(top) > marks.get(str(o), 0)
+    ]
     for other in others:
         while True:
             after = marks.get(other, 0)
@@ -614,6 +746,11 @@ def _pull_owned(store: Store, conn: PgConn, origin: str, report: SyncReport) -> 
                 break
             with store.write() as lconn:
                 for oseq, kind, local_id, content in rows:
+                    if len(content) > MAX_ROW_TEXT or kind not in OWNED_KINDS:
+                        raise ClinicError(
+                            f"a {str(kind)[:40]} record from programmer {other[:8]} is not valid"
+                            " (unknown kind or over 1 MB); nothing of it was stored"
+                        )
                     lconn.execute(
                         "INSERT INTO clinic_rows VALUES (?, ?, ?, ?, ?)"
                         " ON CONFLICT (kind, origin, local_id) DO UPDATE SET"

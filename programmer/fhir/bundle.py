@@ -23,7 +23,15 @@ from decimal import Decimal, localcontext
 from fractions import Fraction
 from typing import Any
 
+# The six resource models are looked up by name while a Bundle validates; imported here
+# by name too, so a frozen (PyInstaller) build carries them.
+from fhir.resources.R4B.auditevent import AuditEvent  # noqa: F401
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.device import Device  # noqa: F401
+from fhir.resources.R4B.medicationadministration import MedicationAdministration  # noqa: F401
+from fhir.resources.R4B.medicationrequest import MedicationRequest  # noqa: F401
+from fhir.resources.R4B.observation import Observation  # noqa: F401
+from fhir.resources.R4B.patient import Patient  # noqa: F401
 
 from programmer.fhir.visit_data import VisitData
 from programmer.store import AuditRecord

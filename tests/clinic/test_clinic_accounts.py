@@ -112,3 +112,27 @@ def test_two_offline_edits_merge_field_by_field() -> None:
     # re-enabled here while disabled there (both changed): disabled wins
     again = merge(ACCOUNTS, {**base, "enabled": 1}, {**base, "enabled": 0}, {**base, "enabled": 0})
     assert again is not None and again["enabled"] == 1  # only here changed: the enable stands
+
+
+def test_a_malformed_account_from_the_clinic_is_refused_not_applied(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    import psycopg
+
+    from programmer.clinic.errors import ClinicError
+
+    db, key, _ = make_visit_db(tmp_path)
+    url = parse_url(clinic.sync_url)
+    run_sync(db, key, url)
+    with psycopg.connect(clinic.admin_url) as conn:
+        origin = conn.execute("SELECT id FROM itp.programmers").fetchone()[0]  # type: ignore[index]
+        conn.execute(
+            "INSERT INTO itp.shared_versions (kind, key, version, origin, state) VALUES"
+            " ('accounts', 'mallory', 1, %s, %s)",
+            (origin, '{"name":"mallory","role":"root","password_hash":"x","enabled":1,'
+                     '"failed_count":0,"locked_until_s":null,"created_at":"","created_s":0,"created_by":null}'),
+        )  # fmt: skip
+    with pytest.raises(ClinicError, match="not valid"):
+        run_sync(db, key, url)
+    with open_store(db, create=False) as store:
+        assert store.query("SELECT count(*) FROM accounts WHERE name = 'mallory'")[0][0] == 0

@@ -129,3 +129,37 @@ def test_two_copies_of_one_pump_event_keep_the_first_and_record_the_other(
     assert kept == [(1_767_225_600,)]
     assert [(t, k) for t, k, _ in conflicts] == [("pump_events", 1)]
     assert "1767312000" in conflicts[0][2]
+
+
+def test_a_days_new_history_goes_up_and_comes_down_exactly_once(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from programmer.store import Records
+    from programmer.store.records import InfusionHour, PumpEvent
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    db_a, key_a, _ = make_visit_db(a)
+    db_b, key_b, _ = make_visit_db(b, serial="ITP40-000002")
+    url = parse_url(clinic.sync_url)
+    for db, key in ((db_a, key_a), (db_b, key_b), (db_a, key_a)):
+        run_sync(db, key, url)
+    start = datetime(2026, 1, 2, tzinfo=UTC)
+    with open_store(db_a, create=False) as store:
+        records = Records(store, AuditTrail.open(store, key_a))
+        records.save_events(
+            "ITP40-000001",
+            [PumpEvent(100 + i, start + timedelta(minutes=i), "x", {}) for i in range(5)],
+        )
+        records.save_infusion_hours(
+            "ITP40-000001",
+            [InfusionHour(start + timedelta(hours=h), 10 + h, {}) for h in range(24)],
+        )
+    up = run_sync(db_a, key_a, url)
+    assert (up.pushed.get("pump_events"), up.pushed.get("infusion_hours")) == (5, 24)
+    down = run_sync(db_b, key_b, url)
+    assert (down.pulled.get("pump_events"), down.pulled.get("infusion_hours")) == (5, 24)
+    assert not any(run_sync(db_b, key_b, url).pulled.values())
