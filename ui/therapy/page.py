@@ -110,12 +110,11 @@ class _DrugRow(QWidget):
         self.name_problem.setStyleSheet(f"color: {CRITICAL}; font-weight: 600;")
         self.name_problem.setVisible(False)
         grid.addWidget(self.name, 0, 0)
-        grid.addWidget(self.conc, 0, 1)
-        grid.addWidget(self.remove, 0, 2)
-        grid.addWidget(self.name_problem, 1, 0, 1, 3)
-        grid.addWidget(self.message, 2, 0, 1, 3)
+        grid.addWidget(self.remove, 0, 1)
+        grid.addWidget(self.conc, 1, 0, 1, 2)  # its own line: the form fits 1024x768
+        grid.addWidget(self.name_problem, 2, 0, 1, 2)
+        grid.addWidget(self.message, 3, 0, 1, 2)
         grid.setColumnStretch(0, 1)
-        grid.setColumnStretch(1, 2)
         self.name.sig_picked.connect(lambda _: page._drug_edited(self.index))
         self.conc.sig_committed.connect(lambda: page._drug_edited(self.index))
         self.conc.sig_changed.connect(lambda: page._preview_drug(self.index))
@@ -156,8 +155,8 @@ class TherapyPage(QWidget):
 
         body = QHBoxLayout()
         outer.addLayout(body, 1)
-        body.addWidget(self._build_form(), 5)
-        body.addLayout(self._build_right(), 6)
+        body.addWidget(self._build_form(), 6)
+        body.addLayout(self._build_right(), 5)
         outer.addLayout(self._build_buttons())
 
         self.model.sig_changed.connect(self.refresh)
@@ -191,6 +190,10 @@ class TherapyPage(QWidget):
         self.indication.setObjectName("indication")
         self.indication.setAccessibleName("indication (selects the drug rules)")
         self.indication.addItem(NO_INDICATION, "")
+        self.indication.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.indication.setMinimumContentsLength(14)
         for name in INDICATIONS:
             self.indication.addItem(name, name)
         self.indication.activated.connect(
@@ -253,8 +256,8 @@ class TherapyPage(QWidget):
         row.addSpacing(12)
         row.addWidget(self.cycle)
         row.addStretch(1)
-        row.addWidget(self.rates_box)
         sbox.addLayout(row)
+        sbox.addWidget(self.rates_box)
         self.mode_message = FieldMessage("mode_message")
         sbox.addWidget(self.mode_message)
 
@@ -352,7 +355,7 @@ class TherapyPage(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(inner)
-        scroll.setMinimumWidth(480)
+        scroll.setMinimumWidth(360)
         return scroll
 
     def _build_right(self) -> QVBoxLayout:
@@ -369,14 +372,14 @@ class TherapyPage(QWidget):
         heading = QLabel("Per day")
         heading.setProperty("role", "muted")
         self.change = DrugChangeLabel("daily_change")
-        change_heading = QLabel("Each drug's daily dose vs the pump")
+        change_heading = QLabel("Daily dose vs the pump")
         change_heading.setProperty("role", "muted")
+        # Side by side when there is room; one above the other is what fits 1024x768.
+        self.totals.setWordWrap(True)
         grid.addWidget(heading, 0, 0)
         grid.addWidget(self.totals, 1, 0)
-        grid.addWidget(change_heading, 0, 1, alignment=Qt.AlignmentFlag.AlignRight)
-        grid.addWidget(self.change, 1, 1)
-        grid.setColumnStretch(0, 3)
-        grid.setColumnStretch(1, 2)
+        grid.addWidget(change_heading, 2, 0, alignment=Qt.AlignmentFlag.AlignRight)
+        grid.addWidget(self.change, 3, 0)
         right.addWidget(totals)
         self.chart = ProfileChart()
         self.chart.setMinimumHeight(170)
@@ -391,7 +394,8 @@ class TherapyPage(QWidget):
 
     def _build_buttons(self) -> QHBoxLayout:
         row = QHBoxLayout()
-        self.from_pump_button = QPushButton("Start from the pump's therapy")
+        self.from_pump_button = QPushButton("From the pump")
+        self.from_pump_button.setToolTip("Start again from the therapy the pump holds")
         self.from_pump_button.setObjectName("from_pump")
         self.from_pump_button.clicked.connect(self.start_from_pump)
         self.open_button = QPushButton("Open…")
