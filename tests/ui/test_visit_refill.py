@@ -207,3 +207,16 @@ def test_refill_and_therapy_change_go_in_one_transaction(
     p = wizard.proposal
     assert p is not None
     assert "therapy" in p.changeset and "refill" in p.changeset, "one changeset, one commit"
+
+
+def test_a_wizard_built_before_a_fill_follows_the_pumps_drug(tmp_path: Path, qtbot: QtBot) -> None:
+    s = make_state(tmp_path)
+    try:
+        connect(qtbot, s)  # saline
+        w = RefillPage(s)
+        qtbot.addWidget(w)
+        assert w.drug.text() == ""
+        fill_with_morphine(qtbot, s)
+        assert w.drug.text() == "morphine" and w.conc.text() == "10 mg/mL"
+    finally:
+        s.shutdown()

@@ -93,6 +93,7 @@ class RefillPage(QWidget):
         self.proposal: Proposal | None = None
         self.result: ProgramResult | None = None
         self._serial: str | None = None
+        self._prefilled: tuple[str, str] = ("", "")  # the pump's drug as last put in the fields
         self._overrides: list[OverrideRow] = []
         self._sending = False
         outer = QVBoxLayout(self)
@@ -351,6 +352,7 @@ class RefillPage(QWidget):
         self.progress.clear()
         self._clear_overrides()
         self._serial = None
+        self._prefilled = ("", "")
         self._pump_changed()
         self.go(0)
 
@@ -361,26 +363,28 @@ class RefillPage(QWidget):
     def _pump_changed(self) -> None:
         i = self.state.interrogation
         if i is None:
-            if self._serial is not None:
-                self._serial = None
             self._recheck()
             return
         if self._serial is not None and i.serial != self._serial:
             self._serial = None
             self.reset()  # another pump: nothing of the previous patient is left
             return
-        if self._serial is None:
-            self._serial = i.serial
-            if i.therapy.drugs:
-                d = i.therapy.drugs[0]
-                self.drug.setText(d.name)
-                self._drug_picked(d.name)
-                self.conc.setText(concentration_text(d.conc_ng_ml, _unit(d.name, d.conc_ng_ml)))
-            if i.therapy.catheter_volume_nl and not self.cath_volume.text():
-                # kept on the pump itself: what the last program stored
-                self.cath_volume.setText(
-                    volume_text(i.therapy.catheter_volume_nl).removesuffix(" mL")
-                )
+        self._serial = i.serial
+        # The pump's drug, unless the person has typed another: follows a fill or a therapy
+        # change made earlier in this visit (the page may have been built before it).
+        now = ("", "")
+        if i.therapy.drugs:
+            d = i.therapy.drugs[0]
+            now = (d.name, concentration_text(d.conc_ng_ml, _unit(d.name, d.conc_ng_ml)))
+        if (self.drug.text(), self.conc.text()) == self._prefilled and now != self._prefilled:
+            self.drug.setText(now[0])
+            self._drug_picked(now[0])
+            self.conc.setText(now[1])
+            self.conc_retype.clear()
+            self._prefilled = now
+        if i.therapy.catheter_volume_nl and not self.cath_volume.text():
+            # kept on the pump itself: what the last program stored
+            self.cath_volume.setText(volume_text(i.therapy.catheter_volume_nl).removesuffix(" mL"))
         self._recheck()
 
     def _drug_picked(self, name: str) -> None:
