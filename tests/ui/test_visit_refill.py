@@ -112,6 +112,7 @@ def test_a_suspected_unit_slip_is_red_names_the_unit_and_must_be_typed_again(
     assert "not the same" not in wizard.step_problem.text()
     assert "Confirmed by typing it again" in wizard.drug_check.text()
     # (Next still waits: 1 mg/day at 25 mcg/mL is far above the pump's fastest rate)
+    assert "steps[" not in wizard.step_problem.text(), "rows numbered as shown, from 1"
     wizard.conc.setText("30 mcg/mL")  # a new value needs its own retype
     assert wizard.conc_retype.text() == ""
     assert retype in wizard.step_problem.text()

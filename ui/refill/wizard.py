@@ -42,7 +42,7 @@ from programmer.session.visit_report import REASONS, VisitReport
 from programmer.store import Action
 from ui.app_state import AppState
 from ui.confirm.change_view import ChangeView
-from ui.confirm.dialog import CHANGED, OUTCOME, OverrideRow, error_text
+from ui.confirm.dialog import CHANGED, OUTCOME, OverrideRow, error_text, field_text
 from ui.drug_picker import ConcentrationField, DrugPicker
 from ui.inputs import guard_inputs
 from ui.numbers import clinical_percent, clinical_volume
@@ -504,7 +504,7 @@ class RefillPage(QWidget):
         for key, name in names.items():
             if field.startswith(key):
                 return name
-        return field
+        return field_text(field)[:1].upper() + field_text(field)[1:]
 
     def _recheck(self) -> None:
         self._fill_now()
@@ -601,6 +601,8 @@ class RefillPage(QWidget):
         self.conc_retype.setVisible(
             (suspect is not None and not retyped) or bool(self.conc_retype.text())
         )
+        if suspect is not None:
+            self.conc_retype.setPlaceholderText(f"type {self.conc.text()} again to confirm it")
         lines = []
         if suspect is not None:
             meant = suggested_unit(self.conc.text())
@@ -715,7 +717,7 @@ class RefillPage(QWidget):
         hard = [f for f in p.findings if f.severity is Severity.HARD]
         self.findings.setText("\n".join(f"HARD: {f.message}" for f in hard) or
                               ("No findings." if not p.findings else ""))  # fmt: skip
-        self.findings.setStyleSheet(f"color: {CRITICAL}; font-weight: 600;")
+        self.findings.setStyleSheet(f"color: {CRITICAL if hard else OK}; font-weight: 600;")
         for f in p.findings:
             if f.severity is not Severity.SOFT or f.code in {
                 o.finding.code for o in self._overrides
