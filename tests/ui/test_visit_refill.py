@@ -221,3 +221,33 @@ def test_a_wizard_built_before_a_fill_follows_the_pumps_drug(tmp_path: Path, qtb
         assert w.drug.text() == "morphine" and w.conc.text() == "10 mg/mL"
     finally:
         s.shutdown()
+
+
+def test_the_visit_report_says_what_happened_in_words(
+    state: AppState, wizard: RefillPage, qtbot: QtBot, tmp_path: Path
+) -> None:
+    for _ in range(5):
+        state.refresh()  # interrogations: noise the report leaves out
+    qtbot.waitUntil(lambda: not state.bridge.busy, timeout=15_000)
+    _to_confirm(qtbot, state, wizard, "20", conc="20 mg/mL")  # a soft finding to override
+    for o in wizard._overrides:
+        o.box.setChecked(True)
+        o.reason.setText(f"{o.finding.code.split('_')[0]} reviewed with the patient today")
+    wizard.recheck_button.click()
+    qtbot.waitUntil(lambda: not state.bridge.busy and wizard.proposal is not None, timeout=15_000)
+    wizard.password.setText(DOC_PW)
+    assert wizard.send_button.isEnabled(), wizard.findings.text()
+    wizard.send_button.click()
+    qtbot.waitUntil(lambda: wizard.result is not None, timeout=15_000)
+    qtbot.waitUntil(lambda: not state.bridge.busy, timeout=15_000)
+    html = wizard.report_html()
+    assert html is not None
+    assert "ITP40-000001" in html and "Patient" in html
+    assert "from 00:00" in html and "morphine 1 mg/day" in html, "every step as a dose"
+    assert "Drawn out" in html and "Discrepancy" in html
+    assert "reviewed with the patient today" in html, "each override with its reason"
+    assert "interrogated" not in html and "finding_overridden" not in html
+    assert "bridge_bolus_needed" not in html and "steps[" not in html, "no internal codes"
+    assert "APPLIED" in html
+    pdf = wizard.save_report(tmp_path / "visit.pdf")
+    assert pdf is not None and pdf.read_bytes().startswith(b"%PDF")

@@ -38,7 +38,7 @@ from programmer.planner import Plan, plan
 from programmer.quantities import Dimension, QuantityError, parse_quantity
 from programmer.session.pump_session import ProgramResult, Proposal
 from programmer.session.refill_rx import prescription_from_therapy, with_refill
-from programmer.session.visit_report import REASONS, VisitReport
+from programmer.session.visit_report import REASONS
 from programmer.store import Action
 from ui.app_state import AppState
 from ui.confirm.change_view import ChangeView
@@ -252,10 +252,13 @@ class RefillPage(QWidget):
         report = QPushButton("Save the visit report (PDF)…")
         report.setObjectName("refill_save_report")
         report.clicked.connect(lambda: self.save_report(None))
+        print_button = QPushButton("Print the visit report…")
+        print_button.setObjectName("refill_print_report")
+        print_button.clicked.connect(self.print_report)
         self.new_refill = QPushButton("Start a new refill")
         self.new_refill.setObjectName("refill_start_new")
         self.new_refill.clicked.connect(self.reset)
-        self.stack.addWidget(self._page(self.summary, report, self.new_refill))
+        self.stack.addWidget(self._page(self.summary, report, print_button, self.new_refill))
         for field in (
             self.removed,
             self.added,
@@ -802,17 +805,23 @@ class RefillPage(QWidget):
                          "The alarm date is an estimate from the programmed rate.</p>")  # fmt: skip
         self.summary.setText("".join(parts))
 
-    def report(self) -> VisitReport | None:
+    def report_html(self) -> str | None:
+        """The visit report: this visit's records only, in words (ui/report/visit.py)."""
+        from ui.report.visit import visit_html
+
         p, s = self.proposal, self.state
         if p is None or s.principal is None:
             return None
-        trail = s.trail.query(pump=p.base.serial) if s.session is not None else []
-        return VisitReport(s.principal.name, str(s.principal.role), f"{p.base.model} {p.base.serial}", p.base, p, self.result,
-                           trail[-40:], demo_key=s.demo_key)  # fmt: skip
+        session = s.session
+        trail = s.trail.query(pump=p.base.serial) if session is not None else []
+        opened = [r.seq for r in trail if r.action == "pump_connected"]
+        trail = [r for r in trail if not opened or r.seq >= opened[-1]]  # this visit only
+        return visit_html(user=s.principal.name, role=str(s.principal.role), before=p.base,
+                          proposal=p, result=self.result, trail=trail, demo_key=s.demo_key)  # fmt: skip
 
     def save_report(self, path: Path | None) -> Path | None:
-        report = self.report()
-        if report is None:
+        html = self.report_html()
+        if html is None:
             return None
         if path is None:
             from ui.report.save import documents_folder
@@ -825,4 +834,20 @@ class RefillPage(QWidget):
             path = Path(name)
         from ui.report.pdf import write_pdf
 
-        return write_pdf(report.html(), path)
+        return write_pdf(html, path)
+
+    def print_report(self) -> bool:
+        """Print the visit report on a printer chosen in the system's dialog."""
+        from PySide6.QtGui import QTextDocument
+        from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+
+        html = self.report_html()
+        if html is None:
+            return False
+        printer = QPrinter()
+        if QPrintDialog(printer, self).exec() != QPrintDialog.DialogCode.Accepted:
+            return False
+        doc = QTextDocument()
+        doc.setHtml(html)
+        doc.print_(printer)
+        return True
