@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "emulator": "programmer.emulator.cli:main",
     "audit": "programmer.store.cli:main_audit",
     "users": "programmer.store.cli:main_users",
+    "backup": "programmer.store.cli:main_backup",
     # The one place the core names the GUI: by string, imported only when asked for,
     # so `programmer` never loads Qt (import-linter checks the static imports).
     "gui": "ui.launcher:main",
@@ -40,6 +41,7 @@ commands:
   history      read and cache a pump's events and hourly infusion
   audit        verify, export or checkpoint the audit trail
   users        add, list or disable accounts
+  backup       a consistent copy of the database, to review elsewhere
   --self-test  prove this installation works (built-in emulator, throwaway data)
 
 Run `itp COMMAND --help` for the options of one command.

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from programmer.drugs import INDICATIONS, JURISDICTIONS, Drug, DrugLibrary
+from programmer.files import FileRefused, read_bounded_text
 from programmer.findings import Finding, finding
 from programmer.pump_limits import CAPACITY_NL, MAX_CYCLE_DAYS, MINUTES_PER_DAY
 from programmer.quantities import Dimension, Quantity, QuantityError, parse_quantity
@@ -123,9 +124,9 @@ class Prescription:
 def load_prescription_file(path: Path) -> Any:
     """The parsed JSON of a prescription file, or PrescriptionFileError saying why not."""
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise PrescriptionFileError(f"{path}: larger than {MAX_FILE_BYTES} bytes")
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded_text(path, MAX_FILE_BYTES, "the prescription file")
+    except FileRefused as exc:
+        raise PrescriptionFileError(str(exc)) from None
     except FileNotFoundError:
         raise PrescriptionFileError(f"{path}: no such file") from None
     except IsADirectoryError:

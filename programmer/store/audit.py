@@ -12,11 +12,13 @@ import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TextIO
 
+from programmer.files import write_private_atomically
 from programmer.store.audit_chain import (
     FIELDS,
     GENESIS_MAC,
@@ -30,10 +32,11 @@ from programmer.store.audit_chain import (
     walk,
 )
 from programmer.store.audit_export import export_csv, export_json
-from programmer.store.audit_key import AuditKeyError, create_key, default_key_path, key_id, load_key
+from programmer.store.audit_key import AuditKeyError, create_key, default_key, key_id, load_key
 from programmer.store.clock import utc_seconds, utc_text
 from programmer.store.db import Store
 from programmer.store.errors import translated
+from programmer.store.seals import SEAL_ENCODING, SEALED, RowProblem, Sealer, account_problems
 
 
 class AuditAction(StrEnum):
@@ -69,6 +72,7 @@ class ProgramOutcome(StrEnum):
 _COLUMNS = ", ".join(FIELDS)
 _KEY_ID = "audit_key_id"
 PARALLEL_MIN = 200_000  # below this, starting processes costs more than it saves
+MAX_SEQ = 2**62  # no real trail comes near; SQLite integers stop at 2^63 - 1
 
 
 class AuditTrail:
@@ -79,24 +83,76 @@ class AuditTrail:
         self._key = key
         self.key_id = key_id(key)
         self._mac = Mac(key)
+        self.sealer = Sealer(key)
+        self.key_location = "given by the caller"  # where the key came from, for people
+        self.key_notice: str | None = None  # say this to the user (key in a file...)
+
+    @property
+    def key(self) -> bytes:
+        return self._key
 
     @classmethod
     def open(cls, store: Store, key_path: Path | None = None) -> AuditTrail:
-        """Load the key (default: the user config folder), creating it for a new trail.
+        """Load the key (default: the OS keyring, else a file), creating it for a new trail.
 
         A missing key for a trail that already has records is an error, not a new key:
         a new key would make every old record look forged.
         """
-        path = key_path if key_path is not None else default_key_path()
-        if path.exists():
-            return cls(store, load_key(path))
-        records = store.query("SELECT max(seq) FROM audit")[0][0]  # O(1), unlike count(*)
-        if records:
-            raise AuditKeyError(
-                f"the audit key file {path} is missing but the trail has {records} records; "
-                "restore the key from backup (a new key cannot verify the old records)"
-            )
-        return cls(store, create_key(path))
+
+        def records() -> int:
+            return int(store.query("SELECT max(seq) FROM audit")[0][0] or 0)  # O(1)
+
+        if key_path is None:
+            location = default_key(records)
+            trail = cls(store, location.key)
+            trail.key_location, trail.key_notice = location.where, location.notice
+        elif key_path.exists():
+            trail = cls(store, load_key(key_path))
+            trail.key_location = f"the file {key_path}"
+        else:
+            if records():
+                raise AuditKeyError(
+                    f"the audit key file {key_path} is missing but the trail has {records()} "
+                    "records; restore the key from backup (a new key cannot verify the old "
+                    "records)"
+                )
+            trail = cls(store, create_key(key_path))
+            trail.key_location = f"the file {key_path}"
+        trail.seal_rows_from_before_seals()
+        return trail
+
+    def seal_rows_from_before_seals(self) -> int:
+        """Seal, once, the rows a database held when it was upgraded to row seals.
+
+        The migration marks such a database; the sealing is recorded in the trail, and
+        once that record exists an unsealed row is never sealed again (it is reported as
+        changed outside itp instead). Returns the number of rows sealed.
+        """
+        if self.store.read_only or self.key_matches() is False:
+            return 0
+        if not self.store.query("SELECT 1 FROM meta WHERE key = 'legacy_rows_unsealed'"):
+            return 0
+        sealed = 0
+        with self.store.write() as conn:
+            done = conn.execute(
+                "SELECT 1 FROM audit WHERE action = 'settings_changed'"
+                " AND after LIKE '%\"row_seals\"%' LIMIT 1"
+            ).fetchone()
+            if not done:
+                for table in SEALED:
+                    sealed += conn.execute(
+                        f"SELECT count(*) FROM {table} WHERE seal IS NULL"
+                    ).fetchone()[0]
+                    self.sealer.reseal(conn, table, "seal IS NULL", ())
+                self.append(
+                    AuditAction.SETTINGS_CHANGED,
+                    account=None,
+                    role=None,
+                    after={"row_seals": SEAL_ENCODING, "sealed_rows": sealed},
+                    reason="rows stored before row seals (schema 2) sealed once",
+                )
+            conn.execute("DELETE FROM meta WHERE key = 'legacy_rows_unsealed'")
+        return sealed
 
     def key_matches(self) -> bool | None:
         """True/False when the database names its key, None for a trail never written."""
@@ -135,7 +191,12 @@ class AuditTrail:
             _text(outcome),
         ]
         with self.store.write() as conn:
-            head = conn.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+            # A record past MAX_SEQ can only have been planted (a trail of 2^62 records
+            # is impossible); chaining on after it would overflow and fail every later
+            # command. It is skipped here and reported by verify.
+            head = conn.execute(
+                "SELECT seq, mac FROM audit WHERE seq <= ? ORDER BY seq DESC LIMIT 1", (MAX_SEQ,)
+            ).fetchone()
             if head is None:
                 conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (_KEY_ID, self.key_id))
                 seq, prev = 1, GENESIS_MAC
@@ -154,7 +215,9 @@ class AuditTrail:
         return AuditRecord.from_row((*row, mac))
 
     def head(self) -> Checkpoint:
-        row = self.store.query("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1")
+        row = self.store.query(
+            "SELECT seq, mac FROM audit WHERE seq <= ? ORDER BY seq DESC LIMIT 1", (MAX_SEQ,)
+        )
         seq, mac = (row[0][0], row[0][1]) if row else (0, GENESIS_MAC)
         return Checkpoint(seq, mac, utc_text(self.store.clock()), self.key_id)
 
@@ -184,6 +247,8 @@ class AuditTrail:
             )
         with translated(self.store.where), self._reading() as conn:
             max_seq = conn.execute("SELECT max(seq) FROM audit").fetchone()[0] or 0
+            if max_seq > MAX_SEQ:
+                workers = 1  # a planted record far out: the single walk names it
             if workers is None:
                 workers = (os.cpu_count() or 1) if max_seq >= PARALLEL_MIN else 1
                 if getattr(sys, "frozen", False):
@@ -205,7 +270,31 @@ class AuditTrail:
                 row = conn.execute("SELECT mac FROM audit WHERE seq = ?", (seq,)).fetchone()
                 return None if row is None else str(row[0])
 
-            return result_of(found, checkpoint, mac_at)
+            result = result_of(found, checkpoint, mac_at)
+            if not result.ok:
+                return result
+            rows = self.row_problems(conn)
+            if rows:
+                first = rows[0]
+                more = f" (and {len(rows) - 1} more)" if len(rows) > 1 else ""
+                return replace(
+                    result,
+                    ok=False,
+                    problem=Problem.ROW_ALTERED,
+                    message=first.message + more,
+                    row_problems=tuple(rows),
+                )
+            return result
+
+    def row_problems(self, conn: sqlite3.Connection | None = None) -> list[RowProblem]:
+        """Sealed rows changed outside itp, and accounts whose role or enabled state is
+        not the one the audit chain records (an old row put back with its old seal)."""
+        if conn is None:
+            with translated(self.store.where), self._reading() as reading:
+                return self.row_problems(reading)
+        found = list(self.sealer.problems(conn))
+        found += account_problems(conn)
+        return found
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
@@ -283,9 +372,4 @@ def _marks(n: int) -> str:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    write_private_atomically(path, text.encode("utf-8"))

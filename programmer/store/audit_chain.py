@@ -22,8 +22,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from programmer.files import FileRefused, read_bounded_text
 from programmer.store.errors import StoreError
 
+MAX_CHECKPOINT_BYTES = 64 * 1024  # a checkpoint is one line of about 200 bytes
 MAC_ENCODING = "itp-audit-v1"
 GENESIS_MAC = "0" * 64
 # Column order of the audit table; the MAC covers all but the last.
@@ -167,9 +169,9 @@ class Checkpoint:
     @classmethod
     def load(cls, path: Path) -> Checkpoint:
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CheckpointError(f"cannot read the checkpoint {path}: {exc}") from exc
+            text = read_bounded_text(path, MAX_CHECKPOINT_BYTES, "the checkpoint")
+        except FileRefused as exc:
+            raise CheckpointError(str(exc)) from None
         return cls.from_json(text)
 
 
@@ -188,6 +190,7 @@ class Problem(StrEnum):
     MALFORMED = "malformed"  # a field has an impossible type or value
     TRUNCATED = "truncated"  # fewer records than the checkpoint says
     ROLLED_BACK = "rolled_back"  # the record at the checkpoint's seq is not the same
+    ROW_ALTERED = "row_altered"  # a sealed row (account, cached event, outcome...) was edited
 
 
 @dataclass(frozen=True)
@@ -198,6 +201,7 @@ class VerifyResult:
     first_bad_seq: int | None = None
     problem: Problem | None = None
     message: str = "the audit trail verifies"
+    row_problems: tuple[Any, ...] = ()  # seals.RowProblem: sealed rows changed outside itp
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from programmer.files import FileRefused, read_bounded_text
 from programmer.store.audit_chain import (
     FIELDS,
     MAC_ENCODING,
@@ -23,6 +24,9 @@ from programmer.store.audit_chain import (
     verify_rows,
 )
 from programmer.store.errors import StoreError
+
+# About 450 bytes a record: 2 GiB holds some 4 million records, read whole into memory.
+MAX_EXPORT_BYTES = 2 * 1024**3
 
 _INT_FIELDS = {"seq", "ts_s"}
 
@@ -65,9 +69,9 @@ def read_export(path: Path) -> Iterator[tuple[Any, ...]]:
     """Rows of a CSV or JSON export (told apart by the first character)."""
     try:
         # Bytes, not read_text: newline translation would change "\r" inside fields.
-        text = path.read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ExportUnreadable(f"cannot read {path}: {exc}") from exc
+        text = read_bounded_text(path, MAX_EXPORT_BYTES, "the audit export")
+    except FileRefused as exc:
+        raise ExportUnreadable(str(exc)) from None
     if text.lstrip().startswith("{"):
         return _json_rows(text, path)
     return _csv_rows(text, path)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,18 +21,23 @@ from programmer.cli_support import (
     CliUsage,
     Parser,
     add_store_options,
+    checkpoint_folder,
     fail,
     opened_store,
     secret,
     signed_in,
 )
 from programmer.exitcodes import ExitCode
+from programmer.files import create_private
 from programmer.store.accounts import AccountError, Accounts, AuthError, Principal
-from programmer.store.audit_chain import Checkpoint, CheckpointError, VerifyResult
+from programmer.store.audit import AuditAction
+from programmer.store.audit_chain import Checkpoint, CheckpointError, Problem, VerifyResult
 from programmer.store.audit_export import verify_export
 from programmer.store.audit_key import default_key_path, load_key
 from programmer.store.audit_review import checkpoint_trail, export_trail, verify_trail
+from programmer.store.checkpoints import checkpoint_path, previous_checkpoint
 from programmer.store.errors import StoreError
+from programmer.store.review import backup
 from programmer.store.roles import Action, NotAllowed, Role
 
 VERIFY_FAILED = 1  # not in the shared contract, which has no code for a bad trail
@@ -73,6 +79,42 @@ def _users_parser() -> Parser:
         change.add_argument("name")
         change.add_argument("--reason")
     return parser
+
+
+def _backup_parser() -> Parser:
+    parser = Parser(
+        prog="itp backup",
+        description="a consistent copy of the database (safe while the app runs), mode 0600",
+    )
+    add_store_options(parser)
+    parser.add_argument("--out", type=Path, required=True, help="the copy to create (new file)")
+    return parser
+
+
+def main_backup(argv: list[str]) -> int:
+    return _run(_backup_parser(), argv, _backup)
+
+
+def _backup(args: argparse.Namespace) -> int:
+    with opened_store(args) as (store, trail):
+        accounts = Accounts(store, trail)
+        with signed_in(accounts, args.user) as me:
+            accounts.authorize(me, Action.EXPORT)
+            if args.out.exists():
+                raise CliUsage(f"{args.out} already exists; choose another name")
+            # Recorded first, so the copy holds the record of its own making.
+            trail.append(
+                AuditAction.EXPORT,
+                account=me.name,
+                role=str(me.role),
+                after={"what": "database backup", "out": str(args.out)},
+            )
+            size = backup(store, args.out)
+    sys.stdout.write(
+        f"backup: {args.out} ({size:,} bytes), a consistent copy; "
+        f"review it with: itp gui --offline --db {args.out}\n"
+    )
+    return ExitCode.OK
 
 
 def main_audit(argv: list[str]) -> int:
@@ -118,6 +160,12 @@ def _audit(args: argparse.Namespace) -> int:
                 integrity = store.integrity_check()
                 if integrity != ["ok"]:
                     return fail(VERIFY_FAILED, "the database file is damaged: " + integrity[0])
+                if checkpoint is None:  # the routine one, from the folder the user named
+                    folder = checkpoint_folder(store, trail, args.checkpoint_dir)
+                    checkpoint = None if folder is None else previous_checkpoint(trail, folder)
+                    if checkpoint is not None and folder is not None:
+                        where = checkpoint_path(trail, folder)
+                        sys.stderr.write(f"itp: checked against the checkpoint {where}\n")
                 return _report(verify_trail(trail, me, checkpoint), args.json)
             if args.command == "checkpoint":
                 point = checkpoint_trail(trail, me, args.out)
@@ -135,7 +183,8 @@ def _output(path: Path | None) -> Iterator[TextIO]:
         yield sys.stdout
         return
     try:
-        with open(path, "w", encoding="utf-8", newline="") as handle:
+        # Owner-only: the trail names accounts, pumps and doses.
+        with os.fdopen(create_private(path), "w", encoding="utf-8", newline="") as handle:
             yield handle
     except OSError as exc:
         raise CliUsage(f"cannot write {path}: {exc}") from exc
@@ -150,10 +199,21 @@ def _report(result: VerifyResult, as_json: bool) -> int:
             "first_bad_seq": result.first_bad_seq,
             "problem": None if result.problem is None else str(result.problem),
             "message": result.message,
+            "row_problems": [
+                {"table": p.table, "key": list(p.key), "message": p.message}
+                for p in result.row_problems
+            ],
         }
         sys.stdout.write(json.dumps(body, indent=2) + "\n")
     elif result.ok:
         sys.stdout.write(f"ok: {result.records} records verify; head MAC {result.head.mac}\n")
+    elif result.problem is Problem.ROW_ALTERED:
+        sys.stdout.write(
+            f"FAILED ({result.problem}): the {result.records} audit records verify, but "
+            f"{len(result.row_problems)} stored row(s) were changed outside itp:\n"
+        )
+        for problem in result.row_problems:
+            sys.stdout.write(f"  {problem.message}\n")
     else:
         sys.stdout.write(
             f"FAILED at record {result.first_bad_seq} ({result.problem}): {result.message}; "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,6 +46,10 @@ class Store:
         self.where = str(path) if path is not None else "(in memory)"
         self._db: Any = None
         self._savepoints = 0
+        self.notices: list[str] = []  # things the user should be told (a mode fixed)
+        self.read_only = False  # opened with mode=ro: nothing can be written here
+        self.immutable = False  # a copy opened with immutable=1 (offline review)
+        self.review_warnings: list[Any] = []  # review.ReviewWarning, for the app to show
         # The GUI thread and the device worker share this one connection: every
         # transaction and query holds the lock, so they never interleave.
         self.lock = threading.RLock()
@@ -148,11 +153,16 @@ def open_store(
 ) -> Store:
     """Open (and, unless read_only, migrate) the database; None means the default path.
 
-    create=False refuses to make a new file, so a mistyped --db does not silently
-    start an empty trail. Raises StoreError subclasses with clear messages.
+    create=False refuses to make a new file, or to turn an existing empty one into an itp
+    database, so a mistyped --db or a command that only reads never starts a trail. A
+    file is first looked at read-only: one that is not ours, or is newer, is refused
+    before anything (the switch to WAL included) is written to it. A database that other
+    users can read is made owner-only (0600) and `Store.notices` says so.
+    Raises StoreError subclasses with clear messages.
     """
     db_path = Path(path) if path is not None else default_db_path()
     where = str(db_path)
+    notices: list[str] = []
     if not db_path.exists():
         if read_only or not create:
             raise StoreUnavailable(f"there is no database at {where}")
@@ -166,6 +176,9 @@ def open_store(
             raise StoreUnavailable(f"cannot create the database {where}: {exc}") from exc
     elif not db_path.is_file():
         raise StoreUnavailable(f"{where} is not a file")
+    elif not read_only:
+        _probe(db_path, busy_timeout_s, create)
+        notices += _make_private(db_path)
     try:
         if read_only:
             conn = sqlite3.connect(
@@ -179,6 +192,8 @@ def open_store(
     except sqlite3.Error as exc:
         raise translate(exc, where) from exc
     store = Store(conn, db_path, clock)
+    store.notices = notices
+    store.read_only = read_only
     try:
         _configure(conn, busy_timeout_s, read_only)
         _check_is_ours(store)
@@ -193,6 +208,59 @@ def open_store(
         conn.close()
         raise
     return store
+
+
+def _probe(db_path: Path, busy_timeout_s: float, create: bool) -> None:
+    """Look at an existing file read-only: refuse it before writing anything to it."""
+    where = str(db_path)
+    try:
+        conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise translate(exc, where) from exc
+    probe = Store(conn, db_path, system_clock)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+        _check_is_ours(probe)
+        if probe.schema_version > LATEST_VERSION:
+            raise _newer(probe)
+        if probe.schema_version == 0 and not create:
+            raise StoreUnavailable(
+                f"{where} is empty, not an itp database; nothing was written to it "
+                "(choose the database with --db)"
+            )
+    except sqlite3.Error as exc:
+        raise translate(exc, where) from exc
+    finally:
+        conn.close()
+
+
+def _make_private(db_path: Path) -> list[str]:
+    """Tighten a database (and its -wal, -shm) that group or others can read to 0600.
+
+    Fixed rather than refused: the file holds password hashes and patient pump history,
+    and refusing would leave it readable until someone finds the chmod command.
+    """
+    if os.name != "posix":
+        return []
+    notices = []
+    for file in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
+        try:
+            mode = stat.S_IMODE(file.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            try:
+                file.chmod(0o600)
+            except OSError as exc:
+                raise StoreUnavailable(
+                    f"{file} can be read by other users (mode {mode:04o}) and cannot be made "
+                    f"private ({exc.strerror}); run: chmod 600 {file}"
+                ) from None
+            notices.append(
+                f"{file} could be read by other users (mode {mode:04o}); it is now 0600 "
+                "(owner only)"
+            )
+    return notices
 
 
 def open_memory_store(clock: Clock = system_clock) -> Store:

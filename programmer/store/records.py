@@ -7,7 +7,8 @@ inserts nothing, a partial read can resume, and a gap stays a gap (never filled 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +18,11 @@ from programmer.store.audit import AuditAction, AuditTrail
 from programmer.store.audit_chain import canonical_json
 from programmer.store.clock import to_utc, utc_seconds, utc_text
 from programmer.store.db import Store
+from programmer.store.errors import translated
 from programmer.store.roles import Action, authorize
+from programmer.store.seals import SEALED, select
+
+_SENT = SEALED["prescriptions_sent"]
 
 PRESCRIPTION_OUTCOMES = ("pending", "applied", "not_applied", "uncertain")
 
@@ -62,6 +67,7 @@ class Records:
     def __init__(self, store: Store, trail: AuditTrail) -> None:
         self.store = store
         self.trail = trail
+        self._sealer = trail.sealer
 
     # -- pumps and visits ---------------------------------------------------------------
 
@@ -120,8 +126,8 @@ class Records:
                 )
                 cursor = conn.execute(
                     "INSERT OR IGNORE INTO pump_events (pump_serial, seq, at, at_s, kind, data,"
-                    " read_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (*row, read_at),
+                    " read_at, seal) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*row, read_at, self._sealer.seal("pump_events", row)),
                 )
                 if cursor.rowcount:
                     added += 1
@@ -155,8 +161,8 @@ class Records:
                 )
                 cursor = conn.execute(
                     "INSERT OR IGNORE INTO infusion_hours (pump_serial, hour_s, hour_at,"
-                    " volume_nl, data, read_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (*row, read_at),
+                    " volume_nl, data, read_at, seal) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (*row, read_at, self._sealer.seal("infusion_hours", row)),
                 )
                 if cursor.rowcount:
                     added += 1
@@ -176,7 +182,7 @@ class Records:
         self, serial: str, since: datetime | None = None, until: datetime | None = None
     ) -> list[PumpEvent]:
         """Stored events in sequence order; since inclusive, until exclusive."""
-        sql = "SELECT seq, at, kind, data FROM pump_events WHERE pump_serial = ?"
+        sql = f"SELECT {select('pump_events')} FROM pump_events WHERE pump_serial = ?"
         params: list[Any] = [serial]
         if since is not None:
             sql += " AND at_s >= ?"
@@ -185,33 +191,37 @@ class Records:
             sql += " AND at_s < ?"
             params.append(utc_seconds(until))
         rows = self.store.query(sql + " ORDER BY seq", tuple(params))
-        return [
-            PumpEvent(seq, datetime.fromisoformat(at), kind, json.loads(data))
-            for seq, at, kind, data in rows
-        ]
+        return [self._event(row) for row in rows]
+
+    def _event(self, row: Sequence[Any]) -> PumpEvent:
+        """A stored event, checked against its seal (TamperedRow when edited)."""
+        self._sealer.check("pump_events", row[:-1], row[-1])
+        _, seq, at, _, kind, data = row[:-1]
+        return PumpEvent(seq, datetime.fromisoformat(at), kind, json.loads(data))
 
     def infusion_hours(self, serial: str, since: datetime, until: datetime) -> list[InfusionHour]:
         rows = self.store.query(
-            "SELECT hour_s, volume_nl, data FROM infusion_hours"
+            f"SELECT {select('infusion_hours')} FROM infusion_hours"
             " WHERE pump_serial = ? AND hour_s >= ? AND hour_s < ? ORDER BY hour_s",
             (serial, utc_seconds(since), utc_seconds(until)),
         )
-        return [
-            InfusionHour(datetime.fromtimestamp(hour_s, UTC), volume, json.loads(data))
-            for hour_s, volume, data in rows
-        ]
+        hours = []
+        for row in rows:
+            self._sealer.check("infusion_hours", row[:-1], row[-1])
+            _, hour_s, _, volume, data = row[:-1]
+            hours.append(
+                InfusionHour(datetime.fromtimestamp(hour_s, UTC), volume, json.loads(data))
+            )
+        return hours
 
     def last_event_of_kind(self, serial: str, kind: str) -> PumpEvent | None:
         """The stored event of this kind with the highest seq, if any."""
         rows = self.store.query(
-            "SELECT seq, at, kind, data FROM pump_events WHERE pump_serial = ? AND kind = ?"
-            " ORDER BY seq DESC LIMIT 1",
+            f"SELECT {select('pump_events')} FROM pump_events WHERE pump_serial = ?"
+            " AND kind = ? ORDER BY seq DESC LIMIT 1",
             (serial, kind),
         )
-        if not rows:
-            return None
-        seq, at, kind_, data = rows[0]
-        return PumpEvent(seq, datetime.fromisoformat(at), kind_, json.loads(data))
+        return self._event(rows[0]) if rows else None
 
     def last_event_seq(self, serial: str) -> int | None:
         """Where to resume a history read."""
@@ -294,7 +304,9 @@ class Records:
                     canonical_json(dict(program)),
                 ),
             )
-            return int(cursor.lastrowid or 0)
+            new_id = int(cursor.lastrowid or 0)
+            self._sealer.reseal(conn, "prescriptions_sent", "id = ?", (new_id,))
+            return new_id
 
     def set_prescription_outcome(
         self, prescription_id: int, outcome: str, therapy_crc: str | None = None
@@ -302,20 +314,49 @@ class Records:
         if outcome not in PRESCRIPTION_OUTCOMES:
             raise ValueError(f"unknown outcome {outcome!r}")
         with self.store.write() as conn:
+            self._sent_rows(conn, "id = ?", (prescription_id,))  # an edited row is not updated
             conn.execute(
                 "UPDATE prescriptions_sent SET outcome = ?, therapy_crc = ?, outcome_at = ?"
                 " WHERE id = ?",
                 (outcome, therapy_crc, utc_text(self.store.clock()), prescription_id),
             )
+            self._sealer.reseal(conn, "prescriptions_sent", "id = ?", (prescription_id,))
 
     def uncertain_prescriptions(self, serial: str) -> list[int]:
         """Ids still uncertain for this pump: resolve these before sending anything new."""
-        rows = self.store.query(
-            "SELECT id FROM prescriptions_sent WHERE pump_serial = ? AND outcome = 'uncertain'"
-            " ORDER BY id",
-            (serial,),
-        )
-        return [int(row[0]) for row in rows]
+        return self._with_outcome(serial, ("uncertain",))
+
+    def unresolved_prescriptions(self, serial: str) -> list[int]:
+        """Ids still pending or uncertain for this pump: resolve them before sending."""
+        return self._with_outcome(serial, ("pending", "uncertain"))
+
+    def prescription_program(self, prescription_id: int) -> dict[str, Any]:
+        """The program stored for a send, checked against its seal."""
+        with self.store.lock:
+            rows = self._sent_rows(self.store.conn, "id = ?", (prescription_id,))
+        if not rows:
+            raise KeyError(f"no prescription sent with id {prescription_id}")
+        program: dict[str, Any] = json.loads(rows[0][_SENT.index("program")])
+        return program
+
+    def _with_outcome(self, serial: str, outcomes: tuple[str, ...]) -> list[int]:
+        # Every row of the pump is checked, not only the matching ones: an outcome edited
+        # from 'uncertain' to 'applied' would otherwise hide an unresolved send.
+        with self.store.lock:
+            rows = self._sent_rows(self.store.conn, "pump_serial = ?", (serial,))
+        return sorted(int(row[0]) for row in rows if row[_SENT.index("outcome")] in outcomes)
+
+    def _sent_rows(
+        self, conn: sqlite3.Connection, where: str, params: tuple[Any, ...]
+    ) -> list[tuple[Any, ...]]:
+        with translated(self.store.where):
+            rows = conn.execute(
+                f"SELECT {select('prescriptions_sent')} FROM prescriptions_sent WHERE {where}",
+                params,
+            ).fetchall()
+        for row in rows:
+            self._sealer.check("prescriptions_sent", row[:-1], row[-1])
+        return [tuple(row[:-1]) for row in rows]
 
     def record_refill(
         self,
@@ -367,6 +408,8 @@ class Records:
                     canonical_json([dict(d) for d in drugs]),
                 ),
             )
+            refill_id = int(cursor.lastrowid or 0)
+            self._sealer.reseal(conn, "refills", "id = ?", (refill_id,))
             self.trail.append(
                 AuditAction.REFILL_RECORDED,
                 account=actor.name,
@@ -376,23 +419,42 @@ class Records:
                 reason=reason,
                 outcome=finding or "recorded",
             )
-            return int(cursor.lastrowid or 0)
+            return refill_id
 
     def refills(self, serial: str) -> list[Refill]:
         """Refills of a pump, oldest first, for the accuracy trend."""
         rows = self.store.query(
-            "SELECT id, pump_serial, at, account, removed_nl, added_nl, expected_nl,"
-            " last_fill_nl, discrepancy_pct, finding FROM refills WHERE pump_serial = ?"
-            " ORDER BY at_s, id",
+            f"SELECT {select('refills')} FROM refills WHERE pump_serial = ? ORDER BY at_s, id",
             (serial,),
         )
-        return [Refill(*row) for row in rows]
+        refills = []
+        for row in rows:
+            self._sealer.check("refills", row[:-1], row[-1])
+            v = dict(zip(SEALED["refills"], row[:-1], strict=True))
+            refills.append(
+                Refill(
+                    v["id"],
+                    v["pump_serial"],
+                    v["at"],
+                    v["account"],
+                    v["removed_nl"],
+                    v["added_nl"],
+                    v["expected_nl"],
+                    v["last_fill_nl"],
+                    v["discrepancy_pct"],
+                    v["finding"],
+                )
+            )
+        return refills
 
     # -- settings ------------------------------------------------------------------------
 
     def get_setting(self, key: str, default: Any = None) -> Any:
-        row = self.store.query("SELECT value FROM settings WHERE key = ?", (key,))
-        return default if not row else json.loads(row[0][0])
+        row = self.store.query(f"SELECT {select('settings')} FROM settings WHERE key = ?", (key,))
+        if not row:
+            return default
+        self._sealer.check("settings", row[0][:-1], row[0][-1])
+        return json.loads(row[0][1])
 
     def set_setting(
         self, actor: Principal, key: str, value: Any, reason: str | None = None
@@ -408,6 +470,7 @@ class Records:
                 " updated_at = excluded.updated_at, updated_by = excluded.updated_by",
                 (key, text, utc_text(self.store.clock()), actor.name),
             )
+            self._sealer.reseal(conn, "settings", "key = ?", (key,))
             self.trail.append(
                 AuditAction.SETTINGS_CHANGED,
                 account=actor.name,

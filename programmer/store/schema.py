@@ -135,6 +135,27 @@ _V1 = (
         BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _V1),)
+# Row seals (issue 13): an HMAC over every row a safety decision or an authorization
+# reads, so an edit with plain sqlite3 is found (programmer/store/seals.py). Rows written
+# before this version are sealed once, when the audit key is first at hand
+# (AuditTrail.open), and that is recorded in the trail.
+_SEALED_TABLES = (
+    "accounts",
+    "pump_events",
+    "infusion_hours",
+    "prescriptions_sent",
+    "refills",
+    "settings",
+)
+_V2 = (
+    *(f"ALTER TABLE {table} ADD COLUMN seal TEXT" for table in _SEALED_TABLES),
+    "INSERT INTO meta (key, value) SELECT 'legacy_rows_unsealed', '1' WHERE "
+    + " OR ".join(f"EXISTS (SELECT 1 FROM {table})" for table in _SEALED_TABLES),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema", _V1),
+    Migration(2, "row seals", _V2),
+)
 
 LATEST_VERSION = MIGRATIONS[-1].version

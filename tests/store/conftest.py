@@ -1,5 +1,11 @@
 from __future__ import annotations
 
+import os
+
+# Never the developer's real keyring: keyring's fail backend (no keyring: the key goes to
+# a file, and that is said); tests of the keyring path install a stub backend.
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path

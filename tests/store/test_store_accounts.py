@@ -20,6 +20,7 @@ from programmer.store import (
     Role,
     Store,
 )
+from programmer.store.review import backup, open_for_review
 
 from .conftest import FakeClock
 
@@ -40,7 +41,7 @@ def actions(trail: AuditTrail) -> list[tuple[str, str | None, str | None]]:
 def test_first_account_must_be_an_admin(accounts: Accounts) -> None:
     assert accounts.is_empty()
     with pytest.raises(AccountError, match="first account must be an admin"):
-        accounts.add("phil", Role.PHYSICIAN, "longenough", actor=None)
+        accounts.add("phil", Role.PHYSICIAN, "long-enough-pw", actor=None)
     accounts.add("root", Role.ADMIN, ADMIN_PW, actor=None)
     assert not accounts.is_empty()
 
@@ -51,7 +52,7 @@ def test_later_accounts_need_a_signed_in_admin(accounts: Accounts, admin: Princi
     accounts.add("nina", Role.NURSE, NURSE_PW, actor=admin)
     nina = accounts.sign_in("nina", NURSE_PW)
     with pytest.raises(NotAllowed):
-        accounts.add("eve", Role.ADMIN, "longenough", actor=nina)
+        accounts.add("eve", Role.ADMIN, "long-enough-pw", actor=nina)
     with pytest.raises(AccountError, match="already exists"):
         accounts.add("NINA", Role.NURSE, NURSE_PW, actor=admin)  # names ignore case
     assert [(a.name, a.role) for a in accounts.list(actor=admin)] == [
@@ -179,16 +180,21 @@ def test_account_changes_record_before_and_after(
     assert disabled.reason == "on leave"
 
 
-def test_read_only_sign_in_checks_the_password_and_writes_nothing(
-    accounts: Accounts, trail: AuditTrail, admin: Principal
+def test_read_only_sign_in_on_a_copy_checks_the_password_and_writes_nothing(
+    accounts: Accounts, trail: AuditTrail, admin: Principal, store: Store, tmp_path: Path
 ) -> None:
-    before = trail.verify().records
-    assert accounts.sign_in_read_only("root", ADMIN_PW) == admin
-    for name, password in (("root", "wrong-password"), ("nobody", ADMIN_PW)):
-        with pytest.raises(AuthenticationFailed):
-            accounts.sign_in_read_only(name, password)
     accounts.add("boss", Role.ADMIN, ADMIN_PW, actor=admin)
     accounts.disable("boss", actor=admin)
-    with pytest.raises(AuthenticationFailed):
-        accounts.sign_in_read_only("boss", ADMIN_PW)
-    assert trail.verify().records == before + 2  # only the add and the disable
+    copy = tmp_path / "copy.sqlite3"
+    backup(store, copy)
+    before = copy.read_bytes()
+    with open_for_review(copy) as review:
+        on_copy = Accounts(review, AuditTrail(review, trail.key), hasher=accounts.hasher)
+        assert on_copy.sign_in_read_only("root", ADMIN_PW) == admin
+        for name, password in (("root", "wrong-password"), ("nobody", ADMIN_PW)):
+            with pytest.raises(AuthenticationFailed):
+                on_copy.sign_in_read_only(name, password)
+        with pytest.raises(AccountDisabled):
+            on_copy.sign_in_read_only("boss", ADMIN_PW)
+    assert copy.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("copy")) == [copy.name]

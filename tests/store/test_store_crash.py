@@ -20,6 +20,8 @@ import pytest
 from programmer.store import AuditTrail, open_store
 
 CHILD = Path(__file__).with_name("crash_child.py")
+# The child imports the code under test, not whatever `programmer` the venv points at.
+CHILD_ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
 
 
 def _env_int(name: str, default: int) -> int:
@@ -56,6 +58,7 @@ def test_sigkill_never_loses_an_acknowledged_record(tmp_path: Path) -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            env=CHILD_ENV,
         )
         assert child.stdout is not None
         if rng.random() < 0.1:

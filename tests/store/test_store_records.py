@@ -24,14 +24,14 @@ PUMP_TZ = timezone(timedelta(hours=-6))
 
 @pytest.fixture
 def people(accounts: Accounts) -> dict[str, Principal]:
-    accounts.add("root", Role.ADMIN, "password-0", actor=None)
-    root = accounts.sign_in("root", "password-0")
-    accounts.add("phil", Role.PHYSICIAN, "password-1", actor=root)
-    accounts.add("nina", Role.NURSE, "password-2", actor=root)
+    accounts.add("root", Role.ADMIN, "pw-for-tests-0", actor=None)
+    root = accounts.sign_in("root", "pw-for-tests-0")
+    accounts.add("phil", Role.PHYSICIAN, "pw-for-tests-1", actor=root)
+    accounts.add("nina", Role.NURSE, "pw-for-tests-2", actor=root)
     return {
         "root": root,
-        "phil": accounts.sign_in("phil", "password-1"),
-        "nina": accounts.sign_in("nina", "password-2"),
+        "phil": accounts.sign_in("phil", "pw-for-tests-1"),
+        "nina": accounts.sign_in("nina", "pw-for-tests-2"),
     }
 
 

@@ -73,7 +73,7 @@ Operation = Callable[[Principal, Accounts, Records, AuditTrail], object]
 OPERATIONS: dict[str, tuple[Action, Operation]] = {
     "add account": (
         Action.MANAGE_ACCOUNTS,
-        lambda me, acc, rec, tr: acc.add("newbie", Role.NURSE, "password-1", actor=me),
+        lambda me, acc, rec, tr: acc.add("newbie", Role.NURSE, "pw-for-tests-1", actor=me),
     ),
     "list accounts": (Action.MANAGE_ACCOUNTS, lambda me, acc, rec, tr: acc.list(actor=me)),
     "disable account": (
@@ -115,11 +115,11 @@ OPERATIONS: dict[str, tuple[Action, Operation]] = {
 def test_core_operations_enforce_the_matrix(
     role: Role, operation: str, accounts: Accounts, records: Records, trail: AuditTrail
 ) -> None:
-    accounts.add("root", Role.ADMIN, "password-0", actor=None)
-    root = accounts.sign_in("root", "password-0")
-    accounts.add("spare", Role.NURSE, "password-2", actor=root)
-    accounts.add("me", role, "password-3", actor=root)
-    me = accounts.sign_in("me", "password-3")
+    accounts.add("root", Role.ADMIN, "pw-for-tests-0", actor=None)
+    root = accounts.sign_in("root", "pw-for-tests-0")
+    accounts.add("spare", Role.NURSE, "pw-for-tests-2", actor=root)
+    accounts.add("me", role, "pw-for-tests-3", actor=root)
+    me = accounts.sign_in("me", "pw-for-tests-3")
     records.upsert_pump("ITP40-1", "ITP-40")
     action, run = OPERATIONS[operation]
     before = trail.verify().records

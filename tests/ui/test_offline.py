@@ -62,7 +62,7 @@ def test_offline_on_a_read_only_copy_signs_in_without_writing(qapp: Any, tmp_pat
 
 
 def test_a_read_only_store_signs_in_without_writing(qapp: Any, tmp_path: Path) -> None:
-    """The same path as a read-only copy, reached by opening the store read-only."""
+    """On the live database a success writes nothing; failures count and are audited."""
     from programmer.store import Accounts, AuditTrail, open_store
 
     db = _make_db(tmp_path)
@@ -74,4 +74,6 @@ def test_a_read_only_store_signs_in_without_writing(qapp: Any, tmp_path: Path) -
             accounts.sign_in_read_only("dr.lee", "nope")
         with pytest.raises(AuthenticationFailed):
             accounts.sign_in_read_only("ghost", "nope")
-        assert store.query("SELECT count(*) FROM audit")[0][0] == before
+        # Issue 13: offline sign-in on a live database counts and audits failures.
+        assert store.query("SELECT count(*) FROM audit")[0][0] == before + 2
+        assert store.query("SELECT failed_count FROM accounts WHERE name = 'dr.lee'") == [(1,)]
