@@ -134,6 +134,7 @@ class OverviewPage(QWidget):
             ("Model", i.model), ("Serial", i.serial), ("Firmware", i.firmware),
             ("Implanted", local_date(int(s["implanted_t"]), off)),
             ("Delivering", str(s["delivering"]).replace("_", " ")),
+            *self._link_rows(),
         ])  # fmt: skip
         cap, res = int(s["reservoir_capacity_nl"]), int(s["reservoir_nl"])
         self.gauge.setRange(0, cap // 1000)
@@ -184,6 +185,11 @@ class OverviewPage(QWidget):
             *[("Check", advice) for advice in [drift_advice(i.clock_drift_s)] if advice],
             *[("Check", fnd.message) for fnd in i.clock_findings],
         ])  # fmt: skip
+
+    def _link_rows(self) -> list[tuple[str, str]]:
+        """Connection details: the negotiated link protocol, where the core reports it."""
+        version = getattr(self.state.session, "link_protocol", None)
+        return [("Link protocol", f"version {version}")] if isinstance(version, int) else []
 
     def _fill_since(self, serial: str, offset_min: int) -> None:
         st = self.state
