@@ -185,3 +185,14 @@ def test_the_editors_drugs_come_from_the_library_never_free_text(
     assert row.name_problem.isHidden()
     offered = [row.conc.strength.itemText(i) for i in range(row.conc.strength.count())]
     assert "2 mg/mL" in offered or "2000 mcg/mL" in offered
+
+
+def test_the_editors_findings_name_rows_from_1(state: AppState, qtbot: QtBot) -> None:
+    from tests.ui.conftest_therapy import flex_rx
+
+    page = TherapyPage(state)
+    qtbot.addWidget(page)
+    page.model.replace(flex_rx(("00:00", "1 mg/day"), ("07:00", "30 mL/day")))  # row 2 too fast
+    texts = [page.findings.item(i).text() for i in range(page.findings.count())]
+    assert any("step 2" in t for t in texts), texts
+    assert not any("steps[" in t for t in texts)

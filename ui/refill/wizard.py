@@ -42,8 +42,9 @@ from programmer.session.visit_report import REASONS
 from programmer.store import Action
 from ui.app_state import AppState
 from ui.confirm.change_view import ChangeView
-from ui.confirm.dialog import CHANGED, OUTCOME, OverrideRow, error_text, field_text
+from ui.confirm.dialog import CHANGED, OUTCOME, OverrideRow, error_text
 from ui.drug_picker import ConcentrationField, DrugPicker
+from ui.fields import field_text
 from ui.inputs import guard_inputs
 from ui.numbers import clinical_percent, clinical_volume
 from ui.style import CRITICAL, OK, WARNING

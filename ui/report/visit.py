@@ -13,7 +13,8 @@ from programmer.session.drug_changes import drug_changes, profile_rows
 from programmer.session.pump_session import Interrogation, ProgramResult, Proposal
 from programmer.store import AuditRecord
 from ui.confirm.change_view import _bolus as bolus_text
-from ui.confirm.dialog import CHANGED, OUTCOME, field_text
+from ui.confirm.dialog import CHANGED, OUTCOME
+from ui.fields import field_text
 from ui.numbers import clinical_percent
 from ui.timefmt import computer_text, local_text
 

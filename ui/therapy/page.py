@@ -46,6 +46,7 @@ from programmer.store import Action
 from ui.app_state import AppState
 from ui.drug_change import DrugChangeLabel, over_the_limit
 from ui.drug_picker import ConcentrationField, DrugPicker
+from ui.fields import field_text
 from ui.inputs import guard_inputs
 from ui.style import CRITICAL, INFO, OK, WARNING
 from ui.therapy.chart import ProfileChart
@@ -791,7 +792,7 @@ class TherapyPage(QWidget):
         self.findings.clear()
         order = {"hard": 0, "soft": 1, "info": 2}
         for f in sorted(p.findings, key=lambda f: order[str(f.severity)]):
-            item = QListWidgetItem(f"{f.severity.upper()}  {f.field}: {f.message}")
+            item = QListWidgetItem(f"{f.severity.upper()}  {field_text(f.field)}: {f.message}")
             item.setForeground(QBrush(QColor(SEVERITY_COLOUR[str(f.severity)])))
             item.setToolTip(f.remedy)
             item.setData(Qt.ItemDataRole.UserRole, f.field)
