@@ -48,6 +48,7 @@ from ui.drug_change import DrugChangeLabel, over_the_limit
 from ui.drug_picker import ConcentrationField, DrugPicker
 from ui.fields import field_text
 from ui.inputs import guard_inputs
+from ui.numbers import clinical_dose
 from ui.style import CRITICAL, INFO, OK, WARNING
 from ui.therapy.chart import ProfileChart
 from ui.therapy.model import TherapyModel, severity_rank, split_quantity
@@ -764,13 +765,16 @@ class TherapyPage(QWidget):
         self.ptm_message.show_findings(mine, severity_rank(mine))
 
     def _show_totals(self, p: Plan) -> None:
-        lines = []
+        lines, exact = [], []
         now = daily_doses(self.model.pump_therapy)
         for d, most in zip(p.daily_doses, p.max_daily_doses, strict=False):
-            base = d.to_json()["text"]
-            top = most.to_json()["text"]
+            # rounded as a clinician writes it; the exact figures one hover away
+            base = clinical_dose(d.amount_ng, d.unit)
+            top = clinical_dose(most.amount_ng, most.unit)
+            exact.append(f"{d.drug}: exactly {d.to_json()['text']}"
+                         f" ({most.to_json()['text']} with every patient bolus)")  # fmt: skip
             lines.append(f"<b>{d.drug}</b>: <b style='font-size:15pt'>{base}</b>")
-            if top != base:
+            if most.amount_ng != d.amount_ng:
                 lines.append(f"&nbsp;&nbsp;with every patient bolus: <b>{top}</b>")
             if d.drug in now:
                 lines.append(
@@ -779,6 +783,7 @@ class TherapyPage(QWidget):
         vol = p.to_json()["daily_volume_text"]
         lines.append(f"volume: <b>{vol}</b>" if vol else "volume: — (no therapy can be built)")
         self.totals.setText("<br>".join(lines))
+        self.totals.setToolTip("\n".join(exact))
         if p.therapy is None:
             self.change.show_changes([], set())
             self.change.setText("—")
