@@ -2,6 +2,13 @@
 
     xvfb-run -a -s "-screen 0 1366x768x24" .venv/bin/python build_scripts/screenshots.py
 
+Other sizes (each screen must work at 1024x768 and at scale 2), into another folder:
+
+    xvfb-run -a -s "-screen 0 1024x768x24" .venv/bin/python build_scripts/screenshots.py \
+        --size 1024x768 --out /tmp/shots-1024
+    QT_SCALE_FACTOR=2 xvfb-run -a -s "-screen 0 2048x1536x24" .venv/bin/python \
+        build_scripts/screenshots.py --size 1024x768 --out /tmp/shots-scale2
+
 A throwaway database and the built-in emulator; the window is driven as a person would.
 """
 
@@ -24,6 +31,7 @@ from ui.app_state import AppState
 from ui.main_window import MainWindow
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+SIZE = (1366, 768)
 START_T = 1_767_225_600  # 2026-01-01T00:00:00Z
 
 
@@ -37,18 +45,27 @@ def pump_events(until: Callable[[], bool], seconds: float = 10.0) -> None:
 
 def shot(window: MainWindow, name: str) -> None:
     pump_events(lambda: False, 0.3)
+    window.resize(*SIZE)
     window.grab().save(str(OUT / f"{name}.png"))
     print("saved", OUT / f"{name}.png")
 
 
 def main() -> int:
+    global OUT, SIZE
+    args = sys.argv[1:]
+    if "--size" in args:
+        w, h = args[args.index("--size") + 1].split("x")
+        SIZE = (int(w), int(h))
+    if "--out" in args:
+        OUT = Path(args[args.index("--out") + 1])
+    OUT.mkdir(parents=True, exist_ok=True)
     QApplication(sys.argv[:1])
     tmp = Path(tempfile.mkdtemp())
     inprocess.install(PumpModel("ITP-40", START_T), speed=0)
     fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     state = AppState(tmp / "itp.sqlite3", audit_key=tmp / "audit.key", hasher=fast)
     window = MainWindow(state)
-    window.resize(1366, 768)
+    window.resize(*SIZE)
     window.show()
     shot(window, "01-first-run")
     state.create_first_admin("admin", "admin-password-1")
@@ -83,7 +100,9 @@ def main() -> int:
     pump_events(lambda: bool(state.interrogation and not state.interrogation.critical))
     from ui.therapy.screens import take_screenshots as therapy_screens
 
-    therapy_screens(window, state, OUT)  # 07-09: editor, confirm, applied
+    therapy_screens(window, state, OUT, size=SIZE)  # 07-09: editor, confirm, applied
+    window.show_page("Pump overview")
+    shot(window, "17-overview-outcome-since")  # the outcome kept, since the last visit
     refill_screens(window, state)  # 14-15
     from ui.history.screens import take_screenshots as history_screens
 
@@ -101,7 +120,7 @@ def refill_screens(window: MainWindow, state: AppState) -> None:
     wizard = window.page("Refill")
     assert isinstance(wizard, RefillPage)
     window.show_page("Refill")
-    window.resize(1366, 768)
+    window.resize(*SIZE)
     wizard.go(1)
     i = state.interrogation
     assert i is not None
@@ -114,7 +133,15 @@ def refill_screens(window: MainWindow, state: AppState) -> None:
     wizard.go(3)
     wizard.added.setText("20")
     wizard.go(4)
+    wizard.bridge.setChecked(True)
     shot(window, "15-refill-bridge")
+    wizard.go(5)
+    pump_events(lambda: wizard.proposal is not None and not state.bridge.busy)
+    shot(window, "18-refill-confirm")
+    wizard.go(2)
+    wizard.conc.setText("20 mcg/mL")  # a unit slip: red, the unit meant, typed again
+    shot(window, "19-refill-unit-slip")
+    wizard.conc.setText("20 mg/mL")
 
 
 if __name__ == "__main__":

@@ -51,9 +51,15 @@ EMULATOR = "emulator:"
 
 
 def _open(db_path: Path | None, offline: bool) -> Store:
-    """Offline review opens the database read-only: a reviewed copy is evidence, never changed."""
+    """Offline review opens a copy immutable (nothing written beside it, not even -wal or
+    -shm): a reviewed copy is evidence, never changed. ReviewRefused (a file of another
+    version, not a database, missing) carries the words for a window."""
     if offline:
-        return open_store(db_path, create=False, read_only=True)
+        from programmer.store.review import open_for_review
+
+        if db_path is None:
+            return open_store(db_path, create=False, read_only=True)
+        return open_for_review(db_path)
     return open_store(db_path, create=True)
 
 
@@ -412,6 +418,9 @@ class AppState(QObject):
                     "banner_offline",
                 )
             )
+        for warning in self.store.review_warnings:
+            out.append((f"{str(warning.title).upper()}: {warning.message}", WARNING,
+                        f"banner_review_{warning.kind}"))  # fmt: skip
         s = self.session
         if s is not None and s.uncertain:
             out.append(

@@ -7,8 +7,32 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from programmer.exitcodes import ExitCode
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QMessageBox, QWidget
+
+
+def store_refusal_window(exc: Exception) -> QMessageBox:
+    """Why the database cannot be opened, in a window (the copy lacks its -wal, is of
+    another version, is no itp database)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    title = str(getattr(exc, "title", "") or "The database cannot be opened")
+    box = QMessageBox(QMessageBox.Icon.Critical, title, str(exc))
+    box.setObjectName("store_refusal")
+    return box
+
+
+def review_warning_window(warning: Any, parent: QWidget | None = None) -> QMessageBox:
+    from PySide6.QtWidgets import QMessageBox
+
+    box = QMessageBox(QMessageBox.Icon.Warning, str(warning.title), str(warning.message),
+                      parent=parent)  # fmt: skip
+    box.setObjectName("review_warning")
+    return box
 
 
 def main(argv: Sequence[str]) -> int:
@@ -57,9 +81,12 @@ def main(argv: Sequence[str]) -> int:
                          read_log_on_connect=True)  # fmt: skip
     except StoreError as exc:
         sys.stderr.write(f"itp: {exc}\n")
+        store_refusal_window(exc).exec()  # a person at a desktop sees it, not only stderr
         return ExitCode.USAGE
     window = MainWindow(state)
     window.show()
+    for warning in state.store.review_warnings:
+        review_warning_window(warning, window).exec()
     if os.environ.get("ITP_EXIT_WHEN_SHOWN"):  # start-up benchmark: stop once the window is up
         from PySide6.QtCore import QTimer
 

@@ -8,11 +8,13 @@ from collections.abc import Callable
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QMainWindow,
     QPushButton,
+    QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -113,6 +115,7 @@ class MainWindow(QMainWindow):
         self.specs = pages if pages is not None else default_pages()
         self._had_pump = False
         self._built: dict[str, QWidget] = {}
+        self._areas: dict[str, QScrollArea] = {}
         for title, *_ in self.specs:
             self.nav.addItem(title)
         self.nav.currentRowChanged.connect(self._show_row)
@@ -142,8 +145,21 @@ class MainWindow(QMainWindow):
             target = next(t for name, t, *_ in self.specs if name == title)
             widget = build_page(target, self.state)
             self._built[title] = widget
-            self.stack.addWidget(widget)
+            # Each screen in a scroll area: on a small screen (1024x768, scale 2) what does
+            # not fit scrolls instead of growing the window past the screen's edge.
+            area = QScrollArea()
+            area.setObjectName(f"scroll_{widget.objectName() or title}")
+            area.setWidgetResizable(True)
+            area.setFrameShape(QFrame.Shape.NoFrame)
+            area.setWidget(widget)
+            self._areas[title] = area
+            self.stack.addWidget(area)
         return self._built[title]
+
+    def current_page(self) -> QWidget | None:
+        """The screen shown now (the sign-in page, or a screen inside its scroll area)."""
+        current = self.stack.currentWidget()
+        return current.widget() if isinstance(current, QScrollArea) else current
 
     def _shortcut(self, title: str) -> None:
         row = [t for t, *_ in self.specs].index(title)
@@ -159,7 +175,8 @@ class MainWindow(QMainWindow):
         if row < 0 or self.state.principal is None or self.state.locked:
             return
         title = self.specs[row][0]
-        self.stack.setCurrentWidget(self.page(title))
+        self.page(title)
+        self.stack.setCurrentWidget(self._areas[title])
 
     def _message(self, level: str, text: str) -> None:
         self.statusBar().showMessage(text, 15000)

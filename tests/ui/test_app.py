@@ -73,11 +73,9 @@ def test_main_window_shows_who_and_switches_to_the_overview(
     assert window.stack.currentWidget() is window.signin
     sign_in_physician(app_state)
     assert "dr.lee (physician)" in window.user_label.text()
-    assert window.stack.currentWidget() is window.pages["Connect"]
+    assert window.current_page() is window.pages["Connect"]
     _connect(qtbot, app_state)
-    qtbot.waitUntil(
-        lambda: window.stack.currentWidget() is window.pages["Pump overview"], timeout=5_000
-    )
+    qtbot.waitUntil(lambda: window.current_page() is window.pages["Pump overview"], timeout=5_000)
     assert "ITP40-000001" in window.pump_label.text()
     banners = [
         window.banner_box.itemAt(i).widget().objectName() for i in range(window.banner_box.count())
@@ -93,7 +91,7 @@ def test_every_screen_opens_against_the_emulator(qtbot: Any, app_state: AppState
     _connect(qtbot, app_state)
     for title, *_ in window.specs:
         window.show_page(title)
-        assert window.stack.currentWidget() is window.pages[title], title
+        assert window.current_page() is window.pages[title], title
         assert window.pages[title].isVisible(), title
 
 
@@ -192,6 +190,6 @@ def test_keyboard_opens_screens_and_locks(qtbot: Any, app_state: AppState) -> No
     _connect(qtbot, app_state)
     audit_row = [t for t, *_ in window.specs].index("Audit")
     qtbot.keyClick(window, Qt.Key.Key_1 + audit_row, Qt.KeyboardModifier.ControlModifier)
-    assert window.stack.currentWidget() is window.page("Audit")
+    assert window.current_page() is window.page("Audit")
     qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     assert app_state.locked and window.stack.currentWidget() is window.signin

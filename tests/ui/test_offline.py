@@ -77,3 +77,37 @@ def test_a_read_only_store_signs_in_without_writing(qapp: Any, tmp_path: Path) -
         # Issue 13: offline sign-in on a live database counts and audits failures.
         assert store.query("SELECT count(*) FROM audit")[0][0] == before + 2
         assert store.query("SELECT failed_count FROM accounts WHERE name = 'dr.lee'") == [(1,)]
+
+
+def test_offline_review_leaves_no_wal_or_shm_beside_the_copy(qapp: Any, tmp_path: Path) -> None:
+    import shutil
+
+    db = _make_db(tmp_path)
+    copy_dir = tmp_path / "copy"
+    copy_dir.mkdir()
+    copy = copy_dir / "itp.sqlite3"
+    shutil.copy(db, copy)
+    state = AppState(copy, audit_key=tmp_path / "audit.key", offline=True, hasher=FAST)
+    try:
+        state.sign_in("dr.lee", DOC_PW)
+        assert state.trail.query()
+    finally:
+        state.shutdown()
+    assert sorted(p.name for p in copy_dir.iterdir()) == ["itp.sqlite3"]
+
+
+def test_a_database_the_app_cannot_review_is_said_in_a_window(qapp: Any, tmp_path: Path) -> None:
+    from programmer.store import StoreError
+    from ui.launcher import store_refusal_window
+
+    other = tmp_path / "other.sqlite3"
+    import sqlite3
+
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE t (x)")
+        conn.execute("PRAGMA user_version = 99")
+    with pytest.raises(StoreError) as caught:
+        AppState(other, audit_key=tmp_path / "audit.key", offline=True, hasher=FAST)
+    box = store_refusal_window(caught.value)
+    assert box.text() and box.windowTitle()
+    assert "Traceback" not in box.text()

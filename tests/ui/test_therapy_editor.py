@@ -67,7 +67,9 @@ def test_table_edit_updates_chart_and_totals(page: TherapyPage) -> None:
     assert page.model.data["steps"][1] == {"start": "07:00", "dose": "2.4 mg/day"}
     assert page.chart.segments[1].level == 2 * before_level
     assert page.totals.text() != before_totals
-    assert page.model.plan().daily_doses[0].to_json()["text"] in page.totals.text()
+    assert (
+        page.model.plan().daily_doses[0].to_json()["text"] in page.totals.toolTip()
+    )  # exact on hover
     # the new curve drawn is the model's
     _, ys = page.chart.new_curve.getData()
     assert max(ys) == pytest.approx(2.4)
@@ -81,7 +83,7 @@ def test_a_per_hour_slip_visibly_multiplies_the_daily_total(page: TherapyPage) -
     assert _cell(page, 2, 4) == "21.6 mg/day"
     daily = page.model.plan().daily_doses[0].to_json()["text"]
     assert daily == "≈2.8416667 mg/day"  # (1×7 + 1.2×15 + 21.6×2) / 24
-    assert daily in page.totals.text()
+    assert daily in page.totals.toolTip()  # the exact figure, one hover away
 
 
 def test_chart_level_drag_scales_the_step_in_its_own_unit(page: TherapyPage) -> None:

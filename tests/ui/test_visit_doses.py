@@ -185,3 +185,28 @@ def test_the_editors_drugs_come_from_the_library_never_free_text(
     assert row.name_problem.isHidden()
     offered = [row.conc.strength.itemText(i) for i in range(row.conc.strength.count())]
     assert "2 mg/mL" in offered or "2000 mcg/mL" in offered
+
+
+def test_the_editors_findings_name_rows_from_1(state: AppState, qtbot: QtBot) -> None:
+    from tests.ui.conftest_therapy import flex_rx
+
+    page = TherapyPage(state)
+    qtbot.addWidget(page)
+    page.model.replace(flex_rx(("00:00", "1 mg/day"), ("07:00", "30 mL/day")))  # row 2 too fast
+    texts = [page.findings.item(i).text() for i in range(page.findings.count())]
+    assert any("step 2" in t for t in texts), texts
+    assert not any("steps[" in t for t in texts)
+
+
+def test_totals_are_rounded_as_a_clinician_writes_them_exact_on_hover(
+    state: AppState, qtbot: QtBot
+) -> None:
+    from tests.ui.conftest_therapy import flex_rx
+
+    page = TherapyPage(state)
+    qtbot.addWidget(page)
+    page.model.replace(
+        flex_rx(("00:00", "1 mg/day"), ("07:00", "1.2 mg/day"), ("22:00", "0.9 mg/day"))
+    )
+    assert "1.12 mg/day" in page.totals.text()
+    assert "≈1.1166667 mg/day" in page.totals.toolTip()

@@ -67,3 +67,13 @@ def test_the_overview_shows_the_pumps_steps_as_doses(state: AppState, qtbot: QtB
     item = page.steps.item(0, 1)
     assert item is not None and item.text() == "morphine 1 mg/day"
     assert "0.1 mL/day" in item.toolTip()
+
+
+def test_the_overview_dates_are_local_text_not_iso(state: AppState, qtbot: QtBot) -> None:
+    from tests.ui.conftest_therapy import connect
+
+    connect(qtbot, state)
+    page = OverviewPage(state)
+    qtbot.addWidget(page)
+    assert page.identity.value("Implanted") == "Thu 1 Jan 2026"
+    assert page.clock.value("Pump clock") == "Thu 1 Jan 2026, 00:00"

@@ -112,6 +112,7 @@ def test_a_suspected_unit_slip_is_red_names_the_unit_and_must_be_typed_again(
     assert "not the same" not in wizard.step_problem.text()
     assert "Confirmed by typing it again" in wizard.drug_check.text()
     # (Next still waits: 1 mg/day at 25 mcg/mL is far above the pump's fastest rate)
+    assert "steps[" not in wizard.step_problem.text(), "rows numbered as shown, from 1"
     wizard.conc.setText("30 mcg/mL")  # a new value needs its own retype
     assert wizard.conc_retype.text() == ""
     assert retype in wizard.step_problem.text()
@@ -207,3 +208,46 @@ def test_refill_and_therapy_change_go_in_one_transaction(
     p = wizard.proposal
     assert p is not None
     assert "therapy" in p.changeset and "refill" in p.changeset, "one changeset, one commit"
+
+
+def test_a_wizard_built_before_a_fill_follows_the_pumps_drug(tmp_path: Path, qtbot: QtBot) -> None:
+    s = make_state(tmp_path)
+    try:
+        connect(qtbot, s)  # saline
+        w = RefillPage(s)
+        qtbot.addWidget(w)
+        assert w.drug.text() == ""
+        fill_with_morphine(qtbot, s)
+        assert w.drug.text() == "morphine" and w.conc.text() == "10 mg/mL"
+    finally:
+        s.shutdown()
+
+
+def test_the_visit_report_says_what_happened_in_words(
+    state: AppState, wizard: RefillPage, qtbot: QtBot, tmp_path: Path
+) -> None:
+    for _ in range(5):
+        state.refresh()  # interrogations: noise the report leaves out
+    qtbot.waitUntil(lambda: not state.bridge.busy, timeout=15_000)
+    _to_confirm(qtbot, state, wizard, "20", conc="20 mg/mL")  # a soft finding to override
+    for o in wizard._overrides:
+        o.box.setChecked(True)
+        o.reason.setText(f"{o.finding.code.split('_')[0]} reviewed with the patient today")
+    wizard.recheck_button.click()
+    qtbot.waitUntil(lambda: not state.bridge.busy and wizard.proposal is not None, timeout=15_000)
+    wizard.password.setText(DOC_PW)
+    assert wizard.send_button.isEnabled(), wizard.findings.text()
+    wizard.send_button.click()
+    qtbot.waitUntil(lambda: wizard.result is not None, timeout=15_000)
+    qtbot.waitUntil(lambda: not state.bridge.busy, timeout=15_000)
+    html = wizard.report_html()
+    assert html is not None
+    assert "ITP40-000001" in html and "Patient" in html
+    assert "from 00:00" in html and "morphine 1 mg/day" in html, "every step as a dose"
+    assert "Drawn out" in html and "Discrepancy" in html
+    assert "reviewed with the patient today" in html, "each override with its reason"
+    assert "interrogated" not in html and "finding_overridden" not in html
+    assert "bridge_bolus_needed" not in html and "steps[" not in html, "no internal codes"
+    assert "APPLIED" in html
+    pdf = wizard.save_report(tmp_path / "visit.pdf")
+    assert pdf is not None and pdf.read_bytes().startswith(b"%PDF")

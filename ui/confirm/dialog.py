@@ -30,6 +30,7 @@ from programmer.findings import Finding, Severity
 from programmer.session.pump_session import ProgramResult, Proposal
 from ui.app_state import AppState
 from ui.confirm.change_view import ChangeView
+from ui.fields import field_text
 from ui.inputs import guard_inputs
 from ui.style import CRITICAL, OK, STYLE, WARNING
 from ui.widgets import fit_to_screen
@@ -69,22 +70,6 @@ def error_text(error: BaseException) -> str:
     if isinstance(error, AuthenticationFailed):
         return "the password was not accepted"
     return str(error) or "the operation failed"
-
-
-def field_text(field: str) -> str:
-    """A finding's field as the screen shows it: rows numbered from 1 ("step 2 dose")."""
-
-    def one_based(m: re.Match[str]) -> str:
-        return f" {int(m.group(1)) + 1}"
-
-    text = re.sub(r"\[(\d+)\]", one_based, field)
-    text = (
-        text.replace("steps ", "step ")
-        .replace("drugs ", "drug ")
-        .replace(".", " ")
-        .replace("_", " ")
-    )
-    return text
 
 
 class OverrideRow(QWidget):

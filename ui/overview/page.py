@@ -20,11 +20,10 @@ from programmer.formatting import clock_text, volume_text
 from programmer.session.changes import daily_doses, step_text
 from programmer.session.clock_check import drift_advice, drift_text
 from programmer.store.roles import Action, allowed
-from programmer.timeutil import iso_local
 from ui.app_state import AppState
 from ui.overview.since import SinceRow, since_last_visit
 from ui.style import CRITICAL, banner_css
-from ui.timefmt import computer_text
+from ui.timefmt import computer_text, local_date, local_text
 from ui.widgets import Card
 
 REASONS = {
@@ -133,8 +132,9 @@ class OverviewPage(QWidget):
         off = int(s["utc_offset_min"])
         self.identity.set_rows([
             ("Model", i.model), ("Serial", i.serial), ("Firmware", i.firmware),
-            ("Implanted", iso_local(int(s["implanted_t"]), off)[:10]),
+            ("Implanted", local_date(int(s["implanted_t"]), off)),
             ("Delivering", str(s["delivering"]).replace("_", " ")),
+            *self._link_rows(),
         ])  # fmt: skip
         cap, res = int(s["reservoir_capacity_nl"]), int(s["reservoir_nl"])
         self.gauge.setRange(0, cap // 1000)
@@ -146,15 +146,15 @@ class OverviewPage(QWidget):
             ("Last fill", volume_text(i.last_fill_nl) if i.last_fill_nl is not None else "not in the pump's log"),
         ])  # fmt: skip
         due = (
-            f"{iso_local(f.refill_due_t, off)[:16]} ({REASONS.get(f.refill_due_reason or '', f.refill_due_reason)})"
+            f"{local_text(f.refill_due_t, off)} ({REASONS.get(f.refill_due_reason or '', f.refill_due_reason)})"
             if f.refill_due_t
             else "unknown"
         )
         self.dates.set_rows([
-            ("Low-reservoir alarm (estimate)", iso_local(f.low_alarm_t, off)[:16] if f.low_alarm_t else "not within 2 years"),
+            ("Low-reservoir alarm (estimate)", local_text(f.low_alarm_t, off) if f.low_alarm_t else "not within 2 years"),
             ("Refill due", due),
-            ("Replacement indicator", iso_local(f.eri_t, off)[:10]),
-            ("End of service", iso_local(f.end_of_service_t, off)[:10]),
+            ("Replacement indicator", local_date(f.eri_t, off)),
+            ("End of service", local_date(f.end_of_service_t, off)),
         ])  # fmt: skip
         doses = daily_doses(i.therapy)
         drugs = ", ".join(f"{n}: {t}" for n, t in doses.items()) or "saline (no drug)"
@@ -178,13 +178,18 @@ class OverviewPage(QWidget):
         )
         self._fill_since(i.serial, off)
         self.clock.set_rows([
-            ("Pump clock", iso_local(int(s["clock_t"]), off)),
+            ("Pump clock", local_text(int(s["clock_t"]), off)),
             ("Pump UTC offset", f"{off:+d} min (fixed: the pump knows nothing of daylight saving)"),
             ("This computer's offset", f"{i.local_offset_min:+d} min"),
             ("Drift", drift_text(i.clock_drift_s)),
             *[("Check", advice) for advice in [drift_advice(i.clock_drift_s)] if advice],
             *[("Check", fnd.message) for fnd in i.clock_findings],
         ])  # fmt: skip
+
+    def _link_rows(self) -> list[tuple[str, str]]:
+        """Connection details: the negotiated link protocol, where the core reports it."""
+        version = getattr(self.state.session, "link_protocol", None)
+        return [("Link protocol", f"version {version}")] if isinstance(version, int) else []
 
     def _fill_since(self, serial: str, offset_min: int) -> None:
         st = self.state

@@ -38,12 +38,13 @@ from programmer.planner import Plan, plan
 from programmer.quantities import Dimension, QuantityError, parse_quantity
 from programmer.session.pump_session import ProgramResult, Proposal
 from programmer.session.refill_rx import prescription_from_therapy, with_refill
-from programmer.session.visit_report import REASONS, VisitReport
+from programmer.session.visit_report import REASONS
 from programmer.store import Action
 from ui.app_state import AppState
 from ui.confirm.change_view import ChangeView
 from ui.confirm.dialog import CHANGED, OUTCOME, OverrideRow, error_text
 from ui.drug_picker import ConcentrationField, DrugPicker
+from ui.fields import field_text
 from ui.inputs import guard_inputs
 from ui.numbers import clinical_percent, clinical_volume
 from ui.style import CRITICAL, OK, WARNING
@@ -93,6 +94,7 @@ class RefillPage(QWidget):
         self.proposal: Proposal | None = None
         self.result: ProgramResult | None = None
         self._serial: str | None = None
+        self._prefilled: tuple[str, str] = ("", "")  # the pump's drug as last put in the fields
         self._overrides: list[OverrideRow] = []
         self._sending = False
         outer = QVBoxLayout(self)
@@ -254,10 +256,15 @@ class RefillPage(QWidget):
         fhir = QPushButton("Export for the EHR (FHIR)…")
         fhir.setObjectName("export_fhir")
         fhir.clicked.connect(lambda: self.export_fhir(None))
+        print_button = QPushButton("Print the visit report…")
+        print_button.setObjectName("refill_print_report")
+        print_button.clicked.connect(self.print_report)
         self.new_refill = QPushButton("Start a new refill")
         self.new_refill.setObjectName("refill_start_new")
         self.new_refill.clicked.connect(self.reset)
-        self.stack.addWidget(self._page(self.summary, report, fhir, self.new_refill))
+        self.stack.addWidget(
+            self._page(self.summary, report, print_button, fhir, self.new_refill)
+        )
         for field in (
             self.removed,
             self.added,
@@ -354,6 +361,7 @@ class RefillPage(QWidget):
         self.progress.clear()
         self._clear_overrides()
         self._serial = None
+        self._prefilled = ("", "")
         self._pump_changed()
         self.go(0)
 
@@ -364,26 +372,28 @@ class RefillPage(QWidget):
     def _pump_changed(self) -> None:
         i = self.state.interrogation
         if i is None:
-            if self._serial is not None:
-                self._serial = None
             self._recheck()
             return
         if self._serial is not None and i.serial != self._serial:
             self._serial = None
             self.reset()  # another pump: nothing of the previous patient is left
             return
-        if self._serial is None:
-            self._serial = i.serial
-            if i.therapy.drugs:
-                d = i.therapy.drugs[0]
-                self.drug.setText(d.name)
-                self._drug_picked(d.name)
-                self.conc.setText(concentration_text(d.conc_ng_ml, _unit(d.name, d.conc_ng_ml)))
-            if i.therapy.catheter_volume_nl and not self.cath_volume.text():
-                # kept on the pump itself: what the last program stored
-                self.cath_volume.setText(
-                    volume_text(i.therapy.catheter_volume_nl).removesuffix(" mL")
-                )
+        self._serial = i.serial
+        # The pump's drug, unless the person has typed another: follows a fill or a therapy
+        # change made earlier in this visit (the page may have been built before it).
+        now = ("", "")
+        if i.therapy.drugs:
+            d = i.therapy.drugs[0]
+            now = (d.name, concentration_text(d.conc_ng_ml, _unit(d.name, d.conc_ng_ml)))
+        if (self.drug.text(), self.conc.text()) == self._prefilled and now != self._prefilled:
+            self.drug.setText(now[0])
+            self._drug_picked(now[0])
+            self.conc.setText(now[1])
+            self.conc_retype.clear()
+            self._prefilled = now
+        if i.therapy.catheter_volume_nl and not self.cath_volume.text():
+            # kept on the pump itself: what the last program stored
+            self.cath_volume.setText(volume_text(i.therapy.catheter_volume_nl).removesuffix(" mL"))
         self._recheck()
 
     def _drug_picked(self, name: str) -> None:
@@ -503,7 +513,7 @@ class RefillPage(QWidget):
         for key, name in names.items():
             if field.startswith(key):
                 return name
-        return field
+        return field_text(field)[:1].upper() + field_text(field)[1:]
 
     def _recheck(self) -> None:
         self._fill_now()
@@ -600,6 +610,8 @@ class RefillPage(QWidget):
         self.conc_retype.setVisible(
             (suspect is not None and not retyped) or bool(self.conc_retype.text())
         )
+        if suspect is not None:
+            self.conc_retype.setPlaceholderText(f"type {self.conc.text()} again to confirm it")
         lines = []
         if suspect is not None:
             meant = suggested_unit(self.conc.text())
@@ -714,7 +726,7 @@ class RefillPage(QWidget):
         hard = [f for f in p.findings if f.severity is Severity.HARD]
         self.findings.setText("\n".join(f"HARD: {f.message}" for f in hard) or
                               ("No findings." if not p.findings else ""))  # fmt: skip
-        self.findings.setStyleSheet(f"color: {CRITICAL}; font-weight: 600;")
+        self.findings.setStyleSheet(f"color: {CRITICAL if hard else OK}; font-weight: 600;")
         for f in p.findings:
             if f.severity is not Severity.SOFT or f.code in {
                 o.finding.code for o in self._overrides
@@ -799,13 +811,19 @@ class RefillPage(QWidget):
                          "The alarm date is an estimate from the programmed rate.</p>")  # fmt: skip
         self.summary.setText("".join(parts))
 
-    def report(self) -> VisitReport | None:
+    def report_html(self) -> str | None:
+        """The visit report: this visit's records only, in words (ui/report/visit.py)."""
+        from ui.report.visit import visit_html
+
         p, s = self.proposal, self.state
         if p is None or s.principal is None:
             return None
-        trail = s.trail.query(pump=p.base.serial) if s.session is not None else []
-        return VisitReport(s.principal.name, str(s.principal.role), f"{p.base.model} {p.base.serial}", p.base, p, self.result,
-                           trail[-40:], demo_key=s.demo_key)  # fmt: skip
+        session = s.session
+        trail = s.trail.query(pump=p.base.serial) if session is not None else []
+        opened = [r.seq for r in trail if r.action == "pump_connected"]
+        trail = [r for r in trail if not opened or r.seq >= opened[-1]]  # this visit only
+        return visit_html(user=s.principal.name, role=str(s.principal.role), before=p.base,
+                          proposal=p, result=self.result, trail=trail, demo_key=s.demo_key)  # fmt: skip
 
     def export_fhir(self, path: Path | None) -> Path | None:
         from ui.clinic.fhir_export import export_visit
@@ -814,8 +832,8 @@ class RefillPage(QWidget):
         return export_visit(self, self.state, session.visit_id if session else None, path)
 
     def save_report(self, path: Path | None) -> Path | None:
-        report = self.report()
-        if report is None:
+        html = self.report_html()
+        if html is None:
             return None
         if path is None:
             from ui.report.save import documents_folder
@@ -828,4 +846,20 @@ class RefillPage(QWidget):
             path = Path(name)
         from ui.report.pdf import write_pdf
 
-        return write_pdf(report.html(), path)
+        return write_pdf(html, path)
+
+    def print_report(self) -> bool:
+        """Print the visit report on a printer chosen in the system's dialog."""
+        from PySide6.QtGui import QTextDocument
+        from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+
+        html = self.report_html()
+        if html is None:
+            return False
+        printer = QPrinter()
+        if QPrintDialog(printer, self).exec() != QPrintDialog.DialogCode.Accepted:
+            return False
+        doc = QTextDocument()
+        doc.setHtml(html)
+        doc.print_(printer)
+        return True

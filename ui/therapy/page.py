@@ -46,7 +46,9 @@ from programmer.store import Action
 from ui.app_state import AppState
 from ui.drug_change import DrugChangeLabel, over_the_limit
 from ui.drug_picker import ConcentrationField, DrugPicker
+from ui.fields import field_text
 from ui.inputs import guard_inputs
+from ui.numbers import clinical_dose
 from ui.style import CRITICAL, INFO, OK, WARNING
 from ui.therapy.chart import ProfileChart
 from ui.therapy.model import TherapyModel, severity_rank, split_quantity
@@ -110,12 +112,11 @@ class _DrugRow(QWidget):
         self.name_problem.setStyleSheet(f"color: {CRITICAL}; font-weight: 600;")
         self.name_problem.setVisible(False)
         grid.addWidget(self.name, 0, 0)
-        grid.addWidget(self.conc, 0, 1)
-        grid.addWidget(self.remove, 0, 2)
-        grid.addWidget(self.name_problem, 1, 0, 1, 3)
-        grid.addWidget(self.message, 2, 0, 1, 3)
+        grid.addWidget(self.remove, 0, 1)
+        grid.addWidget(self.conc, 1, 0, 1, 2)  # its own line: the form fits 1024x768
+        grid.addWidget(self.name_problem, 2, 0, 1, 2)
+        grid.addWidget(self.message, 3, 0, 1, 2)
         grid.setColumnStretch(0, 1)
-        grid.setColumnStretch(1, 2)
         self.name.sig_picked.connect(lambda _: page._drug_edited(self.index))
         self.conc.sig_committed.connect(lambda: page._drug_edited(self.index))
         self.conc.sig_changed.connect(lambda: page._preview_drug(self.index))
@@ -156,8 +157,8 @@ class TherapyPage(QWidget):
 
         body = QHBoxLayout()
         outer.addLayout(body, 1)
-        body.addWidget(self._build_form(), 5)
-        body.addLayout(self._build_right(), 6)
+        body.addWidget(self._build_form(), 6)
+        body.addLayout(self._build_right(), 5)
         outer.addLayout(self._build_buttons())
 
         self.model.sig_changed.connect(self.refresh)
@@ -191,6 +192,10 @@ class TherapyPage(QWidget):
         self.indication.setObjectName("indication")
         self.indication.setAccessibleName("indication (selects the drug rules)")
         self.indication.addItem(NO_INDICATION, "")
+        self.indication.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.indication.setMinimumContentsLength(14)
         for name in INDICATIONS:
             self.indication.addItem(name, name)
         self.indication.activated.connect(
@@ -253,8 +258,8 @@ class TherapyPage(QWidget):
         row.addSpacing(12)
         row.addWidget(self.cycle)
         row.addStretch(1)
-        row.addWidget(self.rates_box)
         sbox.addLayout(row)
+        sbox.addWidget(self.rates_box)
         self.mode_message = FieldMessage("mode_message")
         sbox.addWidget(self.mode_message)
 
@@ -352,7 +357,7 @@ class TherapyPage(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(inner)
-        scroll.setMinimumWidth(480)
+        scroll.setMinimumWidth(360)
         return scroll
 
     def _build_right(self) -> QVBoxLayout:
@@ -369,14 +374,14 @@ class TherapyPage(QWidget):
         heading = QLabel("Per day")
         heading.setProperty("role", "muted")
         self.change = DrugChangeLabel("daily_change")
-        change_heading = QLabel("Each drug's daily dose vs the pump")
+        change_heading = QLabel("Daily dose vs the pump")
         change_heading.setProperty("role", "muted")
+        # Side by side when there is room; one above the other is what fits 1024x768.
+        self.totals.setWordWrap(True)
         grid.addWidget(heading, 0, 0)
         grid.addWidget(self.totals, 1, 0)
-        grid.addWidget(change_heading, 0, 1, alignment=Qt.AlignmentFlag.AlignRight)
-        grid.addWidget(self.change, 1, 1)
-        grid.setColumnStretch(0, 3)
-        grid.setColumnStretch(1, 2)
+        grid.addWidget(change_heading, 2, 0, alignment=Qt.AlignmentFlag.AlignRight)
+        grid.addWidget(self.change, 3, 0)
         right.addWidget(totals)
         self.chart = ProfileChart()
         self.chart.setMinimumHeight(170)
@@ -391,7 +396,8 @@ class TherapyPage(QWidget):
 
     def _build_buttons(self) -> QHBoxLayout:
         row = QHBoxLayout()
-        self.from_pump_button = QPushButton("Start from the pump's therapy")
+        self.from_pump_button = QPushButton("From the pump")
+        self.from_pump_button.setToolTip("Start again from the therapy the pump holds")
         self.from_pump_button.setObjectName("from_pump")
         self.from_pump_button.clicked.connect(self.start_from_pump)
         self.open_button = QPushButton("Open…")
@@ -759,13 +765,16 @@ class TherapyPage(QWidget):
         self.ptm_message.show_findings(mine, severity_rank(mine))
 
     def _show_totals(self, p: Plan) -> None:
-        lines = []
+        lines, exact = [], []
         now = daily_doses(self.model.pump_therapy)
         for d, most in zip(p.daily_doses, p.max_daily_doses, strict=False):
-            base = d.to_json()["text"]
-            top = most.to_json()["text"]
+            # rounded as a clinician writes it; the exact figures one hover away
+            base = clinical_dose(d.amount_ng, d.unit)
+            top = clinical_dose(most.amount_ng, most.unit)
+            exact.append(f"{d.drug}: exactly {d.to_json()['text']}"
+                         f" ({most.to_json()['text']} with every patient bolus)")  # fmt: skip
             lines.append(f"<b>{d.drug}</b>: <b style='font-size:15pt'>{base}</b>")
-            if top != base:
+            if most.amount_ng != d.amount_ng:
                 lines.append(f"&nbsp;&nbsp;with every patient bolus: <b>{top}</b>")
             if d.drug in now:
                 lines.append(
@@ -774,6 +783,7 @@ class TherapyPage(QWidget):
         vol = p.to_json()["daily_volume_text"]
         lines.append(f"volume: <b>{vol}</b>" if vol else "volume: — (no therapy can be built)")
         self.totals.setText("<br>".join(lines))
+        self.totals.setToolTip("\n".join(exact))
         if p.therapy is None:
             self.change.show_changes([], set())
             self.change.setText("—")
@@ -787,7 +797,7 @@ class TherapyPage(QWidget):
         self.findings.clear()
         order = {"hard": 0, "soft": 1, "info": 2}
         for f in sorted(p.findings, key=lambda f: order[str(f.severity)]):
-            item = QListWidgetItem(f"{f.severity.upper()}  {f.field}: {f.message}")
+            item = QListWidgetItem(f"{f.severity.upper()}  {field_text(f.field)}: {f.message}")
             item.setForeground(QBrush(QColor(SEVERITY_COLOUR[str(f.severity)])))
             item.setToolTip(f.remedy)
             item.setData(Qt.ItemDataRole.UserRole, f.field)

@@ -46,7 +46,8 @@ def _wait(until: Callable[[], bool], seconds: float = 15.0) -> bool:
 def fill_with_morphine(state: AppState, password: str) -> str:
     """Put morphine in the emulator's pump (a refill with a priming bolus); returns the outcome."""
     got: dict[str, Any] = {}
-    state.propose(FILL, None, lambda p: got.__setitem__("proposal", p),
+    tolerant = {"over_starting_dose": "opioid tolerant, converted from oral morphine"}
+    state.propose(FILL, tolerant, lambda p: got.__setitem__("proposal", p),
                   lambda e: got.__setitem__("error", e))  # fmt: skip
     _wait(lambda: bool(got))
     if "proposal" not in got:
@@ -60,7 +61,8 @@ def fill_with_morphine(state: AppState, password: str) -> str:
 
 
 def take_screenshots(window: QMainWindow, state: AppState, out_dir: Path, *,
-                     password: str = "physician-pass-1") -> list[Path]:  # fmt: skip
+                     password: str = "physician-pass-1",
+                     size: tuple[int, int] = (1366, 768)) -> list[Path]:  # fmt: skip
     """Save 07-therapy-editor.png, 08-confirm.png and 09-confirm-applied.png in `out_dir`."""
     from ui.confirm.dialog import ConfirmDialog
     from ui.therapy.page import TherapyPage
@@ -70,7 +72,7 @@ def take_screenshots(window: QMainWindow, state: AppState, out_dir: Path, *,
 
     def shot(widget: Any, name: str) -> None:
         if widget is window:
-            window.resize(1366, 768)  # the target screen; an earlier banner may have grown it
+            window.resize(*size)  # the target screen; an earlier banner may have grown it
         _wait(lambda: False, 0.3)
         path = out_dir / name
         widget.grab().save(str(path))
@@ -97,12 +99,13 @@ def take_screenshots(window: QMainWindow, state: AppState, out_dir: Path, *,
     dialog = page.confirm
     assert isinstance(dialog, ConfirmDialog)
     dialog.resize(min(1340, window.width()), min(740, window.height()))
+    dialog.password.setFocus()
     _wait(lambda: dialog.proposal is not None)
     shot(dialog, "08-confirm.png")
 
     for o in dialog._overrides:
         o.box.setChecked(True)
-        o.reason.setText("screenshot: reviewed with the patient")
+        o.reason.setText(f"{o.finding.message[:30]}: reviewed with the patient")
     if dialog._overrides:
         dialog.recheck_overrides()
         _wait(lambda: dialog._overrides_current() and not state.bridge.busy)
