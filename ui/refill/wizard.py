@@ -262,9 +262,7 @@ class RefillPage(QWidget):
         self.new_refill = QPushButton("Start a new refill")
         self.new_refill.setObjectName("refill_start_new")
         self.new_refill.clicked.connect(self.reset)
-        self.stack.addWidget(
-            self._page(self.summary, report, print_button, fhir, self.new_refill)
-        )
+        self.stack.addWidget(self._page(self.summary, report, print_button, fhir, self.new_refill))
         for field in (
             self.removed,
             self.added,
