@@ -19,9 +19,9 @@ FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
 RX = {
     "pump_model": "ITP-40",
     "indication": "pain-noncancer",
-    "drugs": [{"name": "morphine", "concentration": "10 mg/mL"}],
+    "drugs": [{"name": "morphine", "concentration": "2 mg/mL"}],
     "mode": "flex",
-    "steps": [{"start": "00:00", "dose": "0.04 mg/h"}, {"start": "08:00", "dose": "0.05 mg/h"}],
+    "steps": [{"start": "00:00", "dose": "0.01 mg/h"}, {"start": "08:00", "dose": "0.02 mg/h"}],
     "catheter": {"volume": "0.15 mL"},
     "refill": {"removed": "40 mL", "added": "20 mL"},
     "bolus": {"kind": "priming"},
