@@ -197,6 +197,12 @@ _KINDS = [
         Severity.INFO,
         "Give pump_model so the fill can be checked against the right reservoir.",
     ),
+    # --- dose-b: rolling 24 h, boluses, priming, titration, stability ---
+    FindingKind(
+        "worst_24h_over_calendar_day",
+        Severity.INFO,
+        "Doses across midnight add up: the daily limits hold for any 24 h, not only calendar days.",
+    ),
 ]
 
 KINDS: dict[str, FindingKind] = {k.code: k for k in _KINDS}

@@ -15,7 +15,7 @@ from fractions import Fraction
 from math import floor
 from typing import Any
 
-from programmer.dose import boluses, concentration, daily, profile, refill, titration
+from programmer.dose import boluses, concentration, daily, profile, refill, rolling, titration
 from programmer.dose.context import BolusPlan, unit_for
 from programmer.dose.context import PumpContext as PumpContext  # re-exported for session and app
 from programmer.dose.refill import RefillCheck
@@ -83,6 +83,7 @@ class Plan:
     refill_due_reason: str | None = None
     refill_check: RefillCheck | None = None
     stability_until: int | None = None
+    worst_24h: rolling.Window | None = None
 
     @property
     def hard(self) -> list[Finding]:
@@ -125,6 +126,7 @@ class Plan:
             else volume_text(self.daily_volume_nl) + "/day",
             "daily_doses": [d.to_json() for d in self.daily_doses],
             "max_daily_doses": [d.to_json() for d in self.max_daily_doses],
+            "worst_24h": None if self.worst_24h is None else self.worst_24h.to_json(),
             "bolus": None if self.bolus is None else self.bolus.to_wire(),
             "bolus_inputs": None if self.bolus is None else self.bolus.inputs,
             "low_reservoir_alarm_at": _iso(self.low_alarm_at),
@@ -198,22 +200,24 @@ def plan(
     add_all(boluses.check_drug_change(rx, therapy, previous, bolus))
 
     # --- doses ---
-    single_dose = Fraction(0)
-    if bolus is not None and bolus.kind == "single":
-        single_dose = Fraction(bolus.volume_nl)
-    ptm_volume = Fraction(therapy.ptm.volume_nl * therapy.ptm.allowed_per_day())
+    single_dose = bolus.volume_nl if bolus is not None and bolus.kind == "single" else 0
+    # Every maximum and every titration step is checked on the worst sliding 24 h of the
+    # cycle (wrapping), with every allowed bolus in it, not on calendar days.
+    out.worst_24h = rolling.therapy_worst_window(therapy, single_dose)
+    add_all(rolling.window_findings(out.worst_24h, out.daily_volume_nl, therapy.cycle_days))
     for fill in therapy.drugs:
         drug = lib.find(fill.name)
         unit = unit_for(drug, fill.conc_ng_ml)
         base = dose_ng(out.daily_volume_nl, fill.conc_ng_ml)
-        most = dose_ng(out.daily_volume_nl + ptm_volume + single_dose, fill.conc_ng_ml)
+        worst = out.worst_24h.basal_dose_ng(fill.conc_ng_ml)
+        most = out.worst_24h.dose_ng(fill.conc_ng_ml)
         out.daily_doses.append(DrugDose(fill.name, unit, base))
         out.max_daily_doses.append(DrugDose(fill.name, unit, most))
         if drug is not None:
-            add_all(daily.check_daily_dose(drug, unit, base, most, rx, lib))
+            add_all(daily.check_daily_dose(drug, unit, worst, most, rx, lib))
             history = [*dose_history, *rx.dose_history]
             current = titration.current_dose(pump, fill.name, history, at)
-            add_all(titration.check_titration(drug, unit, base, current, history, at, rx, lib))
+            add_all(titration.check_titration(drug, unit, worst, current, history, at, rx, lib))
 
     # --- refill: capacity, discrepancy, dates ---
     capacity = CAPACITY_NL.get(pump.model if pump else (rx.pump_model or ""))

@@ -23,9 +23,12 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
+from programmer.findings import Finding, finding
+from programmer.formatting import volume_text
 from programmer.pump_limits import MINUTES_PER_DAY
-from programmer.therapy import PatientBolus, Therapy, dose_ng
+from programmer.therapy import PatientBolus, Therapy, dose_ng, round_half_even
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,23 @@ class Window:
 
     def basal_dose_ng(self, conc_ng_ml: int) -> Fraction:
         return dose_ng(self.basal_nl, conc_ng_ml)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "start_min": self.start_min,
+            "start_text": cycle_time_text(self.start_min),
+            "volume_nl": round_half_even(self.volume_nl),
+            "basal_nl": round_half_even(self.basal_nl),
+            "patient_boluses": self.patient_boluses,
+            "patient_bolus_nl": self.patient_bolus_nl,
+            "clinician_bolus_nl": self.clinician_bolus_nl,
+        }
+
+
+def cycle_time_text(cycle_min: int) -> str:
+    """'day 2 12:00' for minute 2160 of the cycle."""
+    day, minute = divmod(cycle_min, MINUTES_PER_DAY)
+    return f"day {day + 1} {minute // 60:02d}:{minute % 60:02d}"
 
 
 class _Profile:
@@ -139,3 +159,15 @@ def therapy_worst_window(therapy: Therapy, clinician_bolus_nl: int = 0) -> Windo
         [] if therapy.mode == "stopped" else [(s.start_min, s.rate_nl_day) for s in therapy.steps]
     )
     return worst_window(steps, therapy.cycle_days, therapy.ptm, clinician_bolus_nl)
+
+
+def window_findings(window: Window, heaviest_day_nl: Fraction, cycle_days: int) -> list[Finding]:
+    """Say so when the worst 24 h holds more basal than any calendar day of the cycle."""
+    if cycle_days == 1 or window.basal_nl <= heaviest_day_nl:
+        return []
+    end = (window.start_min + MINUTES_PER_DAY) % (cycle_days * MINUTES_PER_DAY)
+    return [finding("worst_24h_over_calendar_day", "steps",
+                    f"the 24 h from {cycle_time_text(window.start_min)} to {cycle_time_text(end)} "
+                    f"hold {volume_text(window.basal_nl)} of basal, more than the heaviest calendar "
+                    f"day ({volume_text(heaviest_day_nl)}): every daily maximum and titration step "
+                    "is checked on these 24 h")]  # fmt: skip

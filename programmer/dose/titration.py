@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 
 from programmer.dose.context import PumpContext
+from programmer.dose.rolling import therapy_worst_window
 from programmer.drugs import Drug, DrugLibrary
 from programmer.findings import Finding, finding
 from programmer.formatting import (
@@ -16,7 +17,6 @@ from programmer.formatting import (
     mass_text,
 )
 from programmer.prescription import DoseRecord, Prescription
-from programmer.therapy import dose_ng
 
 
 def _increases(history: Sequence[DoseRecord], drug: str) -> list[datetime]:
@@ -92,11 +92,11 @@ def check_titration(
 def current_dose(
     pump: PumpContext | None, drug: str, history: Sequence[DoseRecord], at: datetime
 ) -> Fraction | None:
-    """The daily dose of `drug` running now: the pump's therapy if known, else the history."""
+    """The daily dose of `drug` running now (its worst 24 h of basal): the pump's, else the history."""
     if pump is not None and pump.therapy is not None:
         for fill in pump.therapy.drugs:
             if fill.name == drug:
-                return dose_ng(pump.therapy.max_day_volume_nl(), fill.conc_ng_ml)
+                return therapy_worst_window(pump.therapy).basal_dose_ng(fill.conc_ng_ml)
         return Fraction(0)
     earlier = [r for r in history if r.drug == drug and r.at <= at]
     if not earlier:
