@@ -174,8 +174,9 @@ _KINDS = [
     ),
     FindingKind(
         "previous_unknown",
-        Severity.INFO,
-        "The previous drug and rate are unknown: the bridge-bolus check was not possible.",
+        Severity.SOFT,
+        "Give previous.drugs (the fill in the pump now), or plan a bridge or priming bolus: "
+        "a change of drug or concentration needs a bridge decision.",
     ),
     FindingKind(
         "stability_assumed",

@@ -197,7 +197,7 @@ def plan(
     bolus, bolus_findings = boluses.plan_bolus(rx, therapy, previous, reservoir_after)
     out.bolus = bolus
     add_all(bolus_findings)
-    add_all(boluses.check_drug_change(rx, therapy, previous, bolus))
+    add_all(boluses.check_drug_change(rx, therapy, boluses.previous_drugs(rx, pump), bolus))
 
     # --- doses ---
     single_dose = bolus.volume_nl if bolus is not None and bolus.kind == "single" else 0
