@@ -70,12 +70,30 @@ class Stability:
 
 
 @dataclass(frozen=True)
+class StandardConcentration:
+    conc_ng_ml: int
+    kind: str  # "marketed" or "compounded"
+    source: str
+
+
+@dataclass(frozen=True)
+class StartingDose:
+    """A first fill's daily dose: above `max_ng` is soft, above `limit_ng` must be typed again."""
+
+    min_ng: Fraction
+    max_ng: Fraction
+    source: str
+    limit_ng: Fraction
+    limit_source: str
+
+
+@dataclass(frozen=True)
 class Drug:
     name: str
     aliases: tuple[str, ...]
     dose_unit: str | None
     approved: bool
-    marketed_strengths_ng_ml: tuple[int, ...]
+    standard_concs: tuple[StandardConcentration, ...]
     usual_conc: DoseRange | None  # ng/mL
     max_conc: Sourced | None  # value: ng/mL as int
     usual_daily: DoseRange | None  # ng/day
@@ -84,10 +102,22 @@ class Drug:
     stability: Stability
     patient_bolus_allowed: Sourced
     mix_with_others: Sourced
+    min_conc: Sourced | None = None  # value: ng/mL as int
+    drug_class: str | None = None  # "opioid", ...
+    starting: StartingDose | None = None
+    withdrawal: Sourced = Sourced(None, "")  # value: the label's warning text, or None
 
     @property
     def is_saline(self) -> bool:
         return self.dose_unit is None
+
+    @property
+    def marketed_strengths_ng_ml(self) -> tuple[int, ...]:
+        return tuple(s.conc_ng_ml for s in self.standard_concs if s.kind == "marketed")
+
+    @property
+    def standard_ng_ml(self) -> frozenset[int]:
+        return frozenset(s.conc_ng_ml for s in self.standard_concs)
 
     def titration_for(self, jurisdiction: str) -> Titration | None:
         return self.titration.get(jurisdiction) or self.titration.get("any")
@@ -105,6 +135,10 @@ class DrugLibrary:
     default_titration: Titration
     unit_suspect_factor: int
     sources: dict[str, str]
+    slip_factors: tuple[int, ...] = (10, 1000)
+    change_slip_factor: int = 8
+    over_max_suspect_factor: int = 2
+    min_refill_interval_days: int = 14
 
     def find(self, name: str) -> Drug | None:
         key = name.strip().lower()
@@ -140,16 +174,39 @@ def _titration(raw: dict[str, Any]) -> Titration:
     )
 
 
+def _starting(raw: dict[str, Any] | None) -> StartingDose | None:
+    if raw is None:
+        return None
+    start = StartingDose(
+        _mass(raw["min"]),
+        _mass(raw["max"]),
+        raw["source"],
+        _mass(raw["limit"]),
+        raw["limit_source"],
+    )
+    if not 0 < start.min_ng <= start.max_ng <= start.limit_ng:
+        raise ValueError(f"drug library: starting dose {raw!r} is not min <= max <= limit")
+    return start
+
+
 def _drug(raw: dict[str, Any]) -> Drug:
     stab = raw["stability_days"]
     undiluted = stab.get("undiluted_concentration")
     max_conc = raw["max_concentration"]
+    min_conc = raw.get("min_concentration")
+    standard = raw["standard_concentrations"]["values"]
     return Drug(
         name=raw["name"],
         aliases=tuple(raw["aliases"]),
         dose_unit=raw["dose_unit"],
         approved=bool(raw["approved"]["value"]),
-        marketed_strengths_ng_ml=tuple(_conc(s) for s in raw["marketed_strengths"]["values"]),
+        standard_concs=tuple(
+            StandardConcentration(_conc(s["value"]), s["kind"], s["source"]) for s in standard
+        ),
+        min_conc=Sourced(_conc(min_conc["value"]), min_conc["source"]) if min_conc else None,
+        drug_class=raw["class"]["value"],
+        starting=_starting(raw.get("starting_daily_dose")),
+        withdrawal=Sourced(raw["withdrawal_warning"]["value"], raw["withdrawal_warning"]["source"]),
         usual_conc=_range(raw["usual_concentration"], conc=True),
         max_conc=Sourced(_conc(max_conc["value"]), max_conc["source"]) if max_conc else None,
         usual_daily=_range(raw["usual_daily_dose"], conc=False),
@@ -196,6 +253,10 @@ def load_library(path: Path) -> DrugLibrary:
         default_titration=_titration(raw["default_titration"]),
         unit_suspect_factor=int(raw["unit_suspect_factor"]["value"]),
         sources=dict(raw["sources"]),
+        slip_factors=tuple(int(f) for f in raw["slip_factors"]["values"]),
+        change_slip_factor=int(raw["change_slip_factor"]["value"]),
+        over_max_suspect_factor=int(raw["over_max_concentration_suspect_factor"]["value"]),
+        min_refill_interval_days=int(raw["min_refill_interval_days"]["value"]),
     )
 
 

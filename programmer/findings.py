@@ -2,13 +2,16 @@
 
 Codes and severities of ../shared/cli-and-prescription.md are kept as they are;
 the others are ours. `hard` is never sent, `soft` needs an override with a
-reason, `info` is shown and recorded.
+reason, `info` is shown and recorded. A `retype` kind is hard until the value
+it names is typed again (the app's retype field, `--confirm-value FIELD=VALUE`);
+then it is a soft finding that still needs its own reason.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class Severity(StrEnum):
@@ -22,6 +25,7 @@ class FindingKind:
     code: str
     severity: Severity
     remedy: str
+    retype: bool = False  # lethal if wrong: cleared only by typing the value again
 
 
 _KINDS = [
@@ -74,8 +78,10 @@ _KINDS = [
     ),
     FindingKind(
         "unit_suspect",
-        Severity.SOFT,
-        "Check the unit: mg and mcg, per h and per day, are easy to swap.",
+        Severity.HARD,
+        "Check the unit: mg and mcg, per h and per day, are easy to swap. If the value is "
+        "right, type it again to confirm it, and give a reason.",
+        retype=True,
     ),
     FindingKind(
         "admixture",
@@ -145,7 +151,8 @@ _KINDS = [
     FindingKind(
         "therapy_stopped",
         Severity.SOFT,
-        "A stopped pump gives no drug: make sure this is meant, and plan to restart it.",
+        "A stopped pump gives no drug: make sure this is meant, and plan to restart it. "
+        "Stopping baclofen abruptly can kill (withdrawal): taper, or fill another drug.",
     ),
     FindingKind(
         "dose_decrease_large",
@@ -194,6 +201,75 @@ _KINDS = [
         "Use a priming bolus: it fills the tubing and catheter with the new drug now.",
     ),
     FindingKind(
+        "non_standard_concentration",
+        Severity.SOFT,
+        "Check the concentration against the vial or the pharmacy label; it is not one of the "
+        "library's standard strengths.",
+    ),
+    FindingKind(
+        "below_min_concentration",
+        Severity.SOFT,
+        "Check the concentration: it is below the weakest strength used in pumps.",
+    ),
+    FindingKind(
+        "drug_name_near_miss",
+        Severity.HARD,
+        "Correct the drug's name: it is close to a library drug, whose rules would not apply.",
+    ),
+    FindingKind(
+        "two_opioids",
+        Severity.SOFT,
+        "Two opioids in one pump add their respiratory depression: fill one opioid, or override "
+        "with a clinical reason.",
+    ),
+    FindingKind(
+        "over_starting_dose",
+        Severity.SOFT,
+        "A first fill starts low: check the dose against the drug's starting range.",
+    ),
+    FindingKind(
+        "below_starting_dose",
+        Severity.SOFT,
+        "Check the dose: it is below the drug's usual starting range (mg and mcg, h and day).",
+    ),
+    FindingKind(
+        "over_starting_dose_limit",
+        Severity.HARD,
+        "As a first dose this can kill: correct it, or type the value again to confirm it and "
+        "give a reason.",
+        retype=True,
+    ),
+    FindingKind(
+        "daily_volume_high",
+        Severity.SOFT,
+        "Check the rate and the concentration: the pump would empty within days.",
+    ),
+    FindingKind(
+        "refill_interval_short",
+        Severity.SOFT,
+        "Check the rate and the concentration: no clinic plans refills this often.",
+    ),
+    FindingKind(
+        "confirm_value_mismatch",
+        Severity.HARD,
+        "The value typed again differs from the prescription's: correct whichever is wrong.",
+    ),
+    FindingKind(
+        "confirm_value_unused",
+        Severity.INFO,
+        "No finding asks to retype this field; the value typed again was not needed.",
+    ),
+    FindingKind(
+        "override_reason_too_short",
+        Severity.HARD,
+        "Write why the finding is accepted, in at least 3 words, for this finding alone.",
+    ),
+    FindingKind(
+        "override_reason_reused",
+        Severity.HARD,
+        "Give each overridden finding its own reason.",
+    ),
+    FindingKind(
         "capacity_unknown",
         Severity.INFO,
         "Give pump_model so the fill can be checked against the right reservoir.",
@@ -216,17 +292,24 @@ class Finding:
     field: str
     message: str
     remedy: str
+    retype: bool = False  # cleared only by typing `value` again in `field`
+    value: str | None = None  # the prescription's text that must be typed again
+    confirmed: bool = False  # typed again and equal: now soft, and needs its own reason
 
-    def to_json(self) -> dict[str, str]:
-        return {
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "code": self.code,
             "severity": str(self.severity),
             "field": self.field,
             "message": self.message,
             "remedy": self.remedy,
         }
+        if self.retype:
+            out["retype"] = {"value": self.value, "confirmed": self.confirmed}
+        return out
 
 
-def finding(code: str, field: str, message: str) -> Finding:
+def finding(code: str, field: str, message: str, value: str | None = None) -> Finding:
+    """A finding of a declared kind. A retype kind names the `value` text to type again."""
     kind = KINDS[code]
-    return Finding(code, kind.severity, field, message, kind.remedy)
+    return Finding(code, kind.severity, field, message, kind.remedy, kind.retype, value)

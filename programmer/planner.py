@@ -15,8 +15,20 @@ from fractions import Fraction
 from math import floor
 from typing import Any
 
-from programmer.dose import boluses, concentration, daily, profile, refill, rolling, titration
-from programmer.dose.context import BolusPlan, unit_for
+from programmer.dose import (
+    boluses,
+    concentration,
+    daily,
+    profile,
+    refill,
+    rolling,
+    starting,
+    titration,
+)
+from programmer.dose import (
+    confirmations as confirming,
+)
+from programmer.dose.context import BolusPlan, dose_field, unit_for
 from programmer.dose.context import PumpContext as PumpContext  # re-exported for session and app
 from programmer.dose.refill import RefillCheck
 from programmer.drugs import DrugLibrary, default_library
@@ -70,6 +82,7 @@ class Plan:
     library_hash: str
     findings: list[Finding] = field(default_factory=list)
     overrides: dict[str, str] = field(default_factory=dict)
+    confirmations: dict[str, str] = field(default_factory=dict)
     therapy: Therapy | None = None
     bolus: BolusPlan | None = None
     daily_volume_nl: Fraction | None = None
@@ -137,6 +150,7 @@ class Plan:
             "library": {"version": self.library_version, "content_hash": self.library_hash},
             "findings": [f.to_json() for f in self.findings],
             "overrides": [{"code": c, "reason": r} for c, r in self.overrides.items()],
+            "confirmed_values": [{"field": k, "value": v} for k, v in self.confirmations.items()],
         }
 
 
@@ -153,12 +167,36 @@ def plan(
     library: DrugLibrary | None = None,
     local_offset_at: OffsetAt = system_offset_at,
     dose_history: Sequence[DoseRecord] = (),
+    confirmations: Mapping[str, str] | None = None,
 ) -> Plan:
-    """Check a prescription and compute what it would program. `now` must be aware."""
+    """Check a prescription and compute what it would program. `now` must be aware.
+
+    `overrides` maps a soft finding's code to its own reason (>= 3 words); `confirmations`
+    maps a retype finding's field to the value typed again. Both count for this plan only.
+    """
     lib = library or default_library()
     rx, structural = read_prescription(dict(data), lib)
     out = Plan(rx, lib.version, lib.content_hash, findings=list(structural))
-    out.overrides = dict(overrides or {})
+    _check(out, rx, lib, now, pump, local_offset_at, dose_history)
+    typed = dict(confirmations or {})
+    out.findings = confirming.apply_confirmations(out.findings, typed)
+    out.confirmations = {
+        k: v for k, v in typed.items() if any(f.confirmed and f.field == k for f in out.findings)
+    }
+    out.overrides, problems = confirming.valid_overrides(out.findings, dict(overrides or {}))
+    out.findings.extend(problems)
+    return out
+
+
+def _check(
+    out: Plan,
+    rx: Prescription,
+    lib: DrugLibrary,
+    now: datetime,
+    pump: PumpContext | None,
+    local_offset_at: OffsetAt,
+    dose_history: Sequence[DoseRecord],
+) -> None:
     add = out.findings.append
 
     at = rx.refill.at if rx.refill and rx.refill.at else now
@@ -184,7 +222,7 @@ def plan(
     therapy, step_findings = profile.build_therapy(rx, lib)
     add_all(step_findings)
     if therapy is None:
-        return out
+        return
     if pump is not None and therapy.catheter_volume_nl == 0 and pump.therapy is not None:
         therapy = _with_catheter(therapy, pump.therapy.catheter_volume_nl)
     out.therapy = therapy
@@ -205,6 +243,8 @@ def plan(
     # cycle (wrapping), with every allowed bolus in it, not on calendar days.
     out.worst_24h = rolling.therapy_worst_window(therapy, single_dose)
     add_all(rolling.window_findings(out.worst_24h, out.daily_volume_nl, therapy.cycle_days))
+    where = dose_field(rx, therapy)
+    history = [*dose_history, *rx.dose_history]
     for fill in therapy.drugs:
         drug = lib.find(fill.name)
         unit = unit_for(drug, fill.conc_ng_ml)
@@ -214,10 +254,24 @@ def plan(
         out.daily_doses.append(DrugDose(fill.name, unit, base))
         out.max_daily_doses.append(DrugDose(fill.name, unit, most))
         if drug is not None:
-            add_all(daily.check_daily_dose(drug, unit, worst, most, rx, lib))
-            history = [*dose_history, *rx.dose_history]
+            add_all(daily.check_daily_dose(drug, unit, worst, most, rx, lib, where))
             current = titration.current_dose(pump, fill.name, history, at)
+            first = starting.is_first_fill(fill.name, rx, pump, current)
+            if first is not None:
+                add_all(starting.check_starting_dose(drug, unit, worst, most, first, where))
+            elif current is not None:
+                add_all(daily.check_change_slip(drug, unit, worst, current, where, lib))
             add_all(titration.check_titration(drug, unit, worst, current, history, at, rx, lib))
+    if previous is not None and previous[0] and not therapy.drugs:
+        names = tuple(d.name for d in previous[0])
+        add(finding("therapy_stopped", "drugs",
+                    f"saline replaces {', '.join(names)}: the patient gets no drug once the "
+                    "catheter has run out" + profile.withdrawal_text(rx, lib, names)))  # fmt: skip
+    fill_nl = rx.refill.added_nl if rx.refill else None
+    model = pump.model if pump else rx.pump_model
+    worst_volume = out.worst_24h.basal_nl + out.worst_24h.patient_bolus_nl
+    add_all(daily.check_daily_volume(worst_volume, model, fill_nl,
+                                     therapy.low_alarm_nl, lib))  # fmt: skip
 
     # --- refill: capacity, discrepancy, dates ---
     capacity = CAPACITY_NL.get(pump.model if pump else (rx.pump_model or ""))
@@ -230,7 +284,6 @@ def plan(
                     "the refill discrepancy was not checked: refill.expected and refill.last_fill "
                     "(or a connected pump) are needed"))  # fmt: skip
     _dates(out, rx, therapy, pump, bolus, reservoir_after, lib, local_offset_at)
-    return out
 
 
 def _with_catheter(therapy: Therapy, catheter_nl: int) -> Therapy:

@@ -115,6 +115,9 @@ class Prescription:
     dose_history: list[DoseRecord] = field(default_factory=list)
     # Sections where an entry could not be read: never build a therapy from what is left.
     incomplete: set[str] = field(default_factory=set)
+    # Each quantity's text as written, by field ("drugs[0].concentration", "steps[2].dose"):
+    # what a retype-to-confirm finding asks to be typed again.
+    values: dict[str, str] = field(default_factory=dict)
 
 
 def load_prescription_file(path: Path) -> Any:
@@ -203,6 +206,7 @@ class _Reader:
     def __init__(self, library: DrugLibrary) -> None:
         self.library = library
         self.findings: list[Finding] = []
+        self.values: dict[str, str] = {}
 
     def bad(self, field_: str, message: str, code: str = "invalid_prescription") -> None:
         self.findings.append(finding(code, field_, message))
@@ -258,10 +262,12 @@ class _Reader:
                 self.bad(path + key, f"{key} is required")
             return None
         try:
-            return parse_quantity(obj[key], *dims)
+            q = parse_quantity(obj[key], *dims)
         except QuantityError as exc:
             self.bad(path + key, f"{key}: {exc.reason}", "invalid_quantity")
             return None
+        self.values[path + key] = q.text
+        return q
 
     def whole(self, q: Quantity | None, field_: str, what: str) -> int | None:
         if q is None:
@@ -360,6 +366,7 @@ def read_prescription(
     for f in r.findings:
         top = re.split(r"[.\[]", f.field, maxsplit=1)[0]
         p.incomplete.add(top)
+    p.values = r.values
     return p, r.findings
 
 

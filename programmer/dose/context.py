@@ -10,6 +10,7 @@ from typing import Any
 
 from programmer.drugs import Drug
 from programmer.formatting import concentration_text
+from programmer.prescription import Prescription
 from programmer.therapy import Therapy
 
 
@@ -48,3 +49,19 @@ def unit_for(drug: Drug | None, conc_ng_ml: int) -> str:
     if drug is not None and drug.dose_unit:
         return drug.dose_unit
     return "mg" if conc_ng_ml >= 1_000_000 else "mcg"
+
+
+def dose_field(rx: Prescription, therapy: Therapy) -> tuple[str, str | None]:
+    """The field (and its text) of the step that gives the most: what a dose slip is retyped in.
+
+    A continuous program has one `dose` or `rate`; a flex profile names the step with the
+    highest rate, e.g. `steps[2].dose`.
+    """
+    if not rx.steps:
+        return "steps", None
+    rates = [s.rate_nl_day for s in therapy.steps]
+    index = rates.index(max(rates)) if len(rates) == len(rx.steps) else 0
+    step = rx.steps[index]
+    key = "dose" if step.dose_ng_day is not None else "rate"
+    field = step.field if step.field in ("dose", "rate") else f"{step.field}.{key}"
+    return field, rx.values.get(field)

@@ -114,14 +114,7 @@ def build_therapy(rx: Prescription, lib: DrugLibrary) -> tuple[Therapy | None, l
         if rate is not None:
             steps.append(Step(entry.start_min, rate))
     out.extend(_check_profile(rx))
-    if rx.mode == "stopped":
-        out.append(finding("therapy_stopped", "mode",
-                           "mode stopped: the pump will deliver nothing, and raises a critical "
-                           "alarm after 48 h"))  # fmt: skip
-    elif rx.mode == "flex" and steps and all(s.rate_nl_day == 0 for s in steps):
-        out.append(
-            finding("therapy_stopped", "steps", "every step has rate 0: the pump delivers nothing")
-        )
+    out.extend(check_stopped(rx, steps, lib))
     low = rx.low_alarm_nl if rx.low_alarm_nl is not None else LOW_ALARM_DEFAULT_NL
     if not LOW_ALARM_MIN_NL <= low <= LOW_ALARM_MAX_NL:
         out.append(finding("invalid_low_reservoir_alarm", "low_reservoir_alarm",
@@ -155,3 +148,38 @@ def build_therapy(rx: Prescription, lib: DrugLibrary) -> tuple[Therapy | None, l
         catheter_volume_nl=rx.catheter_volume_nl or 0,
     )
     return therapy, out
+
+
+def withdrawal_text(rx: Prescription, lib: DrugLibrary, extra: tuple[str, ...] = ()) -> str:
+    """The label's withdrawal warnings of the drugs in this fill, the previous one and `extra`."""
+    names = [d.name for d in rx.drugs]
+    if rx.previous is not None:
+        names += [d.name for d in rx.previous.drugs]
+    warnings: list[str] = []
+    for name in dict.fromkeys([*names, *extra]):
+        drug = lib.find(name)
+        if drug is not None and drug.withdrawal.value:
+            text = f"{drug.name}: {drug.withdrawal.value} ({drug.withdrawal.source})"
+            if text not in warnings:
+                warnings.append(text)
+    return "".join(f". WITHDRAWAL - {w}" for w in warnings)
+
+
+def check_stopped(rx: Prescription, steps: list[Step], lib: DrugLibrary) -> list[Finding]:
+    """A program that delivers nothing, or only the pump's keep-open rate, stops the therapy."""
+    if rx.mode == "stopped":
+        return [finding("therapy_stopped", "mode",
+                        "mode stopped: the pump will deliver nothing, and raises a critical "
+                        "alarm after 48 h" + withdrawal_text(rx, lib))]  # fmt: skip
+    if not steps or any(s.rate_nl_day > MIN_RATE_NL_DAY for s in steps):
+        return []
+    field = "steps" if rx.mode == "flex" else rx.steps[0].field if rx.steps else "steps"
+    if all(s.rate_nl_day == 0 for s in steps):
+        what = "every step has rate 0" if rx.mode == "flex" else "the rate is 0"
+        return [finding("therapy_stopped", field,
+                        f"{what}: the pump delivers nothing" + withdrawal_text(rx, lib))]  # fmt: skip
+    return [finding("therapy_stopped", field,
+                    f"the program runs only the pump's minimum (keep-open) rate of "
+                    f"{volume_rate_text(MIN_RATE_NL_DAY)}, the way a pump is stopped while its catheter is kept "
+                    "open; if the small dose it gives is meant, override with the reason"
+                    + withdrawal_text(rx, lib))]  # fmt: skip

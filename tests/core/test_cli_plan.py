@@ -30,7 +30,7 @@ def _itp(*args: str) -> subprocess.CompletedProcess[str]:
     ("rx", "code"),
     [
         (EXAMPLE, 0),
-        ({**EXAMPLE, "drugs": [{"name": "morphine", "concentration": "25 mg/mL"}]}, 4),
+        ({**EXAMPLE, "drugs": [{"name": "morphine", "concentration": "7 mg/mL"}]}, 4),
         ({**EXAMPLE, "mode": "sometimes"}, 3),
     ],
 )

@@ -6,8 +6,8 @@ from programmer.resources import resource_path
 
 # Changing the library changes patient-facing limits: it must be a reviewed,
 # versioned change. Update both lines together, on purpose.
-PINNED_VERSION = "2026.11.0"
-PINNED_HASH = "a4e98875f9a912d5aba018c45b5e730c441ea5ff1c6f2d66308364b31173af4a"
+PINNED_VERSION = "2026.12.0"
+PINNED_HASH = "045e0eea8ffae03f2cfd7ba0c2cf895244a7a92812e9428e58b4ce268d058e3e"
 
 
 def test_library_version_and_content_hash_are_pinned():
@@ -19,7 +19,16 @@ def test_every_number_has_a_source():
     raw = json.loads(resource_path("drug_library.json").read_text())
     for drug in raw["drugs"]:
         for key, value in drug.items():
-            if isinstance(value, dict) and key not in ("max_daily_dose", "titration"):
+            if key == "standard_concentrations":
+                for item in value["values"]:
+                    assert item["source"], f"{drug['name']}.{key} {item['value']} has no source"
+                    assert item["kind"] in ("marketed", "compounded")
+                assert value["values"] or value.get("source"), f"{drug['name']}.{key}"
+            elif key == "starting_daily_dose":
+                assert value is None or (value["source"] and value["limit_source"])
+                if value is None:
+                    assert drug["starting_daily_dose_null_reason"]
+            elif isinstance(value, dict) and key not in ("max_daily_dose", "titration"):
                 assert value.get("source"), f"{drug['name']}.{key} has no source"
         for jur, limit in drug["max_daily_dose"].items():
             assert limit["source"], f"{drug['name']}.max_daily_dose.{jur}"
@@ -31,7 +40,9 @@ def test_the_facts_of_the_issue():
     lib = default_library()
     mg, mcg = 10**6, 10**3
     morphine = lib.drugs["morphine"]
-    assert morphine.max_conc is not None and morphine.max_conc.value == 20 * mg
+    # the labelled 25 mg/mL strength is within the maximum (it was 20, so it was always flagged)
+    assert morphine.max_conc is not None and morphine.max_conc.value == 25 * mg
+    assert 25 * mg in morphine.marketed_strengths_ng_ml
     assert morphine.daily_max["US"].soft_ng == 15 * mg
     assert morphine.daily_max["US"].hard_ng is None
     assert morphine.stability.days == 90

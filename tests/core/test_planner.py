@@ -279,7 +279,7 @@ def test_schedule_offset_is_the_refill_time_or_this_computer():
 def test_from_saline_prime_do_not_bridge():
     saline = {"drugs": [], "rate": "0.048 mL/day"}
     first_fill = with_(
-        morphine_continuous("1 mg/day"),
+        morphine_continuous("0.5 mg/day"),  # a first fill: inside the opioid-naive starting range
         refill=REFILL,
         catheter={"volume": "0.15 mL"},
         previous=saline,
