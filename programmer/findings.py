@@ -280,6 +280,41 @@ _KINDS = [
         Severity.INFO,
         "Doses across midnight add up: the daily limits hold for any 24 h, not only calendar days.",
     ),
+    FindingKind(
+        "over_max_clinician_bolus",
+        Severity.SOFT,
+        "Check the bolus dose against the drug's largest single intrathecal dose.",
+    ),
+    FindingKind(
+        "below_min_clinician_bolus",
+        Severity.SOFT,
+        "Check the bolus dose: it is below the drug's smallest single intrathecal dose.",
+    ),
+    FindingKind(
+        "over_max_patient_bolus",
+        Severity.SOFT,
+        "Check the patient bolus: no patient should give himself more than a supervised dose.",
+    ),
+    FindingKind(
+        "below_min_patient_bolus",
+        Severity.SOFT,
+        "Check the patient bolus: it is below what a patient bolus of this drug usually is.",
+    ),
+    FindingKind(
+        "patient_bolus_off_label",
+        Severity.SOFT,
+        "The label is for continuous infusion: remove the patient bolus, or override with a reason.",
+    ),
+    FindingKind(
+        "lockout_short",
+        Severity.SOFT,
+        "Lengthen the lockout, or override with a clinical reason.",
+    ),
+    FindingKind(
+        "too_many_patient_boluses",
+        Severity.SOFT,
+        "Lower the daily count or lengthen the lockout; every bolus taken adds to the daily dose.",
+    ),
 ]
 
 KINDS: dict[str, FindingKind] = {k.code: k for k in _KINDS}

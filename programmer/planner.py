@@ -16,6 +16,7 @@ from math import floor
 from typing import Any
 
 from programmer.dose import (
+    bolus_limits,
     boluses,
     concentration,
     daily,
@@ -31,7 +32,7 @@ from programmer.dose import (
 from programmer.dose.context import BolusPlan, dose_field, unit_for
 from programmer.dose.context import PumpContext as PumpContext  # re-exported for session and app
 from programmer.dose.refill import RefillCheck
-from programmer.drugs import DrugLibrary, default_library
+from programmer.drugs import Drug, DrugLibrary, default_library
 from programmer.findings import Finding, Severity, finding
 from programmer.formatting import (
     dose_per_day_text,
@@ -45,6 +46,7 @@ from programmer.pump_limits import (
 )
 from programmer.reservoir import OneTimeBolus, low_alarm_instant
 from programmer.therapy import (
+    DrugFill,
     Therapy,
     dose_ng,
     round_half_even,
@@ -245,6 +247,7 @@ def _check(
     add_all(rolling.window_findings(out.worst_24h, out.daily_volume_nl, therapy.cycle_days))
     where = dose_field(rx, therapy)
     history = [*dose_history, *rx.dose_history]
+    drug_rows: list[tuple[DrugFill, Drug, str]] = []
     for fill in therapy.drugs:
         drug = lib.find(fill.name)
         unit = unit_for(drug, fill.conc_ng_ml)
@@ -262,6 +265,12 @@ def _check(
             elif current is not None:
                 add_all(daily.check_change_slip(drug, unit, worst, current, where, lib))
             add_all(titration.check_titration(drug, unit, worst, current, history, at, rx, lib))
+            possible = titration.possible_dose(pump, fill.name) if pump else current
+            add_all(titration.check_patient_bolus_titration(
+                drug, unit, most - out.worst_24h.clinician_dose_ng(fill.conc_ng_ml), worst,
+                possible, at, rx, lib))  # fmt: skip
+            drug_rows.append((fill, drug, unit))
+    add_all(bolus_limits.check_bolus_limits(rx, therapy, bolus, drug_rows, pump, lib))
     if previous is not None and previous[0] and not therapy.drugs:
         names = tuple(d.name for d in previous[0])
         add(finding("therapy_stopped", "drugs",

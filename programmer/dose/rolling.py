@@ -52,6 +52,9 @@ class Window:
     def basal_dose_ng(self, conc_ng_ml: int) -> Fraction:
         return dose_ng(self.basal_nl, conc_ng_ml)
 
+    def clinician_dose_ng(self, conc_ng_ml: int) -> Fraction:
+        return dose_ng(self.clinician_bolus_nl, conc_ng_ml)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "start_min": self.start_min,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -102,3 +103,45 @@ def current_dose(
     if not earlier:
         return None
     return max(earlier, key=lambda r: r.at).daily_ng
+
+
+def possible_dose(pump: PumpContext | None, drug: str) -> Fraction | None:
+    """The most of `drug` the pump's program can give in 24 h now, every patient bolus taken."""
+    if pump is None or pump.therapy is None:
+        return None
+    for fill in pump.therapy.drugs:
+        if fill.name == drug:
+            return therapy_worst_window(pump.therapy).dose_ng(fill.conc_ng_ml)
+    return Fraction(0)
+
+
+def check_patient_bolus_titration(
+    drug: Drug,
+    unit: str,
+    new_possible_ng: Fraction,
+    new_basal_ng: Fraction,
+    current_possible_ng: Fraction | None,
+    at: datetime,
+    rx: Prescription,
+    lib: DrugLibrary,
+) -> list[Finding]:
+    """A new or larger patient bolus raises the possible daily dose: that is a titration too.
+
+    2 mg/day of basal with a patient bolus that allows 12 mg more is a step to 14 mg.
+    Without the pump the dose running now (basal, from the history) is the base.
+    """
+    if current_possible_ng is None or new_possible_ng <= new_basal_ng:
+        return []
+    if new_possible_ng <= current_possible_ng:
+        return []
+    # the step size only: the intervals are the basal's, checked with the history
+    found = check_titration(drug, unit, new_possible_ng, current_possible_ng, (), at, rx, lib)
+    return [
+        dataclasses.replace(
+            f,
+            field="patient_bolus",
+            message="with every allowed patient bolus taken, the possible daily dose: " + f.message,
+        )
+        for f in found
+        if f.code == "dose_change_too_large"
+    ]
