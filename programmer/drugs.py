@@ -10,7 +10,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +137,7 @@ class Drug:
     def marketed_strengths_ng_ml(self) -> tuple[int, ...]:
         return tuple(s.conc_ng_ml for s in self.standard_concs if s.kind == "marketed")
 
-    @property
+    @cached_property
     def standard_ng_ml(self) -> frozenset[int]:
         return frozenset(s.conc_ng_ml for s in self.standard_concs)
 

@@ -12,6 +12,12 @@ from typing import NoReturn
 
 from programmer.drugs import default_library
 from programmer.exitcodes import ExitCode
+from programmer.finding_args import (
+    FindingArgsError,
+    add_finding_args,
+    confirmations_from,
+    overrides_from,
+)
 from programmer.findings import Severity
 from programmer.formatting import (
     clock_text,
@@ -91,7 +97,11 @@ def render_text(p: Plan) -> str:
     if p.findings:
         lines.append("Findings:")
         for f in p.findings:
-            mark = " (overridden)" if f.code in p.overrides else ""
+            mark = " (overridden)" if f.code in p.overrides and f.severity is Severity.SOFT else ""
+            if f.retype and not f.confirmed:
+                mark += f" (type it again: --confirm-value '{f.field}={f.value or '...'}')"
+            elif f.confirmed:
+                mark += " (value typed again)"
             lines.append(f"  [{f.severity}] {f.code} at {f.field}{mark}: {f.message}")
             if f.severity is not Severity.INFO:
                 lines.append(f"      what to do: {f.remedy}")
@@ -104,13 +114,15 @@ def main(argv: Sequence[str]) -> int:
     )
     parser.add_argument("prescription", type=Path, help="the prescription file (JSON)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    add_finding_args(parser)
     args = parser.parse_args(list(argv))
     try:
+        overrides, confirmations = overrides_from(args), confirmations_from(args)
         data = load_prescription_file(args.prescription)
-    except PrescriptionFileError as exc:
+    except (PrescriptionFileError, FindingArgsError) as exc:
         sys.stderr.write(f"itp plan: {exc}\n")
         return ExitCode.USAGE
-    result = plan(data, now=datetime.now(UTC))
+    result = plan(data, now=datetime.now(UTC), overrides=overrides, confirmations=confirmations)
     if args.json:
         sys.stdout.write(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
     else:

@@ -170,16 +170,19 @@ def plan(
     local_offset_at: OffsetAt = system_offset_at,
     dose_history: Sequence[DoseRecord] = (),
     confirmations: Mapping[str, str] | None = None,
+    extra_findings: Sequence[Finding] = (),
 ) -> Plan:
     """Check a prescription and compute what it would program. `now` must be aware.
 
     `overrides` maps a soft finding's code to its own reason (>= 3 words); `confirmations`
     maps a retype finding's field to the value typed again. Both count for this plan only.
+    `extra_findings` (e.g. the session's clock check) are judged with the plan's own.
     """
     lib = library or default_library()
     rx, structural = read_prescription(dict(data), lib)
     out = Plan(rx, lib.version, lib.content_hash, findings=list(structural))
     _check(out, rx, lib, now, pump, local_offset_at, dose_history)
+    out.findings.extend(extra_findings)
     typed = dict(confirmations or {})
     out.findings = confirming.apply_confirmations(out.findings, typed)
     out.confirmations = {

@@ -30,6 +30,12 @@ from programmer.cli_support import (
     signed_in,
 )
 from programmer.exitcodes import ExitCode
+from programmer.finding_args import (
+    FindingArgsError,
+    add_finding_args,
+    confirmations_from,
+    overrides_from,
+)
 from programmer.formatting import percent_text, volume_text
 from programmer.link import AddressError, LinkError, ProtocolError
 from programmer.plan_cli import exit_code as plan_exit_code
@@ -221,15 +227,7 @@ def main_program(argv: list[str]) -> int:
     parser = _parser("itp program", "check, stage, verify, commit and read back a prescription")
     parser.add_argument("prescription", type=Path)
     parser.add_argument("--yes", action="store_true", help="confirm without asking (for scripts)")
-    parser.add_argument(
-        "--override",
-        action="extend",
-        nargs="+",
-        default=[],
-        metavar="CODE",
-        help="accept soft findings (needs --reason); repeat the flag or list several codes",
-    )
-    parser.add_argument("--reason", help="why the overridden findings are accepted (audited)")
+    add_finding_args(parser)  # --override, --reason [CODE=]TEXT, --confirm-value FIELD=VALUE
     return _run(parser, argv, _program)
 
 
@@ -250,12 +248,13 @@ def _program(args: argparse.Namespace) -> int:
         data = load_prescription_file(args.prescription)
     except PrescriptionFileError as exc:
         raise CliUsage(str(exc)) from None
-    if args.override and not (args.reason and args.reason.strip()):
-        raise CliUsage("--override needs --reason: say why the finding is accepted")
-    overrides = {code: args.reason for code in args.override}
+    try:
+        overrides, confirmations = overrides_from(args), confirmations_from(args)
+    except FindingArgsError as exc:
+        raise CliUsage(str(exc)) from None
     with _session(args) as session:
         notes = _resolutions_text(session, session.connect())
-        proposal = session.propose(data, overrides)
+        proposal = session.propose(data, overrides, confirmations)
         p = proposal.plan
         report: dict[str, Any] = p.to_json() | {
             "demo_key": session.demo_key,

@@ -523,9 +523,16 @@ class PumpSession:
         return out
 
     def propose(
-        self, prescription: dict[str, Any], overrides: Mapping[str, str] | None = None
+        self,
+        prescription: dict[str, Any],
+        overrides: Mapping[str, str] | None = None,
+        confirmations: Mapping[str, str] | None = None,
     ) -> Proposal:
-        """Plan against the pump as it is now; nothing is sent."""
+        """Plan against the pump as it is now; nothing is sent.
+
+        `overrides` (code -> its own reason) and `confirmations` (field -> value typed
+        again) count for this proposal only.
+        """
         self.accounts.authorize(self.principal, Action.CHECK_PRESCRIPTION)
         base = self.interrogate()
         pump_now = datetime.fromtimestamp(int(base.status["clock_t"]), UTC)
@@ -536,8 +543,9 @@ class PumpSession:
             overrides=overrides,
             local_offset_at=self.local_offset_at,
             dose_history=self.dose_history(),
+            confirmations=confirmations,
+            extra_findings=base.clock_findings,  # overridable like the plan's own
         )
-        result.findings.extend(base.clock_findings)
         changeset: dict[str, Any] = {}
         if result.therapy is not None and result.therapy != base.therapy:
             # An unchanged therapy is not sent: a refill alone needs only the refill right.
@@ -566,7 +574,7 @@ class PumpSession:
             changes=changes,
             daily_change=daily_change(base.therapy, result.therapy) if result.therapy else None,
             base=base,
-            overrides=dict(overrides or {}),
+            overrides=dict(result.overrides),
         )
 
     def send(self, proposal: Proposal, *, confirmed: bool, password: str,

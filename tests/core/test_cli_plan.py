@@ -64,3 +64,47 @@ def test_usage_errors_exit_2_without_traceback(tmp_path: Path):
         assert result.returncode == 2, args
         assert "Traceback" not in result.stderr
         assert result.stderr.strip()
+
+
+SLIP = {
+    **{k: v for k, v in EXAMPLE.items() if k != "steps"},
+    "drugs": [{"name": "morphine", "concentration": "10 mcg/mL"}],
+    "previous": {"drugs": [{"name": "morphine", "concentration": "10 mcg/mL"}]},
+    "mode": "continuous",
+    "rate": "0.5 mL/day",
+}
+CONFIRM = ["--confirm-value", "drugs[0].concentration=10 mcg/mL"]
+REASON = ["--override", "unit_suspect", "--reason", "compounded this weak on purpose"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "code"),
+    [
+        ([], 3),
+        (REASON, 3),  # a reason alone never clears a unit slip
+        (CONFIRM, 4),  # retyped: now soft, and it needs its own reason
+        ([*CONFIRM, *REASON], 0),
+        (["--confirm-value", "drugs[0].concentration=10 mg/mL", *REASON], 3),
+        (["--confirm-value", "nonsense"], 2),
+        (["--override", "unit_suspect", "dose_rounded", "--reason", "one for both codes"], 2),
+        (["--override", "no_such_code", "--reason", "a reason of words"], 2),
+        (["--reason", "unit_suspect=a reason without its override"], 2),
+    ],
+)
+def test_confirm_value_and_reasons_on_itp_plan(tmp_path: Path, extra: list[str], code: int):
+    path = tmp_path / "rx.json"
+    path.write_text(json.dumps(SLIP))
+    result = _itp("plan", str(path), "--json", *extra)
+    assert result.returncode == code, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    if code == 0:
+        assert json.loads(result.stdout)["confirmed_values"] == [
+            {"field": "drugs[0].concentration", "value": "10 mcg/mL"}
+        ]
+
+
+def test_human_output_says_how_to_retype(tmp_path: Path):
+    path = tmp_path / "rx.json"
+    path.write_text(json.dumps(SLIP))
+    result = _itp("plan", str(path))
+    assert "--confirm-value 'drugs[0].concentration=10 mcg/mL'" in result.stdout

@@ -171,11 +171,15 @@ def test_a_soft_finding_needs_override_and_reason(
     args = ["program", "--pump", emulator.address, str(rx), "--user", "doc", "--yes", "--json"]
     r = _itp(args, clinic)
     assert r.returncode == 4 and json.loads(r.stdout)["outcome"] == "refused"
-    r = _itp([*args, "--override", "therapy_stopped", "--reason", "explant tomorrow"], clinic)
+    r = _itp([*args, "--override", "therapy_stopped", "--reason", "explant"], clinic)
+    assert r.returncode == 3 and json.loads(r.stdout)["outcome"] == "refused"  # a reason of words
+    r = _itp(
+        [*args, "--override", "therapy_stopped", "--reason", "explant planned tomorrow"], clinic
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["outcome"] == "applied" and out["overrides"] == [
-        {"code": "therapy_stopped", "reason": "explant tomorrow"}
+        {"code": "therapy_stopped", "reason": "explant planned tomorrow"}
     ]
 
 
@@ -224,8 +228,11 @@ def test_several_overrides_after_one_flag(
     rx = tmp_path / "stop.json"
     rx.write_text(json.dumps({"pump_model": "ITP-40", "drugs": [], "mode": "stopped"}))
     args = ["program", "--pump", emulator.address, str(rx), "--user", "doc", "--yes", "--json",
-            "--override", "therapy_stopped", "unit_suspect", "--reason", "explant tomorrow"]  # fmt: skip
-    r = _itp(args, clinic)
+            "--override", "therapy_stopped", "unit_suspect"]  # fmt: skip
+    r = _itp([*args, "--reason", "explant planned tomorrow"], clinic)
+    assert r.returncode == 2 and "its own reason" in r.stderr  # one reason for two findings
+    r = _itp([*args, "--reason", "therapy_stopped=explant planned tomorrow",
+              "--reason", "unit_suspect=no unit slip here at all"], clinic)  # fmt: skip
     assert r.returncode == 0, r.stderr
     codes = {o["code"] for o in json.loads(r.stdout)["overrides"]}
-    assert codes == {"therapy_stopped", "unit_suspect"}
+    assert codes == {"therapy_stopped"}  # no unit_suspect in this plan: nothing to record
