@@ -311,6 +311,31 @@ _KINDS = [
         "Lengthen the lockout, or override with a clinical reason.",
     ),
     FindingKind(
+        "stability_default",
+        Severity.INFO,
+        "No sourced stability: a conservative clinic default sets the refill date.",
+    ),
+    FindingKind(
+        "stability_unknown",
+        Severity.INFO,
+        "Find the date of the last refill: the drug's stability cannot be checked without it.",
+    ),
+    FindingKind(
+        "stability_expired",
+        Severity.SOFT,
+        "Refill the pump: the drug in it is past its stability limit.",
+    ),
+    FindingKind(
+        "refill_check_impossible",
+        Severity.SOFT,
+        "Check the expected volume and the last fill: the discrepancy cannot be computed from them.",
+    ),
+    FindingKind(
+        "implausible_date",
+        Severity.SOFT,
+        "Correct the date: a typo in a date must not switch a check off.",
+    ),
+    FindingKind(
         "too_many_patient_boluses",
         Severity.SOFT,
         "Lower the daily count or lengthen the lockout; every bolus taken adds to the daily dose.",

@@ -250,6 +250,8 @@ def _check(
     add_all(rolling.window_findings(out.worst_24h, out.daily_volume_nl, therapy.cycle_days))
     where = dose_field(rx, therapy)
     history = [*dose_history, *rx.dose_history]
+    titrate_at, date_findings = titration.check_dates(rx, history, now)
+    add_all(date_findings)
     drug_rows: list[tuple[DrugFill, Drug, str]] = []
     for fill in therapy.drugs:
         drug = lib.find(fill.name)
@@ -261,17 +263,18 @@ def _check(
         out.max_daily_doses.append(DrugDose(fill.name, unit, most))
         if drug is not None:
             add_all(daily.check_daily_dose(drug, unit, worst, most, rx, lib, where))
-            current = titration.current_dose(pump, fill.name, history, at)
+            current = titration.current_dose(pump, fill.name, history, titrate_at)
             first = starting.is_first_fill(fill.name, rx, pump, current)
             if first is not None:
                 add_all(starting.check_starting_dose(drug, unit, worst, most, first, where))
             elif current is not None:
                 add_all(daily.check_change_slip(drug, unit, worst, current, where, lib))
-            add_all(titration.check_titration(drug, unit, worst, current, history, at, rx, lib))
+            add_all(titration.check_titration(
+                drug, unit, worst, current, history, titrate_at, rx, lib))  # fmt: skip
             possible = titration.possible_dose(pump, fill.name) if pump else current
             add_all(titration.check_patient_bolus_titration(
                 drug, unit, most - out.worst_24h.clinician_dose_ng(fill.conc_ng_ml), worst,
-                possible, at, rx, lib))  # fmt: skip
+                possible, titrate_at, rx, lib))  # fmt: skip
             drug_rows.append((fill, drug, unit))
     add_all(bolus_limits.check_bolus_limits(rx, therapy, bolus, drug_rows, pump, lib))
     if previous is not None and previous[0] and not therapy.drugs:
@@ -291,10 +294,10 @@ def _check(
     out.refill_check = refill.refill_discrepancy(rx, pump)
     if out.refill_check is not None:
         add_all(refill.check_discrepancy(out.refill_check))
-    elif rx.refill is not None:
-        add(finding("refill_check_skipped", "refill",
-                    "the refill discrepancy was not checked: refill.expected and refill.last_fill "
-                    "(or a connected pump) are needed"))  # fmt: skip
+    else:
+        add_all(refill.check_discrepancy_inputs(rx, pump))
+    if rx.refill is not None or pump is not None:
+        add_all(refill.stability_notes(therapy, lib))
     _dates(out, rx, therapy, pump, bolus, reservoir_after, lib, local_offset_at)
 
 
@@ -339,6 +342,13 @@ def _dates(
         if days is not None:
             out.stability_until = start + days * 86_400
             candidates.append((out.stability_until, "drug_stability"))
+    elif pump is not None:
+        # a visit without a refill: the drug in the pump keeps ageing from its own refill
+        until, found = refill.check_stability_now(therapy, rx, pump, lib, start)
+        out.findings.extend(found)
+        if until is not None:
+            out.stability_until = until
+            candidates.append((until, "drug_stability"))
     if pump is not None and pump.eri_t is not None:
         candidates.append((pump.eri_t, "elective_replacement"))
     if candidates:

@@ -90,6 +90,48 @@ def check_titration(
     return out
 
 
+REFILL_AT_FUTURE = timedelta(hours=1)  # clocks differ a little; a refill is not recorded ahead
+
+
+def check_dates(
+    rx: Prescription, history: Sequence[DoseRecord], now: datetime
+) -> tuple[datetime, list[Finding]]:
+    """(the instant the titration checks run at, findings on dates that cannot be right).
+
+    A typo in `refill.at` or a dose record dated ahead must never turn the titration checks
+    off. `refill.at` ahead of now, or before a dose change the history already records,
+    contradicts what is known: the checks then run at `now`, and the date is a finding.
+    """
+    out: list[Finding] = []
+    at = now
+    if rx.refill is not None and rx.refill.at is not None:
+        given = rx.refill.at
+        later = [r for r in history if given < r.at <= now + REFILL_AT_FUTURE]
+        if given - now > REFILL_AT_FUTURE:
+            out.append(finding("implausible_date", "refill.at",
+                               f"refill.at {given.isoformat()} is {_span(given - now)} from now "
+                               f"({now.isoformat(timespec='minutes')}): check the year, month and day"))  # fmt: skip
+        elif later:
+            first = min(later, key=lambda r: r.at)
+            out.append(finding("implausible_date", "refill.at",
+                               f"refill.at {given.isoformat()} is before the {first.drug} dose change "
+                               f"recorded on {first.at.isoformat()}: check the year, month and day"))  # fmt: skip
+        else:
+            at = given
+    for i, record in enumerate(history):
+        if record.at - now > REFILL_AT_FUTURE:
+            out.append(finding("implausible_date", f"dose_history[{i}].at",
+                               f"a {record.drug} dose is dated {record.at.isoformat()}, in the "
+                               "future: it is taken as the dose running now"))  # fmt: skip
+    return at, out
+
+
+def _span(delta: timedelta) -> str:
+    days = abs(delta.days if delta.days >= 0 else (-delta).days)
+    word = "ahead" if delta > timedelta(0) else "back"
+    return f"{days} days {word}" if days else f"{int(abs(delta.total_seconds()) // 3600)} h {word}"
+
+
 def current_dose(
     pump: PumpContext | None, drug: str, history: Sequence[DoseRecord], at: datetime
 ) -> Fraction | None:
@@ -99,7 +141,11 @@ def current_dose(
             if fill.name == drug:
                 return therapy_worst_window(pump.therapy).basal_dose_ng(fill.conc_ng_ml)
         return Fraction(0)
-    earlier = [r for r in history if r.drug == drug and r.at <= at]
+    records = [r for r in history if r.drug == drug]
+    earlier = [r for r in records if r.at <= at]
+    ahead = [r for r in records if r.at > at]
+    if ahead:  # dated in the future (a typo, said by check_dates): still the latest dose known
+        return max(ahead, key=lambda r: r.at).daily_ng
     if not earlier:
         return None
     return max(earlier, key=lambda r: r.at).daily_ng

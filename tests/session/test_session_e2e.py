@@ -356,6 +356,11 @@ def test_a_nurse_records_a_refill_without_changing_the_therapy(
     doc.connect()
     _fill(doc)
     before = _held(emulator, doc)
+    # ten days at 0.1 mL/day: a refill right after the fill could not be checked against what
+    # came out (refill_check_impossible, which a nurse may not override; issue 12 class 10)
+    left = _observe(
+        emulator, doc, lambda c: (c.sim_advance(10 * 86400), c.get_status()["reservoir_nl"])[1]
+    )
     nurse = clinic.session("nurse", emulator.address)
     nurse.connect()
     from programmer.session.refill_rx import prescription_from_therapy, with_refill
@@ -363,7 +368,7 @@ def test_a_nurse_records_a_refill_without_changing_the_therapy(
     base = nurse.interrogate()
     rx = with_refill(
         prescription_from_therapy(base.therapy, keep="dose"),
-        removed="1 mL",
+        removed=f"{left} nL",  # what the syringe draws out is what the pump says is left
         added="20 mL",
         drugs=None,
         bridge=False,
@@ -373,10 +378,13 @@ def test_a_nurse_records_a_refill_without_changing_the_therapy(
     result = nurse.send(proposal, confirmed=True, password=PASSWORDS["nurse"])
     assert result.outcome == "applied", result.message
     assert _held(emulator, nurse) == before
-    assert clinic.records.refills(nurse.serial)[-1].removed_nl == 1_000_000
+    assert clinic.records.refills(nurse.serial)[-1].removed_nl == left
     # but the same nurse cannot change the therapy
+    left = _observe(
+        emulator, nurse, lambda c: (c.sim_advance(10 * 86400), c.get_status()["reservoir_nl"])[1]
+    )
     nurse.reconnect()
-    change = nurse.propose(with_refill(prescription_from_therapy(base.therapy, keep="dose"), removed="1 mL", added="20 mL",
+    change = nurse.propose(with_refill(prescription_from_therapy(base.therapy, keep="dose"), removed=f"{left} nL", added="20 mL",
                                        drugs=[{"name": "morphine", "concentration": "20 mg/mL"}], bridge=True))  # fmt: skip
     assert "therapy" in change.changeset
     with pytest.raises(NotAllowed):
