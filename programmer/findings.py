@@ -311,6 +311,21 @@ _KINDS = [
         "Lengthen the lockout, or override with a clinical reason.",
     ),
     FindingKind(
+        "priming_path_not_stated",
+        Severity.HARD,
+        "State bolus.fluid_path (new-pump, new-catheter or emptied-and-aspirated), or use a bridge bolus.",
+    ),
+    FindingKind(
+        "priming_path_holds_drug",
+        Severity.HARD,
+        "Never prime a path that holds drug: empty and aspirate it first, or use a bridge bolus.",
+    ),
+    FindingKind(
+        "bolus_dose",
+        Severity.INFO,
+        "Check the dose each drug gets from the one-time bolus, and how fast.",
+    ),
+    FindingKind(
         "stability_default",
         Severity.INFO,
         "No sourced stability: a conservative clinic default sets the refill date.",

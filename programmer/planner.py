@@ -20,6 +20,7 @@ from programmer.dose import (
     boluses,
     concentration,
     daily,
+    priming,
     profile,
     refill,
     rolling,
@@ -240,7 +241,11 @@ def _check(
     bolus, bolus_findings = boluses.plan_bolus(rx, therapy, previous, reservoir_after)
     out.bolus = bolus
     add_all(bolus_findings)
-    add_all(boluses.check_drug_change(rx, therapy, boluses.previous_drugs(rx, pump), bolus))
+    in_path = boluses.previous_drugs(rx, pump)
+    add_all(boluses.check_drug_change(rx, therapy, in_path, bolus))
+    add_all(priming.check_catheter(rx))
+    add_all(priming.check_priming(rx, in_path, pump))
+    add_all(priming.bolus_doses(bolus, therapy, in_path, lib))
 
     # --- doses ---
     single_dose = bolus.volume_nl if bolus is not None and bolus.kind == "single" else 0

@@ -27,7 +27,9 @@ def _rx(**kw: Any) -> dict[str, Any]:
 
 def _fill(session: PumpSession, fill: dict[str, str] = FIRST_FILL) -> None:
     """Put morphine in the emulator's saline pump (a first fill, primed)."""
-    proposal = session.propose(_rx(refill=fill, bolus={"kind": "priming"}), TOLERANT)
+    proposal = session.propose(
+        _rx(refill=fill, bolus={"kind": "priming", "fluid_path": "new-pump"}), TOLERANT
+    )
     assert proposal.plan.ok, proposal.plan.findings
     result = session.send(proposal, confirmed=True, password=PASSWORDS["doc"])
     assert result.outcome == "applied", result.message
@@ -177,7 +179,12 @@ def test_titration_refused_across_two_sessions_hours_apart(
     s = clinic.session("doc", emulator.address)
     s.connect()
     first = s.propose(
-        baclofen | {"dose": "300 mcg/day", "refill": FIRST_FILL, "bolus": {"kind": "priming"}},
+        baclofen
+        | {
+            "dose": "300 mcg/day",
+            "refill": FIRST_FILL,
+            "bolus": {"kind": "priming", "fluid_path": "new-pump"},
+        },
         {"over_starting_dose": "screening bolus of 150 mcg worked"},  # above 200 mcg/day
     )
     assert s.send(first, confirmed=True, password=PASSWORDS["doc"]).outcome == "applied"
@@ -226,7 +233,9 @@ def test_nurse_cannot_program_but_can_interrogate(clinic: Clinic, emulator: Emul
     s = clinic.session("nurse", emulator.address)
     s.connect()
     s.interrogate()
-    proposal = s.propose(_rx(refill=FIRST_FILL, bolus={"kind": "priming"}), TOLERANT)
+    proposal = s.propose(
+        _rx(refill=FIRST_FILL, bolus={"kind": "priming", "fluid_path": "new-pump"}), TOLERANT
+    )
     with pytest.raises(NotAllowed):
         s.send(proposal, confirmed=True, password=PASSWORDS["nurse"])
     assert _held(emulator, s)["drugs"] == []
@@ -235,7 +244,9 @@ def test_nurse_cannot_program_but_can_interrogate(clinic: Clinic, emulator: Emul
 def test_wrong_password_at_send_sends_nothing(clinic: Clinic, emulator: Emulator) -> None:
     s = clinic.session("doc", emulator.address)
     s.connect()
-    proposal = s.propose(_rx(refill=FIRST_FILL, bolus={"kind": "priming"}), TOLERANT)
+    proposal = s.propose(
+        _rx(refill=FIRST_FILL, bolus={"kind": "priming", "fluid_path": "new-pump"}), TOLERANT
+    )
     with pytest.raises(AuthenticationFailed):
         s.send(proposal, confirmed=True, password="not-the-password")
     assert _held(emulator, s)["drugs"] == []
@@ -245,7 +256,9 @@ def test_wrong_password_at_send_sends_nothing(clinic: Clinic, emulator: Emulator
 def test_unconfirmed_changes_are_not_sent(clinic: Clinic, emulator: Emulator) -> None:
     s = clinic.session("doc", emulator.address)
     s.connect()
-    proposal = s.propose(_rx(refill=FIRST_FILL, bolus={"kind": "priming"}), TOLERANT)
+    proposal = s.propose(
+        _rx(refill=FIRST_FILL, bolus={"kind": "priming", "fluid_path": "new-pump"}), TOLERANT
+    )
     assert s.send(proposal, confirmed=False, password=PASSWORDS["doc"]).outcome == "refused"
     assert _held(emulator, s)["drugs"] == []
 
@@ -255,7 +268,9 @@ def test_no_audit_intent_means_nothing_is_sent(
 ) -> None:
     s = clinic.session("doc", emulator.address)
     s.connect()
-    proposal = s.propose(_rx(refill=FIRST_FILL, bolus={"kind": "priming"}), TOLERANT)
+    proposal = s.propose(
+        _rx(refill=FIRST_FILL, bolus={"kind": "priming", "fluid_path": "new-pump"}), TOLERANT
+    )
     real = clinic.trail.append
 
     def failing(action: Any, **kw: Any) -> Any:
@@ -294,7 +309,9 @@ def test_the_pump_changing_after_the_plan_refuses_the_send(
 def test_nothing_is_sent_while_an_outcome_is_uncertain(clinic: Clinic, emulator: Emulator) -> None:
     s = clinic.session("doc", emulator.address)
     s.connect()
-    proposal = s.propose(_rx(refill=FIRST_FILL, bolus={"kind": "priming"}), TOLERANT)
+    proposal = s.propose(
+        _rx(refill=FIRST_FILL, bolus={"kind": "priming", "fluid_path": "new-pump"}), TOLERANT
+    )
     s.uncertain = [123]
     with pytest.raises(UncertainOutstanding):
         s.send(proposal, confirmed=True, password=PASSWORDS["doc"])
