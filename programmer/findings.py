@@ -207,11 +207,6 @@ _KINDS = [
         "library's standard strengths.",
     ),
     FindingKind(
-        "below_min_concentration",
-        Severity.SOFT,
-        "Check the concentration: it is below the weakest strength used in pumps.",
-    ),
-    FindingKind(
         "drug_name_near_miss",
         Severity.HARD,
         "Correct the drug's name: it is close to a library drug, whose rules would not apply.",

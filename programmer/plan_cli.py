@@ -99,7 +99,8 @@ def render_text(p: Plan) -> str:
         for f in p.findings:
             mark = " (overridden)" if f.code in p.overrides and f.severity is Severity.SOFT else ""
             if f.retype and not f.confirmed:
-                mark += f" (type it again: --confirm-value '{f.field}={f.value or '...'}')"
+                # the command is not printed with the value: retyping is the double check
+                mark += f" (hard until typed again: --confirm-value '{f.field}=VALUE')"
             elif f.confirmed:
                 mark += " (value typed again)"
             lines.append(f"  [{f.severity}] {f.code} at {f.field}{mark}: {f.message}")

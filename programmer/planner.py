@@ -225,6 +225,7 @@ def _check(
 
     add_all = out.findings.extend
     add_all(concentration.check_drugs(rx, lib))
+    add_all(concentration.check_concentration_change(rx, _drugs_now(rx, pump), lib))
     therapy, step_findings = profile.build_therapy(rx, lib)
     add_all(step_findings)
     if therapy is None:
@@ -282,8 +283,9 @@ def _check(
                 possible, titrate_at, rx, lib))  # fmt: skip
             drug_rows.append((fill, drug, unit))
     add_all(bolus_limits.check_bolus_limits(rx, therapy, bolus, drug_rows, pump, lib))
-    if previous is not None and previous[0] and not therapy.drugs:
-        names = tuple(d.name for d in previous[0])
+    drugs_now = _drugs_now(rx, pump)
+    if drugs_now and not therapy.drugs:
+        names = tuple(d.name for d in drugs_now)
         add(finding("therapy_stopped", "drugs",
                     f"saline replaces {', '.join(names)}: the patient gets no drug once the "
                     "catheter has run out" + profile.withdrawal_text(rx, lib, names)))  # fmt: skip
@@ -304,6 +306,15 @@ def _check(
     if rx.refill is not None or pump is not None:
         add_all(refill.stability_notes(therapy, lib))
     _dates(out, rx, therapy, pump, bolus, reservoir_after, lib, local_offset_at)
+
+
+def _drugs_now(rx: Prescription, pump: PumpContext | None) -> tuple[DrugFill, ...]:
+    """The drugs in the pump now (from the pump, else `previous.drugs`; the rate not needed)."""
+    if pump is not None:
+        return pump.therapy.drugs if pump.therapy is not None else ()
+    if rx.previous is None:
+        return ()
+    return tuple(DrugFill(d.name, d.conc_ng_ml) for d in rx.previous.drugs if d.conc_ng_ml)
 
 
 def _with_catheter(therapy: Therapy, catheter_nl: int) -> Therapy:

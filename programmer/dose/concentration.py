@@ -13,6 +13,7 @@ from programmer.drugs import Drug, DrugLibrary
 from programmer.findings import Finding, finding
 from programmer.prescription import DrugEntry, Prescription
 from programmer.pump_limits import MAX_DRUGS
+from programmer.therapy import DrugFill
 
 
 def check_drugs(rx: Prescription, lib: DrugLibrary) -> list[Finding]:
@@ -113,4 +114,26 @@ def check_concentration(
         out.append(finding("non_standard_concentration", field,
                            f"{drug.name} at {text} is not a standard strength ({standard}); "
                            "check it against the vial or the pharmacy label"))  # fmt: skip
+    return out
+
+
+def check_concentration_change(
+    rx: Prescription, previous: tuple[DrugFill, ...], lib: DrugLibrary
+) -> list[Finding]:
+    """A drug's new strength 8x (or 1/8) the one in the pump: 1 mg/mL typed for 10 is standard
+    too, so only the change shows the slip."""
+    k = lib.change_slip_factor
+    before = {f.name: f.conc_ng_ml for f in previous}
+    out: list[Finding] = []
+    for d in rx.drugs:
+        old = before.get(d.name)
+        new = d.conc_ng_ml
+        if new is None or not old or (new < old * k and new * k > old):
+            continue
+        field = d.field + ".concentration"
+        drug = d.drug
+        out.append(finding("unit_suspect", field,
+                           f"{d.name} {conc_text(new, drug)} replaces {conc_text(old, drug)}, a change of "
+                           f"{k}x or more that no refill makes: a decimal point or mg/mcg slip?",
+                           rx.values.get(field)))  # fmt: skip
     return out

@@ -13,7 +13,7 @@ from programmer.dose.context import PumpContext
 from programmer.drugs import Drug
 from programmer.findings import Finding, finding
 from programmer.formatting import dose_per_day_text
-from programmer.prescription import DoseRecord, Prescription
+from programmer.prescription import Prescription
 
 Where = tuple[str, str | None]
 
@@ -71,7 +71,3 @@ def check_starting_dose(
                         f"{drug.name} {dose_per_day_text(base_ng, unit)} as {first} is below the "
                         f"starting range {rng} ({start.source}): check mg against mcg, h against day")]  # fmt: skip
     return []
-
-
-def history_has(history: list[DoseRecord], drug: str) -> bool:
-    return any(r.drug == drug for r in history)

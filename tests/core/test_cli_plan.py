@@ -107,4 +107,5 @@ def test_human_output_says_how_to_retype(tmp_path: Path):
     path = tmp_path / "rx.json"
     path.write_text(json.dumps(SLIP))
     result = _itp("plan", str(path))
-    assert "--confirm-value 'drugs[0].concentration=10 mcg/mL'" in result.stdout
+    assert "--confirm-value 'drugs[0].concentration=VALUE'" in result.stdout
+    assert "concentration=10 mcg/mL" not in result.stdout  # never a line to copy and paste

@@ -278,3 +278,14 @@ def test_two_opioids_in_one_pump_are_flagged(
     rx = _rx(a[0], a[1], rate="0.1 mL/day")
     rx["drugs"].append({"name": b[0], "concentration": b[1]})
     assert ("two_opioids" in codes(run(rx))) is flag
+
+
+def test_a_standard_strength_ten_times_off_the_one_in_the_pump_must_be_retyped() -> None:
+    pump = _pump((DrugFill("morphine", 10_000_000),), rate=100_000)
+    rx = with_(_rx("morphine", "1 mg/mL", "1 mg/day"), refill={"removed": "5 mL", "added": "20 mL"})
+    f = [
+        f for f in _found(run(rx, pump=pump), "unit_suspect") if f.field == "drugs[0].concentration"
+    ]
+    assert f and f[0].retype and "10 mg/mL" in f[0].message
+    rx["drugs"][0]["concentration"] = "5 mg/mL"  # half: a real change of strength
+    assert "unit_suspect" not in codes(run(rx, pump=pump))

