@@ -276,6 +276,13 @@ _KINDS = [
         "Doses across midnight add up: the daily limits hold for any 24 h, not only calendar days.",
     ),
     FindingKind(
+        "worst_24h_over_max",
+        Severity.HARD,
+        "The doses across midnight add up above the maximum: correct the steps, or type the "
+        "value again to confirm it and give a reason.",
+        retype=True,
+    ),
+    FindingKind(
         "over_max_clinician_bolus",
         Severity.SOFT,
         "Check the bolus dose against the drug's largest single intrathecal dose.",

@@ -269,6 +269,8 @@ def _check(
         out.max_daily_doses.append(DrugDose(fill.name, unit, most))
         if drug is not None:
             add_all(daily.check_daily_dose(drug, unit, worst, most, rx, lib, where))
+            add_all(rolling.check_hidden_over_max(
+                drug, unit, out.worst_24h, out.daily_volume_nl, fill.conc_ng_ml, rx, where))  # fmt: skip
             current = titration.current_dose(pump, fill.name, history, titrate_at)
             first = starting.is_first_fill(fill.name, rx, pump, current)
             if first is not None:

@@ -25,8 +25,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from programmer.drugs import Drug
 from programmer.findings import Finding, finding
-from programmer.formatting import volume_text
+from programmer.formatting import dose_per_day_text, volume_text
+from programmer.prescription import Prescription
 from programmer.pump_limits import MINUTES_PER_DAY
 from programmer.therapy import PatientBolus, Therapy, dose_ng, round_half_even
 
@@ -174,3 +176,35 @@ def window_findings(window: Window, heaviest_day_nl: Fraction, cycle_days: int) 
                     f"hold {volume_text(window.basal_nl)} of basal, more than the heaviest calendar "
                     f"day ({volume_text(heaviest_day_nl)}): every daily maximum and titration step "
                     "is checked on these 24 h")]  # fmt: skip
+
+
+def check_hidden_over_max(
+    drug: Drug,
+    unit: str,
+    window: Window,
+    heaviest_day_nl: Fraction,
+    conc_ng_ml: int,
+    rx: Prescription,
+    where: tuple[str, str | None],
+) -> list[Finding]:
+    """Over the soft daily maximum only across midnight, when every calendar day is within it.
+
+    Nobody reading the calendar days sees that dose: it is taken as a slip of the profile
+    and must be typed again (the hard maximum is refused anyway).
+    """
+    limit = drug.daily_max_for(rx.jurisdiction)
+    if limit is None or limit.soft_ng is None or window.basal_nl <= heaviest_day_nl:
+        return []
+    boluses = window.volume_nl - window.basal_nl
+    most = dose_ng(window.volume_nl, conc_ng_ml)
+    by_day = dose_ng(heaviest_day_nl + boluses, conc_ng_ml)
+    if most <= limit.soft_ng or by_day > limit.soft_ng:
+        return []
+    if limit.hard_ng is not None and most > limit.hard_ng:
+        return []  # over_hard_max_daily_dose refuses it
+    return [finding("worst_24h_over_max", where[0],
+                    f"{drug.name} {dose_per_day_text(most, unit)} in the 24 h from "
+                    f"{cycle_time_text(window.start_min)}, above the maximum of "
+                    f"{dose_per_day_text(limit.soft_ng, unit)} ({limit.source}), while every "
+                    f"calendar day shows at most {dose_per_day_text(by_day, unit)}: check the "
+                    "steps around midnight", where[1])]  # fmt: skip

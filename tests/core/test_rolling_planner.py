@@ -58,3 +58,24 @@ def test_titration_compares_worst_24_hours():
         ],
     )
     assert "dose_change_too_large" in codes(run(rx, pump=pump))
+
+
+def test_over_the_soft_maximum_only_across_midnight_must_be_retyped():
+    # morphine: 12 mg/day each calendar day (under 15), 24 mg in the 24 h across midnight
+    rx = {
+        "pump_model": "ITP-40",
+        "indication": "pain-cancer",
+        "drugs": [{"name": "morphine", "concentration": "25 mg/mL"}],
+        "mode": "flex",
+        "cycle_days": 2,
+        "steps": [
+            {"day": 1, "start": "00:00", "rate": "0 mL/day"},
+            {"day": 1, "start": "12:00", "dose": "24 mg/day"},
+            {"day": 2, "start": "12:00", "rate": "0 mL/day"},
+        ],
+    }
+    p = run(rx)
+    found = [f for f in p.findings if f.code == "worst_24h_over_max"]
+    assert found and found[0].severity == "hard" and found[0].retype
+    assert found[0].field == "steps[1].dose" and found[0].value == "24 mg/day"
+    assert "over_max_daily_dose" in codes(p)  # the soft maximum, on the worst 24 h, too
