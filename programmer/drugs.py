@@ -50,6 +50,7 @@ class Titration:
     min_hours_between_increases: int | None = None
     max_increases: tuple[int, int] | None = None  # (count, days)
     source: str = ""
+    confirmed: bool = True  # False: from a secondary source, to be confirmed by the clinic
 
     def percent_for(self, table: dict[str, int], indication: str | None) -> int | None:
         if not table:
@@ -67,6 +68,26 @@ class Stability:
     undiluted_days: int | None
     undiluted_conc_ng_ml: int | None
     source: str
+    clinic_default: bool = False  # no sourced limit: a conservative clinic default, said so
+
+
+@dataclass(frozen=True)
+class BolusRange:
+    """Lower and upper soft limits of one bolus (ng); None with a reason when none applies."""
+
+    min_ng: Fraction | None
+    max_ng: Fraction | None
+    source: str
+
+
+@dataclass(frozen=True)
+class BolusLimits:
+    clinician: BolusRange
+    patient: BolusRange
+    min_lockout_min: int
+    min_lockout_source: str
+    max_patient_per_day: int
+    max_patient_per_day_source: str
 
 
 @dataclass(frozen=True)
@@ -106,6 +127,7 @@ class Drug:
     drug_class: str | None = None  # "opioid", ...
     starting: StartingDose | None = None
     withdrawal: Sourced = Sourced(None, "")  # value: the label's warning text, or None
+    bolus_limits: BolusLimits | None = None
 
     @property
     def is_saline(self) -> bool:
@@ -171,6 +193,29 @@ def _titration(raw: dict[str, Any]) -> Titration:
         min_hours_between_increases=raw.get("min_hours_between_increases"),
         max_increases=(increases["count"], increases["days"]) if increases else None,
         source=raw.get("source", ""),
+        confirmed=bool(raw.get("confirmed", True)),
+    )
+
+
+def _bolus_range(raw: dict[str, Any]) -> BolusRange:
+    low, high = raw.get("min"), raw.get("max")
+    out = BolusRange(_mass(low) if low else None, _mass(high) if high else None, raw["source"])
+    if out.min_ng is not None and out.max_ng is not None and not 0 < out.min_ng <= out.max_ng:
+        raise ValueError(f"drug library: bolus range {raw!r} is not 0 < min <= max")
+    return out
+
+
+def _bolus_limits(raw: dict[str, Any] | None) -> BolusLimits | None:
+    if raw is None:
+        return None
+    lockout = parse_quantity(raw["min_lockout"]["value"], Dimension.DURATION).value
+    return BolusLimits(
+        clinician=_bolus_range(raw["clinician_bolus"]),
+        patient=_bolus_range(raw["patient_bolus"]),
+        min_lockout_min=int(lockout),
+        min_lockout_source=raw["min_lockout"]["source"],
+        max_patient_per_day=int(raw["max_patient_boluses_per_day"]["value"]),
+        max_patient_per_day_source=raw["max_patient_boluses_per_day"]["source"],
     )
 
 
@@ -226,7 +271,9 @@ def _drug(raw: dict[str, Any]) -> Drug:
             undiluted_days=stab.get("undiluted"),
             undiluted_conc_ng_ml=_conc(undiluted) if undiluted else None,
             source=stab["source"],
+            clinic_default=bool(stab.get("clinic_default", False)),
         ),
+        bolus_limits=_bolus_limits(raw.get("bolus_limits")),
         patient_bolus_allowed=Sourced(
             raw["patient_bolus_allowed"]["value"], raw["patient_bolus_allowed"]["source"]
         ),

@@ -187,8 +187,9 @@ _KINDS = [
     ),
     FindingKind(
         "previous_unknown",
-        Severity.INFO,
-        "The previous drug and rate are unknown: the bridge-bolus check was not possible.",
+        Severity.SOFT,
+        "Give previous.drugs (the fill in the pump now), or plan a bridge or priming bolus: "
+        "a change of drug or concentration needs a bridge decision.",
     ),
     FindingKind(
         "stability_assumed",
@@ -273,6 +274,94 @@ _KINDS = [
         "capacity_unknown",
         Severity.INFO,
         "Give pump_model so the fill can be checked against the right reservoir.",
+    ),
+    # --- dose-b: rolling 24 h, boluses, priming, titration, stability ---
+    FindingKind(
+        "worst_24h_over_calendar_day",
+        Severity.INFO,
+        "Doses across midnight add up: the daily limits hold for any 24 h, not only calendar days.",
+    ),
+    FindingKind(
+        "worst_24h_over_max",
+        Severity.HARD,
+        "The doses across midnight add up above the maximum: correct the steps, or type the "
+        "value again to confirm it and give a reason.",
+        retype=True,
+    ),
+    FindingKind(
+        "over_max_clinician_bolus",
+        Severity.SOFT,
+        "Check the bolus dose against the drug's largest single intrathecal dose.",
+    ),
+    FindingKind(
+        "below_min_clinician_bolus",
+        Severity.SOFT,
+        "Check the bolus dose: it is below the drug's smallest single intrathecal dose.",
+    ),
+    FindingKind(
+        "over_max_patient_bolus",
+        Severity.SOFT,
+        "Check the patient bolus: no patient should give himself more than a supervised dose.",
+    ),
+    FindingKind(
+        "below_min_patient_bolus",
+        Severity.SOFT,
+        "Check the patient bolus: it is below what a patient bolus of this drug usually is.",
+    ),
+    FindingKind(
+        "patient_bolus_off_label",
+        Severity.SOFT,
+        "The label is for continuous infusion: remove the patient bolus, or override with a reason.",
+    ),
+    FindingKind(
+        "lockout_short",
+        Severity.SOFT,
+        "Lengthen the lockout, or override with a clinical reason.",
+    ),
+    FindingKind(
+        "priming_path_not_stated",
+        Severity.HARD,
+        "State bolus.fluid_path (new-pump, new-catheter or emptied-and-aspirated), or use a bridge bolus.",
+    ),
+    FindingKind(
+        "priming_path_holds_drug",
+        Severity.HARD,
+        "Never prime a path that holds drug: empty and aspirate it first, or use a bridge bolus.",
+    ),
+    FindingKind(
+        "bolus_dose",
+        Severity.INFO,
+        "Check the dose each drug gets from the one-time bolus, and how fast.",
+    ),
+    FindingKind(
+        "stability_default",
+        Severity.INFO,
+        "No sourced stability: a conservative clinic default sets the refill date.",
+    ),
+    FindingKind(
+        "stability_unknown",
+        Severity.INFO,
+        "Find the date of the last refill: the drug's stability cannot be checked without it.",
+    ),
+    FindingKind(
+        "stability_expired",
+        Severity.SOFT,
+        "Refill the pump: the drug in it is past its stability limit.",
+    ),
+    FindingKind(
+        "refill_check_impossible",
+        Severity.SOFT,
+        "Check the expected volume and the last fill: the discrepancy cannot be computed from them.",
+    ),
+    FindingKind(
+        "implausible_date",
+        Severity.SOFT,
+        "Correct the date: a typo in a date must not switch a check off.",
+    ),
+    FindingKind(
+        "too_many_patient_boluses",
+        Severity.SOFT,
+        "Lower the daily count or lengthen the lockout; every bolus taken adds to the daily dose.",
     ),
 ]
 

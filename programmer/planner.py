@@ -16,11 +16,14 @@ from math import floor
 from typing import Any
 
 from programmer.dose import (
+    bolus_limits,
     boluses,
     concentration,
     daily,
+    priming,
     profile,
     refill,
+    rolling,
     starting,
     titration,
 )
@@ -30,7 +33,7 @@ from programmer.dose import (
 from programmer.dose.context import BolusPlan, dose_field, unit_for
 from programmer.dose.context import PumpContext as PumpContext  # re-exported for session and app
 from programmer.dose.refill import RefillCheck
-from programmer.drugs import DrugLibrary, default_library
+from programmer.drugs import Drug, DrugLibrary, default_library
 from programmer.findings import Finding, Severity, finding
 from programmer.formatting import (
     dose_per_day_text,
@@ -97,6 +100,7 @@ class Plan:
     refill_due_reason: str | None = None
     refill_check: RefillCheck | None = None
     stability_until: int | None = None
+    worst_24h: rolling.Window | None = None
     # Fields the trial and constant-flow additions put into the JSON (start_dose, ...).
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -141,6 +145,7 @@ class Plan:
             else volume_text(self.daily_volume_nl) + "/day",
             "daily_doses": [d.to_json() for d in self.daily_doses],
             "max_daily_doses": [d.to_json() for d in self.max_daily_doses],
+            "worst_24h": None if self.worst_24h is None else self.worst_24h.to_json(),
             "bolus": None if self.bolus is None else self.bolus.to_wire(),
             "bolus_inputs": None if self.bolus is None else self.bolus.inputs,
             "low_reservoir_alarm_at": _iso(self.low_alarm_at),
@@ -257,31 +262,49 @@ def _check(
     bolus, bolus_findings = boluses.plan_bolus(rx, therapy, previous, reservoir_after)
     out.bolus = bolus
     add_all(bolus_findings)
-    add_all(boluses.check_drug_change(rx, therapy, previous, bolus))
+    in_path = boluses.previous_drugs(rx, pump)
+    add_all(boluses.check_drug_change(rx, therapy, in_path, bolus))
+    add_all(priming.check_catheter(rx))
+    add_all(priming.check_priming(rx, in_path, pump))
+    add_all(priming.bolus_doses(bolus, therapy, in_path, lib))
 
     # --- doses ---
-    single_dose = Fraction(0)
-    if bolus is not None and bolus.kind == "single":
-        single_dose = Fraction(bolus.volume_nl)
-    ptm_volume = Fraction(therapy.ptm.volume_nl * therapy.ptm.allowed_per_day())
+    single_dose = bolus.volume_nl if bolus is not None and bolus.kind == "single" else 0
+    # Every maximum and every titration step is checked on the worst sliding 24 h of the
+    # cycle (wrapping), with every allowed bolus in it, not on calendar days.
+    out.worst_24h = rolling.therapy_worst_window(therapy, single_dose)
+    add_all(rolling.window_findings(out.worst_24h, out.daily_volume_nl, therapy.cycle_days))
     where = dose_field(rx, therapy)
     history = [*dose_history, *rx.dose_history]
+    titrate_at, date_findings = titration.check_dates(rx, history, now)
+    add_all(date_findings)
+    drug_rows: list[tuple[DrugFill, Drug, str]] = []
     for fill in therapy.drugs:
         drug = lib.find(fill.name)
         unit = unit_for(drug, fill.conc_ng_ml)
         base = dose_ng(out.daily_volume_nl, fill.conc_ng_ml)
-        most = dose_ng(out.daily_volume_nl + ptm_volume + single_dose, fill.conc_ng_ml)
+        worst = out.worst_24h.basal_dose_ng(fill.conc_ng_ml)
+        most = out.worst_24h.dose_ng(fill.conc_ng_ml)
         out.daily_doses.append(DrugDose(fill.name, unit, base))
         out.max_daily_doses.append(DrugDose(fill.name, unit, most))
         if drug is not None:
-            add_all(daily.check_daily_dose(drug, unit, base, most, rx, lib, where))
-            current = titration.current_dose(pump, fill.name, history, at)
+            add_all(daily.check_daily_dose(drug, unit, worst, most, rx, lib, where))
+            add_all(rolling.check_hidden_over_max(
+                drug, unit, out.worst_24h, out.daily_volume_nl, fill.conc_ng_ml, rx, where))  # fmt: skip
+            current = titration.current_dose(pump, fill.name, history, titrate_at)
             first = starting.is_first_fill(fill.name, rx, pump, current)
             if first is not None:
-                add_all(starting.check_starting_dose(drug, unit, base, most, first, where))
+                add_all(starting.check_starting_dose(drug, unit, worst, most, first, where))
             elif current is not None:
-                add_all(daily.check_change_slip(drug, unit, base, current, where, lib))
-            add_all(titration.check_titration(drug, unit, base, current, history, at, rx, lib))
+                add_all(daily.check_change_slip(drug, unit, worst, current, where, lib))
+            add_all(titration.check_titration(
+                drug, unit, worst, current, history, titrate_at, rx, lib))  # fmt: skip
+            possible = titration.possible_dose(pump, fill.name) if pump else current
+            add_all(titration.check_patient_bolus_titration(
+                drug, unit, most - out.worst_24h.clinician_dose_ng(fill.conc_ng_ml), worst,
+                possible, titrate_at, rx, lib))  # fmt: skip
+            drug_rows.append((fill, drug, unit))
+    add_all(bolus_limits.check_bolus_limits(rx, therapy, bolus, drug_rows, pump, lib))
     drugs_now = _drugs_now(rx, pump)
     if drugs_now and not therapy.drugs:
         names = tuple(d.name for d in drugs_now)
@@ -290,7 +313,8 @@ def _check(
                     "catheter has run out" + profile.withdrawal_text(rx, lib, names)))  # fmt: skip
     fill_nl = rx.refill.added_nl if rx.refill else None
     model = pump.model if pump else rx.pump_model
-    add_all(daily.check_daily_volume(out.daily_volume_nl + ptm_volume, model, fill_nl,
+    worst_volume = out.worst_24h.basal_nl + out.worst_24h.patient_bolus_nl
+    add_all(daily.check_daily_volume(worst_volume, model, fill_nl,
                                      therapy.low_alarm_nl, lib))  # fmt: skip
 
     # --- refill: capacity, discrepancy, dates ---
@@ -299,10 +323,10 @@ def _check(
     out.refill_check = refill.refill_discrepancy(rx, pump)
     if out.refill_check is not None:
         add_all(refill.check_discrepancy(out.refill_check))
-    elif rx.refill is not None:
-        add(finding("refill_check_skipped", "refill",
-                    "the refill discrepancy was not checked: refill.expected and refill.last_fill "
-                    "(or a connected pump) are needed"))  # fmt: skip
+    else:
+        add_all(refill.check_discrepancy_inputs(rx, pump))
+    if rx.refill is not None or pump is not None:
+        add_all(refill.stability_notes(therapy, lib))
     _dates(out, rx, therapy, pump, bolus, reservoir_after, lib, local_offset_at)
 
 
@@ -356,6 +380,13 @@ def _dates(
         if days is not None:
             out.stability_until = start + days * 86_400
             candidates.append((out.stability_until, "drug_stability"))
+    elif pump is not None:
+        # a visit without a refill: the drug in the pump keeps ageing from its own refill
+        until, found = refill.check_stability_now(therapy, rx, pump, lib, start)
+        out.findings.extend(found)
+        if until is not None:
+            out.stability_until = until
+            candidates.append((until, "drug_stability"))
     if pump is not None and pump.eri_t is not None:
         candidates.append((pump.eri_t, "elective_replacement"))
     if candidates:

@@ -72,6 +72,12 @@ class RefillEntry:
     first_fill: bool | None
 
 
+# Why a priming bolus may push the fluid path's content at the pump's fastest rate: the
+# path holds no drug because the pump is new, the catheter is new (and the pump held none),
+# or the reservoir was emptied and the catheter access port aspirated.
+FLUID_PATHS = ("new-pump", "new-catheter", "emptied-and-aspirated")
+
+
 @dataclass(frozen=True)
 class BolusEntry:
     kind: str
@@ -79,6 +85,7 @@ class BolusEntry:
     volume_nl: Fraction | None = None
     duration_min: Fraction | None = None
     rate_nl_day: Fraction | None = None
+    fluid_path: str | None = None  # priming: why the path holds no drug (FLUID_PATHS)
 
 
 @dataclass(frozen=True)
@@ -586,11 +593,16 @@ def _read_bolus(r: _Reader, data: dict[str, Any], p: Prescription) -> None:
         r.keys(obj, "bolus.", {"kind"})
         p.bolus = BolusEntry("bridge")
     elif kind == "priming":
-        r.keys(obj, "bolus.", {"kind", "rate"})
+        r.keys(obj, "bolus.", {"kind", "rate", "fluid_path"})
         q = r.quantity(obj, "rate", "bolus.", Dimension.VOLUME_RATE)
         if "rate" in obj and q is None:
             return
-        p.bolus = BolusEntry("priming", rate_nl_day=q.value if q else None)
+        path = r.text(obj, "fluid_path", "bolus.")
+        if path is not None and path not in FLUID_PATHS:
+            r.bad("bolus.fluid_path",
+                  f"fluid_path {path[:40]!r} is not one of {', '.join(FLUID_PATHS)}", "invalid_bolus")  # fmt: skip
+            return
+        p.bolus = BolusEntry("priming", rate_nl_day=q.value if q else None, fluid_path=path)
     elif kind == "single":
         r.keys(obj, "bolus.", {"kind", "dose", "volume", "duration"})
         if ("dose" in obj) == ("volume" in obj):

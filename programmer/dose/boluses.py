@@ -87,6 +87,17 @@ def previous_fill(
     return None
 
 
+def previous_drugs(rx: Prescription, pump: PumpContext | None) -> tuple[DrugFill, ...] | None:
+    """The drugs in the fluid path now, known with or without the rate they ran at."""
+    if pump is not None and pump.therapy is not None:
+        return pump.therapy.drugs
+    if rx.previous is not None:
+        return tuple(
+            DrugFill(d.name, d.conc_ng_ml) for d in rx.previous.drugs if d.conc_ng_ml is not None
+        )
+    return None
+
+
 def plan_bolus(
     rx: Prescription,
     therapy: Therapy,
@@ -168,17 +179,23 @@ def check_bolus(
 def check_drug_change(
     rx: Prescription,
     therapy: Therapy,
-    previous: tuple[tuple[DrugFill, ...], int] | None,
+    previous: tuple[DrugFill, ...] | None,
     bolus: BolusPlan | None,
 ) -> list[Finding]:
-    """A new drug or concentration needs a refill and a bridge bolus."""
+    """A new drug or concentration needs a refill and a bridge decision.
+
+    The decision never depends on knowing the old rate: the rate only sizes a bridge.
+    Unknown drugs in the path at a refill need the decision too (give `previous`,
+    or plan a bridge or priming bolus).
+    """
     if previous is None:
-        if rx.refill is not None:
-            return [finding("previous_unknown", "previous",
-                            "the drug in the catheter now is unknown: connect the pump or give "
-                            "previous.drugs and previous.rate to check for a bridge bolus")]  # fmt: skip
-        return []
-    old = sorted((d.name, d.conc_ng_ml) for d in previous[0])
+        if rx.refill is None or rx.refill.first_fill or bolus is not None:
+            return []
+        return [finding("previous_unknown", "previous",
+                        "the drug in the catheter now is unknown, so whether a bridge bolus is needed "
+                        "cannot be checked: connect the pump, or give previous.drugs (and "
+                        "previous.rate to size a bridge)")]  # fmt: skip
+    old = sorted((d.name, d.conc_ng_ml) for d in previous)
     new = sorted((d.name, d.conc_ng_ml) for d in therapy.drugs)
     if old == new:
         return []

@@ -27,6 +27,7 @@ class PumpContext:
     eri_t: int | None = None
     last_fill_nl: int | None = None  # the reservoir just after the previous refill
     first_fill: bool | None = None  # is this the first fill of a naive pump?
+    last_refill_t: int | None = None  # when the fill in the pump went in (its stability runs)
 
 
 @dataclass(frozen=True)

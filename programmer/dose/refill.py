@@ -118,10 +118,73 @@ def stability_days(
                 days.append(st.first_fill_days)
             elif first:
                 days.append(st.first_fill_days)
-            elif st.undiluted_conc_ng_ml is not None and fill.conc_ng_ml == st.undiluted_conc_ng_ml:
+            elif (
+                st.undiluted_conc_ng_ml is not None
+                and fill.conc_ng_ml == st.undiluted_conc_ng_ml
+                and len(therapy.drugs) == 1  # in an admixture the drug is diluted by the others
+            ):
                 days.append(st.undiluted_days or st.first_fill_days)
             else:
                 days.append(st.diluted_days or st.first_fill_days)
         elif st.days is not None:
             days.append(st.days)
     return (min(days) if days else None), assumed
+
+
+def stability_notes(therapy: Therapy, lib: DrugLibrary) -> list[Finding]:
+    """Say which drugs' stability is a clinic default rather than a sourced limit."""
+    out: list[Finding] = []
+    for fill in therapy.drugs:
+        drug = lib.find(fill.name)
+        if drug is not None and drug.stability.clinic_default and drug.stability.days is not None:
+            out.append(finding("stability_default", "drugs",
+                               f"{drug.name} has no sourced stability in the pump: the clinic "
+                               f"default of {drug.stability.days} days is used ({drug.stability.source})"))  # fmt: skip
+    return out
+
+
+def check_stability_now(
+    therapy: Therapy, rx: Prescription, pump: PumpContext, lib: DrugLibrary, now_t: int
+) -> tuple[int | None, list[Finding]]:
+    """At a visit without a refill: the fill in the pump against its stability, from its refill date.
+
+    Returns (the instant the fill must be replaced, findings). Nothing known of the last
+    refill is said, never taken as "no limit".
+    """
+    if pump.therapy is None or not therapy.drugs:
+        return None, []
+    days, _ = stability_days(pump.therapy, rx, pump, lib)
+    if days is None:
+        return None, []
+    if pump.last_refill_t is None:
+        return None, [finding("stability_unknown", "refill",
+                              f"the pump does not say when it was last refilled: its {days}-day "
+                              "stability limit cannot be checked; look up the last refill date")]  # fmt: skip
+    until = pump.last_refill_t + days * 86_400
+    if until > now_t:
+        return until, []
+    age = (now_t - pump.last_refill_t) // 86_400
+    return until, [finding("stability_expired", "refill",
+                           f"the fill in the pump is {age} days old, past its {days}-day stability "
+                           "limit: refill the pump (a new program does not renew the drug)")]  # fmt: skip
+
+
+def check_discrepancy_inputs(rx: Prescription, pump: PumpContext | None) -> list[Finding]:
+    """When the discrepancy cannot be computed from values that were given, say so as a finding."""
+    if rx.refill is None:
+        return []
+    expected = rx.refill.expected_nl if rx.refill.expected_nl is not None else (
+        pump.reservoir_nl if pump else None)  # fmt: skip
+    last_fill = rx.refill.last_fill_nl if rx.refill.last_fill_nl is not None else (
+        pump.last_fill_nl if pump else None)  # fmt: skip
+    if expected is None or last_fill is None:
+        return [finding("refill_check_skipped", "refill",
+                        "the refill discrepancy was not checked: refill.expected and refill.last_fill "
+                        "(or a connected pump) are needed")]  # fmt: skip
+    if expected >= last_fill:
+        return [finding("refill_check_impossible", "refill.expected",
+                        f"the expected volume ({volume_text(expected)}) is not below the last fill "
+                        f"({volume_text(last_fill)}): no delivery was programmed since, so what was "
+                        "drawn out cannot be checked. One of the two is wrong, or the pump ran "
+                        "nothing: find out before refilling")]  # fmt: skip
+    return []

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from fractions import Fraction
 
 from programmer.dose.context import PumpContext
+from programmer.dose.rolling import therapy_worst_window
 from programmer.drugs import Drug, DrugLibrary
 from programmer.findings import Finding, finding
 from programmer.formatting import (
@@ -16,7 +18,6 @@ from programmer.formatting import (
     mass_text,
 )
 from programmer.prescription import DoseRecord, Prescription
-from programmer.therapy import dose_ng
 
 
 def _increases(history: Sequence[DoseRecord], drug: str) -> list[datetime]:
@@ -89,16 +90,104 @@ def check_titration(
     return out
 
 
+REFILL_AT_FUTURE = timedelta(hours=1)  # clocks differ a little; a refill is not recorded ahead
+
+
+def check_dates(
+    rx: Prescription, history: Sequence[DoseRecord], now: datetime
+) -> tuple[datetime, list[Finding]]:
+    """(the instant the titration checks run at, findings on dates that cannot be right).
+
+    A typo in `refill.at` or a dose record dated ahead must never turn the titration checks
+    off. `refill.at` ahead of now, or before a dose change the history already records,
+    contradicts what is known: the checks then run at `now`, and the date is a finding.
+    """
+    out: list[Finding] = []
+    at = now
+    if rx.refill is not None and rx.refill.at is not None:
+        given = rx.refill.at
+        later = [r for r in history if given < r.at <= now + REFILL_AT_FUTURE]
+        if given - now > REFILL_AT_FUTURE:
+            out.append(finding("implausible_date", "refill.at",
+                               f"refill.at {given.isoformat()} is {_span(given - now)} from now "
+                               f"({now.isoformat(timespec='minutes')}): check the year, month and day"))  # fmt: skip
+        elif later:
+            first = min(later, key=lambda r: r.at)
+            out.append(finding("implausible_date", "refill.at",
+                               f"refill.at {given.isoformat()} is before the {first.drug} dose change "
+                               f"recorded on {first.at.isoformat()}: check the year, month and day"))  # fmt: skip
+        else:
+            at = given
+    for i, record in enumerate(history):
+        if record.at - now > REFILL_AT_FUTURE:
+            out.append(finding("implausible_date", f"dose_history[{i}].at",
+                               f"a {record.drug} dose is dated {record.at.isoformat()}, in the "
+                               "future: it is taken as the dose running now"))  # fmt: skip
+    return at, out
+
+
+def _span(delta: timedelta) -> str:
+    days = abs(delta.days if delta.days >= 0 else (-delta).days)
+    word = "ahead" if delta > timedelta(0) else "back"
+    return f"{days} days {word}" if days else f"{int(abs(delta.total_seconds()) // 3600)} h {word}"
+
+
 def current_dose(
     pump: PumpContext | None, drug: str, history: Sequence[DoseRecord], at: datetime
 ) -> Fraction | None:
-    """The daily dose of `drug` running now: the pump's therapy if known, else the history."""
+    """The daily dose of `drug` running now (its worst 24 h of basal): the pump's, else the history."""
     if pump is not None and pump.therapy is not None:
         for fill in pump.therapy.drugs:
             if fill.name == drug:
-                return dose_ng(pump.therapy.max_day_volume_nl(), fill.conc_ng_ml)
+                return therapy_worst_window(pump.therapy).basal_dose_ng(fill.conc_ng_ml)
         return Fraction(0)
-    earlier = [r for r in history if r.drug == drug and r.at <= at]
+    records = [r for r in history if r.drug == drug]
+    earlier = [r for r in records if r.at <= at]
+    ahead = [r for r in records if r.at > at]
+    if ahead:  # dated in the future (a typo, said by check_dates): still the latest dose known
+        return max(ahead, key=lambda r: r.at).daily_ng
     if not earlier:
         return None
     return max(earlier, key=lambda r: r.at).daily_ng
+
+
+def possible_dose(pump: PumpContext | None, drug: str) -> Fraction | None:
+    """The most of `drug` the pump's program can give in 24 h now, every patient bolus taken."""
+    if pump is None or pump.therapy is None:
+        return None
+    for fill in pump.therapy.drugs:
+        if fill.name == drug:
+            return therapy_worst_window(pump.therapy).dose_ng(fill.conc_ng_ml)
+    return Fraction(0)
+
+
+def check_patient_bolus_titration(
+    drug: Drug,
+    unit: str,
+    new_possible_ng: Fraction,
+    new_basal_ng: Fraction,
+    current_possible_ng: Fraction | None,
+    at: datetime,
+    rx: Prescription,
+    lib: DrugLibrary,
+) -> list[Finding]:
+    """A new or larger patient bolus raises the possible daily dose: that is a titration too.
+
+    2 mg/day of basal with a patient bolus that allows 12 mg more is a step to 14 mg.
+    Without the pump the dose running now (basal, from the history) is the base.
+    """
+    if current_possible_ng is None or new_possible_ng <= new_basal_ng:
+        return []
+    if new_possible_ng <= current_possible_ng:
+        return []
+    # the step size only: the intervals are the basal's, checked with the history
+    found = check_titration(drug, unit, new_possible_ng, current_possible_ng, (), at, rx, lib)
+    return [
+        dataclasses.replace(
+            f,
+            field="patient_bolus",
+            message="with every allowed patient bolus taken, the possible daily dose: " + f.message,
+        )
+        for f in found
+        if f.code == "dose_change_too_large"
+    ]

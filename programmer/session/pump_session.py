@@ -155,6 +155,7 @@ class Interrogation:
             eri_t=int(self.status["eri_t"]),
             last_fill_nl=self.last_fill_nl,
             first_fill=None,
+            last_refill_t=self.last_refill_t,
         )
 
 

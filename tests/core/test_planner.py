@@ -83,7 +83,7 @@ def test_priming_bolus_fills_tubing_and_catheter():
         morphine_continuous(),
         refill=REFILL,
         catheter={"volume": "0.286 mL"},
-        bolus={"kind": "priming"},
+        bolus={"kind": "priming", "fluid_path": "new-pump"},
     )
     p = run(rx)
     assert (
@@ -96,7 +96,9 @@ def test_priming_bolus_fills_tubing_and_catheter():
 
 
 def test_a_bolus_needs_the_catheter_volume():
-    rx = with_(morphine_continuous(), refill=REFILL, bolus={"kind": "priming"})
+    rx = with_(
+        morphine_continuous(), refill=REFILL, bolus={"kind": "priming", "fluid_path": "new-pump"}
+    )
     assert "invalid_bolus" in codes(run(rx))
 
 
@@ -288,4 +290,4 @@ def test_from_saline_prime_do_not_bridge():
     bridged = run(with_(first_fill, bolus={"kind": "bridge"}))
     found = [f for f in bridged.findings if f.code == "bridge_from_saline"]
     assert len(found) == 1 and "for ≈6.04 days" in found[0].message  # 0.29 mL at 0.048 mL/day
-    assert run(with_(first_fill, bolus={"kind": "priming"})).ok
+    assert run(with_(first_fill, bolus={"kind": "priming", "fluid_path": "new-pump"})).ok

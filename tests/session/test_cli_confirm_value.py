@@ -16,7 +16,7 @@ SLIP = {
     "rate": "0.5 mL/day",
     "catheter": {"volume": "0.15 mL"},
     "refill": {"removed": "39 mL", "added": "20 mL"},
-    "bolus": {"kind": "priming"},
+    "bolus": {"kind": "priming", "fluid_path": "new-pump"},
 }
 REASONS = [
     "--override", "unit_suspect", "below_starting_dose",

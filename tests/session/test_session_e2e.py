@@ -27,7 +27,9 @@ def _rx(**kw: Any) -> dict[str, Any]:
 
 def _fill(session: PumpSession, fill: dict[str, str] = FIRST_FILL) -> None:
     """Put morphine in the emulator's saline pump (a first fill, primed)."""
-    proposal = session.propose(_rx(refill=fill, bolus={"kind": "priming"}), TOLERANT)
+    proposal = session.propose(
+        _rx(refill=fill, bolus={"kind": "priming", "fluid_path": "new-pump"}), TOLERANT
+    )
     assert proposal.plan.ok, proposal.plan.findings
     result = session.send(proposal, confirmed=True, password=PASSWORDS["doc"])
     assert result.outcome == "applied", result.message
@@ -71,7 +73,8 @@ PROGRAMS = {
         ],
     ),
     "patient bolus": _rx(
-        patient_bolus={"dose": "0.1 mg", "duration": "10 min", "lockout": "3 h", "max_per_day": 4}
+        # 4 x 0.05 mg on 1 mg/day: the possible dose rises 20 %, within the 30 % step (issue 12)
+        patient_bolus={"dose": "0.05 mg", "duration": "10 min", "lockout": "3 h", "max_per_day": 4}
     ),
     "single bolus": _rx(bolus={"kind": "single", "dose": "0.2 mg", "duration": "30 min"}),
     "low alarm 4 mL": _rx(low_reservoir_alarm="4 mL"),
@@ -179,7 +182,12 @@ def test_titration_refused_across_two_sessions_hours_apart(
     s = clinic.session("doc", emulator.address)
     s.connect()
     first = s.propose(
-        baclofen | {"dose": "300 mcg/day", "refill": FIRST_FILL, "bolus": {"kind": "priming"}},
+        baclofen
+        | {
+            "dose": "300 mcg/day",
+            "refill": FIRST_FILL,
+            "bolus": {"kind": "priming", "fluid_path": "new-pump"},
+        },
         {"over_starting_dose": "screening bolus of 150 mcg worked"},  # above 200 mcg/day
     )
     assert s.send(first, confirmed=True, password=PASSWORDS["doc"]).outcome == "applied"
@@ -228,7 +236,9 @@ def test_nurse_cannot_program_but_can_interrogate(clinic: Clinic, emulator: Emul
     s = clinic.session("nurse", emulator.address)
     s.connect()
     s.interrogate()
-    proposal = s.propose(_rx(refill=FIRST_FILL, bolus={"kind": "priming"}), TOLERANT)
+    proposal = s.propose(
+        _rx(refill=FIRST_FILL, bolus={"kind": "priming", "fluid_path": "new-pump"}), TOLERANT
+    )
     with pytest.raises(NotAllowed):
         s.send(proposal, confirmed=True, password=PASSWORDS["nurse"])
     assert _held(emulator, s)["drugs"] == []
@@ -237,7 +247,9 @@ def test_nurse_cannot_program_but_can_interrogate(clinic: Clinic, emulator: Emul
 def test_wrong_password_at_send_sends_nothing(clinic: Clinic, emulator: Emulator) -> None:
     s = clinic.session("doc", emulator.address)
     s.connect()
-    proposal = s.propose(_rx(refill=FIRST_FILL, bolus={"kind": "priming"}), TOLERANT)
+    proposal = s.propose(
+        _rx(refill=FIRST_FILL, bolus={"kind": "priming", "fluid_path": "new-pump"}), TOLERANT
+    )
     with pytest.raises(AuthenticationFailed):
         s.send(proposal, confirmed=True, password="not-the-password")
     assert _held(emulator, s)["drugs"] == []
@@ -247,7 +259,9 @@ def test_wrong_password_at_send_sends_nothing(clinic: Clinic, emulator: Emulator
 def test_unconfirmed_changes_are_not_sent(clinic: Clinic, emulator: Emulator) -> None:
     s = clinic.session("doc", emulator.address)
     s.connect()
-    proposal = s.propose(_rx(refill=FIRST_FILL, bolus={"kind": "priming"}), TOLERANT)
+    proposal = s.propose(
+        _rx(refill=FIRST_FILL, bolus={"kind": "priming", "fluid_path": "new-pump"}), TOLERANT
+    )
     assert s.send(proposal, confirmed=False, password=PASSWORDS["doc"]).outcome == "refused"
     assert _held(emulator, s)["drugs"] == []
 
@@ -257,7 +271,9 @@ def test_no_audit_intent_means_nothing_is_sent(
 ) -> None:
     s = clinic.session("doc", emulator.address)
     s.connect()
-    proposal = s.propose(_rx(refill=FIRST_FILL, bolus={"kind": "priming"}), TOLERANT)
+    proposal = s.propose(
+        _rx(refill=FIRST_FILL, bolus={"kind": "priming", "fluid_path": "new-pump"}), TOLERANT
+    )
     real = clinic.trail.append
 
     def failing(action: Any, **kw: Any) -> Any:
@@ -296,7 +312,9 @@ def test_the_pump_changing_after_the_plan_refuses_the_send(
 def test_nothing_is_sent_while_an_outcome_is_uncertain(clinic: Clinic, emulator: Emulator) -> None:
     s = clinic.session("doc", emulator.address)
     s.connect()
-    proposal = s.propose(_rx(refill=FIRST_FILL, bolus={"kind": "priming"}), TOLERANT)
+    proposal = s.propose(
+        _rx(refill=FIRST_FILL, bolus={"kind": "priming", "fluid_path": "new-pump"}), TOLERANT
+    )
     s.uncertain = [123]
     with pytest.raises(UncertainOutstanding):
         s.send(proposal, confirmed=True, password=PASSWORDS["doc"])
@@ -358,6 +376,11 @@ def test_a_nurse_records_a_refill_without_changing_the_therapy(
     doc.connect()
     _fill(doc)
     before = _held(emulator, doc)
+    # ten days at 0.1 mL/day: a refill right after the fill could not be checked against what
+    # came out (refill_check_impossible, which a nurse may not override; issue 12 class 10)
+    left = _observe(
+        emulator, doc, lambda c: (c.sim_advance(10 * 86400), c.get_status()["reservoir_nl"])[1]
+    )
     nurse = clinic.session("nurse", emulator.address)
     nurse.connect()
     from programmer.session.refill_rx import prescription_from_therapy, with_refill
@@ -365,7 +388,7 @@ def test_a_nurse_records_a_refill_without_changing_the_therapy(
     base = nurse.interrogate()
     rx = with_refill(
         prescription_from_therapy(base.therapy, keep="dose"),
-        removed="1 mL",
+        removed=f"{left} nL",  # what the syringe draws out is what the pump says is left
         added="20 mL",
         drugs=None,
         bridge=False,
@@ -375,10 +398,13 @@ def test_a_nurse_records_a_refill_without_changing_the_therapy(
     result = nurse.send(proposal, confirmed=True, password=PASSWORDS["nurse"])
     assert result.outcome == "applied", result.message
     assert _held(emulator, nurse) == before
-    assert clinic.records.refills(nurse.serial)[-1].removed_nl == 1_000_000
+    assert clinic.records.refills(nurse.serial)[-1].removed_nl == left
     # but the same nurse cannot change the therapy
+    left = _observe(
+        emulator, nurse, lambda c: (c.sim_advance(10 * 86400), c.get_status()["reservoir_nl"])[1]
+    )
     nurse.reconnect()
-    change = nurse.propose(with_refill(prescription_from_therapy(base.therapy, keep="dose"), removed="1 mL", added="20 mL",
+    change = nurse.propose(with_refill(prescription_from_therapy(base.therapy, keep="dose"), removed=f"{left} nL", added="20 mL",
                                        drugs=[{"name": "morphine", "concentration": "20 mg/mL"}], bridge=True))  # fmt: skip
     assert "therapy" in change.changeset
     with pytest.raises(NotAllowed):

@@ -28,7 +28,7 @@ FILL: dict[str, Any] = {
     "dose": "1 mg/day",
     "catheter": {"volume": "0.15 mL"},
     "refill": {"removed": "39 mL", "added": "20 mL"},
-    "bolus": {"kind": "priming"},
+    "bolus": {"kind": "priming", "fluid_path": "new-pump"},
 }
 
 

@@ -111,7 +111,7 @@ def test_refill_wizard_end_to_end(
     assert session is not None
     rx = {"pump_model": "ITP-40", "drugs": [{"name": "morphine", "concentration": "10 mg/mL"}], "mode": "continuous",
           "dose": "1 mg/day", "catheter": {"volume": "0.15 mL"}, "refill": {"removed": "40 mL", "added": "20 mL"},
-          "bolus": {"kind": "priming"}}  # fmt: skip
+          "bolus": {"kind": "priming", "fluid_path": "new-pump"}}  # fmt: skip
     done: list[Any] = []
     tolerant = {"over_starting_dose": "opioid tolerant, converted from oral morphine"}
     app_state.propose(rx, tolerant, lambda p: app_state.send(p, DOC_PW, done.append))

@@ -25,7 +25,7 @@ FILL: dict[str, Any] = {
     "dose": "1 mg/day",
     "catheter": {"volume": "0.15 mL"},
     "refill": {"removed": "39 mL", "added": "20 mL"},
-    "bolus": {"kind": "priming"},
+    "bolus": {"kind": "priming", "fluid_path": "new-pump"},
 }
 NEW_STEPS: list[dict[str, Any]] = [
     {"start": "00:00", "dose": "1 mg/day"},
