@@ -49,12 +49,30 @@ def check_drugs(rx: Prescription, lib: DrugLibrary) -> list[Finding]:
         out.append(finding("two_opioids", "drugs",
                            f"{' and '.join(opioids)} are both opioids: in one pump their respiratory "
                            "depression adds up, and no library limit covers the sum"))  # fmt: skip
+    out.extend(_near_misses_elsewhere(rx, lib))
     if len(rx.drugs) > 1:
         for d in rx.drugs:
             if d.drug is not None and not d.drug.mix_with_others.value:
                 out.append(finding("mixing_not_allowed", d.field,
                                    f"{d.drug.name} must not be mixed with other drugs "
                                    f"({d.drug.mix_with_others.source})"))  # fmt: skip
+    return out
+
+
+def _near_misses_elsewhere(rx: Prescription, lib: DrugLibrary) -> list[Finding]:
+    """A misspelt drug in `previous` or `dose_history` would hide the bridge or titration rules."""
+    out: list[Finding] = []
+    if rx.previous is not None:
+        for d in rx.previous.drugs:
+            if d.drug is None and nearest_name(d.written, lib) is not None:
+                out.append(_unknown(d, lib))
+    names = dict.fromkeys(r.drug for r in rx.dose_history if lib.find(r.drug) is None)
+    for name in names:
+        near = nearest_name(name, lib)
+        if near is not None:
+            out.append(finding("drug_name_near_miss", "dose_history",
+                               f"the dose history names {name!r}, close to {near[0]!r}: correct it, or "
+                               f"{near[1]}'s titration would not see these doses"))  # fmt: skip
     return out
 
 

@@ -289,3 +289,23 @@ def test_a_standard_strength_ten_times_off_the_one_in_the_pump_must_be_retyped()
     assert f and f[0].retype and "10 mg/mL" in f[0].message
     rx["drugs"][0]["concentration"] = "5 mg/mL"  # half: a real change of strength
     assert "unit_suspect" not in codes(run(rx, pump=pump))
+
+
+def test_a_near_miss_in_previous_or_the_dose_history_is_hard_too() -> None:
+    rx = with_(
+        _rx("baclofen", "500 mcg/mL", "300 mcg/day"),
+        previous={
+            "drugs": [{"name": "baclofene", "concentration": "500 mcg/mL"}],
+            "rate": "0.6 mL/day",
+        },
+    )
+    f = _found(run(rx), "drug_name_near_miss")
+    assert f and f[0].field == "previous.drugs[0].name"
+    rx = with_(
+        _rx("baclofen", "500 mcg/mL", "300 mcg/day"),
+        dose_history=[
+            {"at": "2025-02-27T09:00:00Z", "drug": "Baclofne", "daily_dose": "250 mcg/day"}
+        ],
+    )
+    f = _found(run(rx), "drug_name_near_miss")
+    assert f and f[0].field == "dose_history" and "'baclofen'" in f[0].message
