@@ -302,7 +302,7 @@ def _check(
             possible = titration.possible_dose(pump, fill.name) if pump else current
             add_all(titration.check_patient_bolus_titration(
                 drug, unit, most - out.worst_24h.clinician_dose_ng(fill.conc_ng_ml), worst,
-                possible, titrate_at, rx, lib))  # fmt: skip
+                possible, history, titrate_at, rx, lib))  # fmt: skip
             drug_rows.append((fill, drug, unit))
     add_all(bolus_limits.check_bolus_limits(rx, therapy, bolus, drug_rows, pump, lib))
     drugs_now = _drugs_now(rx, pump)

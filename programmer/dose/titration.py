@@ -167,21 +167,22 @@ def check_patient_bolus_titration(
     new_possible_ng: Fraction,
     new_basal_ng: Fraction,
     current_possible_ng: Fraction | None,
+    history: Sequence[DoseRecord],
     at: datetime,
     rx: Prescription,
     lib: DrugLibrary,
 ) -> list[Finding]:
     """A new or larger patient bolus raises the possible daily dose: that is a titration too.
 
-    2 mg/day of basal with a patient bolus that allows 12 mg more is a step to 14 mg.
+    2 mg/day of basal with a patient bolus that allows 12 mg more is a step to 14 mg; and
+    like any increase it waits the drug's interval after the last one in the history.
     Without the pump the dose running now (basal, from the history) is the base.
     """
     if current_possible_ng is None or new_possible_ng <= new_basal_ng:
         return []
     if new_possible_ng <= current_possible_ng:
         return []
-    # the step size only: the intervals are the basal's, checked with the history
-    found = check_titration(drug, unit, new_possible_ng, current_possible_ng, (), at, rx, lib)
+    found = check_titration(drug, unit, new_possible_ng, current_possible_ng, history, at, rx, lib)
     return [
         dataclasses.replace(
             f,
@@ -189,5 +190,5 @@ def check_patient_bolus_titration(
             message="with every allowed patient bolus taken, the possible daily dose: " + f.message,
         )
         for f in found
-        if f.code == "dose_change_too_large"
+        if f.code in ("dose_change_too_large", "titration_too_frequent")
     ]

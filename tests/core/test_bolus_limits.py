@@ -107,3 +107,27 @@ def test_against_the_pump_an_8x_change_of_bolus_or_lockout_is_a_slip():
     assert "unit_suspect" in _at(run(rx, pump=pump), "patient_bolus.lockout")
     same = with_(morphine_continuous("2 mg/day"), patient_bolus=GOOD_PTM)
     assert not _at(run(same, pump=pump), "patient_bolus.dose")
+
+
+def test_a_patient_bolus_added_hours_after_an_increase_is_too_frequent():
+    # morphine went from 1.5 to 2 mg/day six hours ago; a patient bolus now is another increase
+    from datetime import timedelta
+
+    from .rxfactory import NOW
+
+    history = [
+        {
+            "at": (NOW - timedelta(days=10)).isoformat(),
+            "drug": "morphine",
+            "daily_dose": "1.5 mg/day",
+        },
+        {
+            "at": (NOW - timedelta(hours=6)).isoformat(),
+            "drug": "morphine",
+            "daily_dose": "2 mg/day",
+        },
+    ]
+    ptm = {"dose": "0.05 mg", "duration": "10 min", "lockout": "4 h", "max_per_day": 4}  # +10 %
+    p = run(with_(morphine_continuous("2 mg/day"), patient_bolus=ptm, dose_history=history))
+    assert "titration_too_frequent" in _at(p, "patient_bolus")
+    assert "dose_change_too_large" not in _at(p, "patient_bolus")

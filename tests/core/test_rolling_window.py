@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 
 import pytest
@@ -12,6 +13,8 @@ from programmer.dose.rolling import window_basal_nl, worst_basal, worst_window
 from programmer.therapy import PatientBolus
 
 DAY = 1440
+# CI runs a few dozen random profiles; reliability/run sets thousands (ITP_ROLLING_EXAMPLES).
+EXAMPLES = int(os.environ.get("ITP_ROLLING_EXAMPLES", "60"))
 
 
 def oracle_basal(steps: list[tuple[int, int]], cycle_days: int) -> list[Fraction]:
@@ -57,7 +60,7 @@ def profiles(draw: st.DrawFn) -> tuple[list[tuple[int, int]], int]:
     return [(s, draw(rates)) for s in [0, *starts]], cycle_days
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(profiles())
 def test_worst_basal_window_matches_the_minute_by_minute_oracle(profile):
     steps, cycle_days = profile
@@ -69,7 +72,11 @@ def test_worst_basal_window_matches_the_minute_by_minute_oracle(profile):
         assert window_basal_nl(steps, cycle_days, s) == windows[s]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=max(EXAMPLES * 2 // 3, 1),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(
     profiles(),
     st.integers(1_000, 1_000_000),
