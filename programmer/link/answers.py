@@ -51,6 +51,7 @@ TEXT_MAX_CHARS = 32  # model, serial, firmware, drug names, codes (protocol: 1..
 EVENT_TEXT_MAX_CHARS = 64
 EVENT_DATA_MAX_KEYS = 16
 EVENT_LIST_MAX = 16
+EVENT_BLOB_MAX_BYTES = 256  # a binary value in an event of a code we do not know
 ALARMS_MAX = 64
 MAX_CAPACITY_NL = max(CAPACITY_NL.values())
 UNKNOWN_MODEL_CAPACITY_MAX_NL = 100_000_000  # 100 mL: no implanted reservoir is larger
@@ -474,8 +475,13 @@ def _check_data_value(c: AnswerChecker, path: str, key: object, item: object) ->
             isinstance(x, str) and len(x) <= EVENT_TEXT_MAX_CHARS and is_plain(x) for x in item
         ):
             c.bad(where, item, f"must be a list of at most {EVENT_LIST_MAX} short texts")
+    elif isinstance(item, bytes):
+        # A code this programmer does not know may carry a vendor's binary note: kept as it
+        # is (the packed pages carry it losslessly), but never a large one.
+        if len(item) > EVENT_BLOB_MAX_BYTES:
+            c.bad(where, f"{len(item)} bytes", f"must be at most {EVENT_BLOB_MAX_BYTES} bytes")
     else:
-        c.bad(where, item, "must be an integer, text, true/false, nil or a list of texts")
+        c.bad(where, item, "must be an integer, text, true/false, nil, bytes or a list of texts")
 
 
 def check_events_page(payload: Mapping[Any, Any], from_seq: int, most: int) -> dict[str, Any]:

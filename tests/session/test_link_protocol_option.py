@@ -91,17 +91,17 @@ def test_the_session_shows_the_negotiated_version(clinic: Clinic, tmp_path: Path
 def test_a_plan_made_before_midnight_is_sent_after_it(clinic: Clinic, emulator: Emulator) -> None:
     """therapy_crc is fixed between COMMITs (the cycle anchor no longer moves), so the
     pump has not "changed since the plan was made" because a day began."""
-    morphine = [{"name": "morphine", "concentration": "10 mg/mL"}]
+    morphine = [{"name": "morphine", "concentration": "2 mg/mL"}]
     rx = {"pump_model": "ITP-40", "indication": "pain-noncancer", "drugs": morphine,
-          "mode": "flex", "steps": [{"start": "00:00", "dose": "1 mg/day"},
-                                    {"start": "08:00", "dose": "1.2 mg/day"}],
+          "mode": "flex", "steps": [{"start": "00:00", "dose": "0.4 mg/day"},
+                                    {"start": "08:00", "dose": "0.45 mg/day"}],
           "catheter": {"volume": "0.15 mL"}}  # fmt: skip
     s = clinic.session("doc", emulator.address)
     s.connect()
     first = s.propose({**rx, "refill": {"removed": "39 mL", "added": "20 mL"}})
     assert s.send(first, confirmed=True, password=PASSWORDS["doc"]).outcome == "applied"
-    proposal = s.propose({**rx, "steps": [{"start": "00:00", "dose": "1 mg/day"},
-                                          {"start": "09:00", "dose": "1.1 mg/day"}]})  # fmt: skip
+    proposal = s.propose({**rx, "steps": [{"start": "00:00", "dose": "0.4 mg/day"},
+                                          {"start": "09:00", "dose": "0.45 mg/day"}]})  # fmt: skip
     assert proposal.plan.ok, proposal.plan.findings
     s.close()
     c = emulator.client()
