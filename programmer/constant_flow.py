@@ -495,7 +495,8 @@ def _catheter(out: Plan, rx: Any, therapy: Therapy, flow: Fraction) -> None:
     )
     out.extra["catheter_washout"] = {"volume_nl": catheter, "minutes": minutes, "text": text}
     if rx.previous is None:
-        if rx.refill is not None:
+        # A first fill has no old concentration in the path (as for a programmable pump).
+        if rx.refill is not None and not rx.refill.first_fill:
             out.findings.append(finding("previous_unknown", "previous",
                                         "the concentration in the catheter now is unknown: give "
                                         "previous.drugs to see how the change takes effect"))  # fmt: skip

@@ -111,7 +111,8 @@ def propose(patients: Patients, actor: Principal, old: Pump, new: Pump) -> Carri
         rx["pump_serial"] = new.serial
         if new.model in CAPACITY_NL:
             rx["pump_model"] = new.model
-        rx["bolus"] = {"kind": "priming"}
+        # A new pump's path holds no drug yet: the one case priming is meant for.
+        rx["bolus"] = {"kind": "priming", "fluid_path": "new-pump"}
         capacity = CAPACITY_NL.get(new.model or "")
         if capacity is not None:
             rx["refill"] = {"removed": "0 mL", "added": f"{capacity} nL", "first_fill": True}

@@ -58,7 +58,7 @@ def test_the_old_pumps_last_therapy_is_the_new_pumps_proposed_first_program(
     rx = carried.prescription
     assert rx is not None
     assert rx["pump_serial"] == "ITP20-000777" and rx["pump_model"] == "ITP-20"
-    assert rx["bolus"] == {"kind": "priming"}  # the new pump's priming
+    assert rx["bolus"] == {"kind": "priming", "fluid_path": "new-pump"}  # the new pump's priming
     assert rx["refill"]["first_fill"] is True  # a fresh stability clock
     assert rx["catheter"] == {
         "length": "600 mm",

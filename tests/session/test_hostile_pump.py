@@ -26,7 +26,7 @@ MORPHINE_FILL = {
     "pump_model": "ITP-40", "indication": "pain-noncancer",
     "drugs": [{"name": "morphine", "concentration": "10 mg/mL"}], "mode": "continuous",
     "dose": "0.5 mg/day", "catheter": {"volume": "0.15 mL"},
-    "refill": {"removed": "39 mL", "added": "20 mL"}, "bolus": {"kind": "priming"},
+    "refill": {"removed": "39 mL", "added": "20 mL"}, "bolus": {"kind": "priming", "fluid_path": "new-pump"},
 }  # fmt: skip
 
 
@@ -261,4 +261,8 @@ def test_an_impossible_time_stored_before_the_checks_does_not_break_later_progra
                                "daily_doses_ng": {"morphine": 1_000_000}})  # fmt: skip
     [dose] = s.dose_history()
     assert dose.daily_ng == 1_000_000 and dose.at.year < 2100
-    assert s.propose(SALINE).plan.ok
+    # Planning works; the impossible record is not silently trusted: it is a soft
+    # implausible_date the physician sees (issue 12 class 9), never a crash.
+    saline = s.propose(SALINE).plan
+    assert {f.code for f in saline.findings if f.severity != "info"} == {"implausible_date"}
+    assert not saline.hard

@@ -36,7 +36,7 @@ FILL = {
     "pump_model": "ITP-40", "indication": "pain-noncancer",
     "drugs": [{"name": "morphine", "concentration": "10 mg/mL"}], "mode": "continuous",
     "dose": "0.5 mg/day", "catheter": {"volume": "0.15 mL"},
-    "refill": {"removed": "39 mL", "added": "20 mL"}, "bolus": {"kind": "priming"},
+    "refill": {"removed": "39 mL", "added": "20 mL"}, "bolus": {"kind": "priming", "fluid_path": "new-pump"},
 }  # fmt: skip
 
 

@@ -159,7 +159,19 @@ def test_one_reason_per_finding_never_carried_to_another_proposal(
 def test_a_finished_refill_can_start_a_new_one_and_sign_out_clears(
     state: AppState, wizard: RefillPage, qtbot: QtBot
 ) -> None:
-    expected = int(state.interrogation.status["reservoir_nl"])  # type: ignore[union-attr]
+    # Ten days on: a refill right after the fill has nothing delivered to check against.
+    assert state.interrogation is not None
+    before = int(state.interrogation.status["clock_t"])
+    state.emulator().advance(10 * 86_400)
+    state.refresh()
+    qtbot.waitUntil(
+        lambda: (
+            state.interrogation is not None
+            and int(state.interrogation.status["clock_t"]) >= before + 10 * 86_400
+        ),
+        timeout=15_000,
+    )
+    expected = int(state.interrogation.status["reservoir_nl"])
     _to_confirm(qtbot, state, wizard, decimal_text(Fraction(expected, 1_000_000)))
     wizard.password.setText(DOC_PW)
     assert wizard.send_button.isEnabled(), wizard.findings.text()
@@ -251,3 +263,29 @@ def test_the_visit_report_says_what_happened_in_words(
     assert "APPLIED" in html
     pdf = wizard.save_report(tmp_path / "visit.pdf")
     assert pdf is not None and pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_priming_waits_until_the_fluid_path_is_said_to_hold_no_drug(wizard: RefillPage) -> None:
+    """Priming pushes the whole path's contents at priming speed: allowed only into a path
+    stated empty of drug (issue 12 class 6). The wizard asks; nothing is assumed."""
+    wizard.go(1)
+    wizard.removed.setText("19.9")
+    wizard.go(2)
+    wizard.go(3)
+    wizard.added.setText("20")
+    wizard.go(4)
+    wizard.cath_volume.setText("0.15")
+    assert not wizard.fluid_path.isEnabled()
+    wizard.priming.setChecked(True)
+    assert wizard.fluid_path.isEnabled()
+    rx = wizard.prescription()
+    assert rx is not None and "fluid_path" not in rx["bolus"]
+    assert not wizard.next.isEnabled(), "a priming bolus into an unstated path holds Next"
+    wizard.fluid_path.setCurrentIndex(wizard.fluid_path.findData("new-catheter"))
+    rx = wizard.prescription()
+    assert rx is not None and rx["bolus"] == {"kind": "priming", "fluid_path": "new-catheter"}
+    plan = wizard.current_plan()
+    assert plan is not None
+    assert "priming_path_not_stated" not in {f.code for f in plan.findings}
+    wizard.reset()
+    assert wizard.fluid_path.currentIndex() == 0 and not wizard.fluid_path.isEnabled()

@@ -18,6 +18,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
+    QComboBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -192,6 +193,20 @@ class RefillPage(QWidget):
             "or emptied and aspirated)"
         )
         self.priming.setObjectName("refill_priming")
+        # Priming is allowed only into a path stated empty of drug: said, never assumed.
+        self.fluid_path = QComboBox()
+        self.fluid_path.setObjectName("refill_fluid_path")
+        self.fluid_path.setAccessibleName("what the fluid path holds, for priming")
+        for label, value in (
+            ("Say why the fluid path holds no drug…", ""),
+            ("A new pump", "new-pump"),
+            ("A new catheter", "new-catheter"),
+            ("The pump was emptied and aspirated", "emptied-and-aspirated"),
+        ):
+            self.fluid_path.addItem(label, value)
+        self.fluid_path.setEnabled(False)
+        self.fluid_path.currentIndexChanged.connect(lambda _: self._recheck())
+        self.priming.toggled.connect(self.fluid_path.setEnabled)
         self.bridge_text = self._check_label("refill_bridge_text")
         self.bolus_group = QButtonGroup(self)
         for b in (self.no_bolus, self.bridge, self.priming):
@@ -199,7 +214,9 @@ class RefillPage(QWidget):
             b.toggled.connect(lambda _: self._recheck())
         self.no_bolus.setChecked(True)
         self.stack.addWidget(
-            self._page(cform, self.no_bolus, self.bridge, self.priming, self.bridge_text)
+            self._page(
+                cform, self.no_bolus, self.bridge, self.priming, self.fluid_path, self.bridge_text
+            )
         )
         # 6. confirm: the same before/after view as the therapy confirm
         self.view = ChangeView()
@@ -354,6 +371,7 @@ class RefillPage(QWidget):
         self.drug.setText("")
         self.conc.setText("")
         self.no_bolus.setChecked(True)
+        self.fluid_path.setCurrentIndex(0)
         self.with_therapy.setChecked(False)
         self.summary.clear()
         self.progress.clear()
@@ -434,6 +452,9 @@ class RefillPage(QWidget):
                          added=f"{self.added.text().strip()} mL", drugs=drugs, bridge=kind == "bridge")  # fmt: skip
         if kind == "priming":
             rx["bolus"] = {"kind": "priming"}
+            path = str(self.fluid_path.currentData() or "")
+            if path:
+                rx["bolus"]["fluid_path"] = path
         catheter = self._catheter()
         if catheter:
             rx["catheter"] = catheter
