@@ -177,6 +177,7 @@ class AppState(QObject):
             self.bridge.run("close", session.close, lambda _: None, lambda _: None)
         if self.principal is not None:
             self.accounts.sign_out(self.principal)
+            self.write_routine_checkpoint()
         self.principal = None
         self.session = None
         self.interrogation = None
@@ -196,6 +197,22 @@ class AppState(QObject):
             and time.monotonic() - self._last_activity >= self.idle_lock_s
         ):
             self.lock()
+
+    def write_routine_checkpoint(self) -> None:
+        """After each session: the audit trail's head to the folder the user named (the
+        `audit_checkpoint_folder` setting or ITP_CHECKPOINT_DIR), said when not written."""
+        from programmer.cli_support import checkpoint_folder
+        from programmer.store.checkpoints import write_after_session
+
+        try:
+            folder = checkpoint_folder(self.store, self.trail, None)
+            if folder is None:
+                return
+            result = write_after_session(self.trail, folder)
+        except (StoreError, OSError) as exc:
+            self.sig_message.emit("warning", f"No audit checkpoint written: {exc}")
+            return
+        self.sig_message.emit("info" if result.written else "warning", result.message)
 
     def lock(self) -> None:
         if self.principal is None or self.locked:
