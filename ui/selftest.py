@@ -74,8 +74,8 @@ def main(argv: Sequence[str] = ()) -> int:
         session.connect()
         before = session.interrogate()
         ok("interrogate", f"{before.model} {before.serial}, {before.status['delivering']}")
-        rx = {"pump_model": "ITP-40", "indication": "pain-noncancer", "drugs": [{"name": "morphine", "concentration": "10 mg/mL"}],
-              "mode": "flex", "steps": [{"start": "00:00", "dose": "0.04 mg/h"}, {"start": "08:00", "dose": "0.05 mg/h"}],
+        rx = {"pump_model": "ITP-40", "indication": "pain-noncancer", "drugs": [{"name": "morphine", "concentration": "2 mg/mL"}],
+              "mode": "flex", "steps": [{"start": "00:00", "dose": "0.01 mg/h"}, {"start": "08:00", "dose": "0.02 mg/h"}],
               "catheter": {"volume": "0.15 mL"}, "refill": {"removed": "40 mL", "added": "20 mL"}, "bolus": {"kind": "priming", "fluid_path": "new-pump"}}  # fmt: skip
         proposal = session.propose(rx)
         if not proposal.plan.ok:
