@@ -133,3 +133,34 @@ def test_a_refill_edited_here_is_not_sent(clinic: Clinic, tmp_path: Path) -> Non
     report = run_sync(db, key, url)
     assert any("refill record 1" in note for note in report.notes)
     assert "refills" not in report.pushed and report.pushed.get("prescriptions_sent") == 1
+
+
+def test_the_app_review_copy_signs_in_and_reads_history_with_its_key(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    """As `itp gui --offline --clinic URL` opens it: the copy and its key from
+    ui/clinic/review.py, opened like any copy under review (open_for_review, then
+    AuditTrail.open with that key, as AppState does)."""
+    import importlib.util
+
+    from programmer.store.review import open_for_review
+
+    path = Path(__file__).resolve().parents[2] / "ui" / "clinic" / "review.py"
+    spec = importlib.util.spec_from_file_location("itp_ui_clinic_review", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    db, key, _ = make_visit_db(tmp_path)
+    run_sync(db, key, parse_url(clinic.sync_url))
+    opened = module.open_clinic_review(clinic.review_url, None)
+    assert opened is not None
+    copy, copy_key = opened
+    store = open_for_review(copy)
+    try:
+        trail = AuditTrail.open(store, copy_key)
+        accounts = Accounts(store, trail, FAST_HASHER)
+        assert accounts.sign_in_read_only("dr.lee", "doctor-password").role == "physician"
+        assert Records(store, trail).events("ITP40-000001")
+        assert Records(store, trail).refills("ITP40-000001")
+    finally:
+        store.close()
