@@ -78,6 +78,13 @@ def sync(
     """One whole sync. Raises ClinicError (the link, a diverged trail) with a clear message;
     whatever committed before stays committed on both sides and the next run resumes."""
     say = progress or (lambda _: None)
+    if trail.key_matches() is False:
+        # Pulled rows are sealed with this key: another key would make them all look
+        # edited here (and every local row would look edited, so nothing would be sent).
+        raise ClinicError(
+            "the audit key does not belong to this database; nothing was synced (use the key"
+            " file this trail was started with)"
+        )
     origin = local_state.ensure(store)
     report = SyncReport(origin)
     try:

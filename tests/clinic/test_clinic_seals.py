@@ -164,3 +164,21 @@ def test_the_app_review_copy_signs_in_and_reads_history_with_its_key(
         assert Records(store, trail).refills("ITP40-000001")
     finally:
         store.close()
+
+
+def test_a_sync_with_another_key_is_refused_before_anything_is_sealed(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    from programmer.clinic.errors import ClinicError
+    from programmer.store.audit_key import create_key
+
+    (db_a, key_a), (db_b, _) = _two(tmp_path)
+    url = parse_url(clinic.sync_url)
+    run_sync(db_a, key_a, url)
+    wrong = tmp_path / "other.key"
+    create_key(wrong)
+    with pytest.raises(ClinicError, match="audit key does not belong"):
+        run_sync(db_b, wrong, url)
+    with open_store(db_b, create=False) as store:
+        rows = store.query("SELECT count(*) FROM pump_events WHERE pump_serial = 'ITP40-000001'")
+        assert rows[0][0] == 0
