@@ -92,3 +92,46 @@ def test_cut_syncs_resumed_end_exactly_like_one_whole_sync(
     )
     for table in TABLES:
         assert resumed[table] == whole[table], table
+
+
+def test_and_the_programmer_side_too(clinic: Clinic, pg, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Both local databases of the test above end equal as well (the whole-sync one and the
+    cut-and-resumed one), apart from the sync log and the times the audit records were written."""
+    db, key, _ = make_visit_db(tmp_path)
+    with open_store(db, create=False) as store:
+        local_state.ensure(store)
+    twin = tmp_path / "twin"
+    twin.mkdir()
+    shutil.copyfile(db, twin / "itp.sqlite3")
+    shutil.copyfile(key, twin / "audit.key")
+    (twin / "audit.key").chmod(0o600)
+    with psycopg.connect(pg.admin_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {clinic.db}_b TEMPLATE {clinic.db}")
+    run_sync(db, key, parse_url(clinic.sync_url), audit_batch=3)
+    for budget in (700, 3000, 9000, 30000):
+        proxy = ByteFaultProxy(
+            (pg.host, pg.port), Faults(p_cut=1.0, cut_within=budget, p_delay=0.0), seed=budget
+        )
+        try:
+            url = f"postgresql://{SYNC_ROLE}:{SYNC_PW}@127.0.0.1:{proxy.port}/{clinic.db}_b"
+            run_sync(twin / "itp.sqlite3", twin / "audit.key", parse_url(url), audit_batch=3)
+        except ClinicError:
+            pass
+        finally:
+            proxy.close()
+    run_sync(twin / "itp.sqlite3", twin / "audit.key",
+             parse_url(clinic.server.url(SYNC_ROLE, f"{clinic.db}_b", SYNC_PW)), audit_batch=3)  # fmt: skip
+    queries = {
+        "audit": "SELECT seq, action, account, before, after, reason, outcome FROM audit",
+        "accounts": "SELECT * FROM accounts",
+        "pump_events": "SELECT * FROM pump_events",
+        "clinic_shared_base": "SELECT * FROM clinic_shared_base",
+        "clinic_heads": "SELECT * FROM clinic_heads",
+        "clinic_meta": "SELECT * FROM clinic_meta WHERE key <> 'audit_chain'",
+    }
+    with (
+        open_store(db, create=False) as one,
+        open_store(twin / "itp.sqlite3", create=False) as other,
+    ):
+        for name, query in queries.items():
+            assert sorted(one.query(query)) == sorted(other.query(query)), name
