@@ -39,6 +39,7 @@ HISTORY_BATCH = 20_000
 PULL_BATCH = 5000
 BLOCK_BITS = 10  # history is compared in blocks of 1,024 keys
 MAX_LABEL = 64
+MAX_ROW_NOTES = 10  # rows changed outside itp named one by one per pump and table
 PgConn = psycopg.Connection[Any]
 
 
@@ -48,6 +49,8 @@ class SyncReport:
     pushed: dict[str, int] = field(default_factory=dict)
     pulled: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # History rows changed outside itp here and so not sent, by (table, pump): keys in order
+    left_out: dict[tuple[str, str], dict[tuple[Any, ...], None]] = field(default_factory=dict)
 
     def add(self, side: str, what: str, n: int) -> None:
         if n:
@@ -420,6 +423,7 @@ def _sync_history(
             )
     if tails:
         _insert_local(store, sealer, table, tails, report)
+    _note_left_out(table, report)
 
 
 def _only_a_tail(
@@ -539,9 +543,23 @@ def _trusted(
         if sealer.good(table.name, values, row[-1]):
             good.append(tuple(row[:-1]))
         else:
-            keys = [values[SEALED[table.name].index(k)] for k in KEYS[table.name]]
-            report.notes.append(f"{TamperedRow(table.name, keys)}; it was not sent to the clinic")
+            keys = tuple(values[SEALED[table.name].index(k)] for k in KEYS[table.name])
+            report.left_out.setdefault((table.name, serial), {})[keys] = None
     return good
+
+
+def _note_left_out(table: HistoryTable, report: SyncReport) -> None:
+    """One note per row left out (the first few of each pump), then how many more."""
+    for (name, serial), keys in sorted(report.left_out.items()):
+        if name != table.name:
+            continue
+        for key in list(keys)[:MAX_ROW_NOTES]:
+            report.notes.append(f"{TamperedRow(name, key)}; it was not sent to the clinic")
+        if len(keys) > MAX_ROW_NOTES:
+            report.notes.append(
+                f"and {len(keys) - MAX_ROW_NOTES} more {name} rows of {serial} changed outside"
+                " itp, not sent"
+            )
 
 
 def _local_head(store: Store, table: HistoryTable, serial: str) -> tuple[int, int, int]:

@@ -182,3 +182,34 @@ def test_a_sync_with_another_key_is_refused_before_anything_is_sealed(
     with open_store(db_b, create=False) as store:
         rows = store.query("SELECT count(*) FROM pump_events WHERE pump_serial = 'ITP40-000001'")
         assert rows[0][0] == 0
+
+
+def test_many_rows_changed_here_are_named_up_to_a_bound(clinic: Clinic, tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from programmer.store.records import InfusionHour
+
+    (db_a, key_a), (db_b, key_b) = _two(tmp_path)
+    url = parse_url(clinic.sync_url)
+    with open_store(db_a, create=False) as store:
+        Records(store, AuditTrail.open(store, key_a)).save_infusion_hours(
+            "ITP40-000001",
+            [
+                InfusionHour(datetime(2026, 1, 2, tzinfo=UTC) + timedelta(hours=h), 10 + h, {})
+                for h in range(24)
+            ],
+        )
+    run_sync(db_a, key_a, url)
+    run_sync(db_b, key_b, url)
+    conn = sqlite3.connect(db_b)
+    with conn:
+        changed = conn.execute(
+            "UPDATE infusion_hours SET volume_nl = volume_nl + 1000"
+            " WHERE pump_serial = 'ITP40-000001'"
+        ).rowcount
+    conn.close()
+    assert changed > 11
+    notes = [n for n in run_sync(db_b, key_b, url).notes if "infusion" in n]
+    assert len(notes) == 11 and f"and {changed - 10} more infusion_hours" in notes[-1]
+    with psycopg.connect(clinic.admin_url) as pg:
+        assert pg.execute("SELECT count(*) FROM itp.history_conflicts").fetchone() == (0,)
