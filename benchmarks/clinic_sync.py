@@ -66,26 +66,30 @@ def _append_bulk(store, trail, n: int, at: datetime, serial: str) -> None:  # ty
         )
 
 
-def _history(store, serial: str, hours: range, events: range) -> None:  # type: ignore[no-untyped-def]
+def _history(store, sealer, serial: str, hours: range, events: range) -> None:  # type: ignore[no-untyped-def]
+    """Rows as Records writes them: each sealed with the programmer's audit key."""
     read_at = utc_text(datetime.now(UTC))
+    hour_rows = (
+        (serial, utc_seconds(START) + h * 3600, utc_text(START + timedelta(hours=h)),
+         4000 + h % 97, '{"basal_nl":4000}')
+        for h in hours
+    )  # fmt: skip
+    event_rows = (
+        (serial, e, (START + timedelta(hours=e * 2)).isoformat(), utc_seconds(START) + e * 7200,
+         "bolus_completed", '{"kind":"patient","volume_nl":1000}')
+        for e in events
+    )  # fmt: skip
     with store.write() as conn:
         conn.executemany(
-            "INSERT INTO infusion_hours VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                (serial, utc_seconds(START) + h * 3600, utc_text(START + timedelta(hours=h)),
-                 4000 + h % 97, '{"basal_nl":4000}', read_at)
-                for h in hours
-            ),
-        )  # fmt: skip
+            "INSERT INTO infusion_hours (pump_serial, hour_s, hour_at, volume_nl, data, read_at,"
+            " seal) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            ((*r, read_at, sealer.seal("infusion_hours", r)) for r in hour_rows),
+        )
         conn.executemany(
-            "INSERT INTO pump_events VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                (serial, e, (START + timedelta(hours=e * 2)).isoformat(),
-                 utc_seconds(START) + e * 7200, "bolus_completed",
-                 '{"kind":"patient","volume_nl":1000}', read_at)
-                for e in events
-            ),
-        )  # fmt: skip
+            "INSERT INTO pump_events (pump_serial, seq, at, at_s, kind, data, read_at, seal)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            ((*r, read_at, sealer.seal("pump_events", r)) for r in event_rows),
+        )
 
 
 def build(folder: Path, i: int, records: int) -> tuple[Path, Path, str]:
@@ -105,7 +109,7 @@ def build(folder: Path, i: int, records: int) -> tuple[Path, Path, str]:
         conn.execute("INSERT INTO pumps VALUES (?, 'ITP-40', NULL, ?, ?, ?, ?)",
                      (serial, t, utc_seconds(START), t, utc_seconds(START)))  # fmt: skip
     _append_bulk(store, trail, records - 4, START, serial)
-    _history(store, serial, range(HOURS), range(1, EVENTS + 1))
+    _history(store, trail.sealer, serial, range(HOURS), range(1, EVENTS + 1))
     store.close()
     return db, key, serial
 
@@ -114,7 +118,7 @@ def a_day(db: Path, key: Path, serial: str, day: int) -> None:
     store = open_store(db, create=False)
     trail = AuditTrail.open(store, key)
     _append_bulk(store, trail, 300, START + timedelta(days=1826 + day), serial)
-    _history(store, serial, range(HOURS + 24 * day, HOURS + 24 * (day + 1)),
+    _history(store, trail.sealer, serial, range(HOURS + 24 * day, HOURS + 24 * (day + 1)),
              range(EVENTS + 1 + 20 * day, EVENTS + 1 + 20 * (day + 1)))  # fmt: skip
     store.close()
 

@@ -13,6 +13,13 @@ private temporary folder, which the app then opens read-only, as it opens any co
   it with `programmer`, default the one with the most records). Every chain is verified
   with `itp audit verify --clinic URL`.
 
+The app reads a store whose sealed rows (accounts, history, prescriptions, refills) it
+checks against their seals, and the clinic holds no seals (each programmer seals with
+its own key). So the copy is sealed with a key of its own, made for it and kept beside
+it (`ReviewCopy.key`, 0600): the app opens the copy with that key. Those seals say only
+that a row is as it was copied from the clinic; the programmers' chains are verified
+with `itp audit verify --clinic URL`, never with this key.
+
 Nothing is written to the clinic: the connection is read-only and the role can only
 SELECT (refused otherwise, so a writable login is never used for review by mistake).
 """
@@ -21,7 +28,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +41,8 @@ from programmer.clinic.errors import ClinicError
 from programmer.clinic.tables import ACCOUNTS, OWNED
 from programmer.store import open_store
 from programmer.store.audit_chain import FIELDS
+from programmer.store.audit_key import create_key
+from programmer.store.seals import SEALED, Sealer
 
 PAGE = 50_000
 Progress = Callable[[str], None]
@@ -44,6 +53,30 @@ class ReviewCopy:
     db: Path
     programmer: str | None  # whose trail is in `audit`
     label: str | None
+    key: Path  # the key the copy's rows are sealed with: open the copy with it
+
+
+_HISTORY_COLS = {
+    "pump_events": ("pump_serial", "seq", "at", "at_s", "kind", "data", "read_at"),
+    "infusion_hours": ("pump_serial", "hour_s", "hour_at", "volume_nl", "data", "read_at"),
+}
+_PUMP_COLS = ("serial", "model", "info", "first_seen_at", "first_seen_s", "last_seen_at",
+              "last_seen_s")  # fmt: skip
+
+
+def _insert(table: str, columns: tuple[str, ...], sealed: bool) -> str:
+    """An INSERT naming its columns (the store's tables grow: seals came in schema 2)."""
+    names = (*columns, "seal") if sealed else columns
+    return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+
+
+def _with_seals(
+    sealer: Sealer, table: str, columns: tuple[str, ...], rows: Iterable[Sequence[Any]]
+) -> Iterator[tuple[Any, ...]]:
+    """Each row (in `columns` order) with its seal appended."""
+    order = [columns.index(c) for c in SEALED[table]]
+    for row in rows:
+        yield (*row, sealer.seal(table, [row[i] for i in order]))
 
 
 def _check_read_only(conn: psycopg.Connection[Any]) -> None:
@@ -75,6 +108,8 @@ def mirror(
     with connect(url) as conn:
         conn.read_only = True
         _check_read_only(conn)
+        key_path = where / "review.key"
+        sealer = Sealer(create_key(key_path))
         store = open_store(db, create=True)
         try:
             local_state.ensure(store, heads=False)
@@ -86,41 +121,39 @@ def mirror(
                     " ORDER BY key, version DESC"
                 ).fetchall()
             ]
-            cols = ", ".join(ACCOUNTS.fields)
-            marks = ", ".join("?" for _ in ACCOUNTS.fields)
             with store.write() as lconn:
                 lconn.executemany(
-                    f"INSERT INTO accounts ({cols}) VALUES ({marks})",
-                    [tuple(s[f] for f in ACCOUNTS.fields) for s in states],
+                    _insert("accounts", ACCOUNTS.fields, sealed=True),
+                    _with_seals(
+                        sealer,
+                        "accounts",
+                        ACCOUNTS.fields,
+                        [tuple(s[f] for f in ACCOUNTS.fields) for s in states],
+                    ),
                 )
                 say("pumps")
                 lconn.executemany(
-                    "INSERT INTO pumps VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    _copy(
-                        conn,
-                        "SELECT serial, model, info, first_seen_at, first_seen_s,"
-                        " last_seen_at, last_seen_s FROM itp.pumps",
-                    ),
+                    _insert("pumps", _PUMP_COLS, sealed=False),
+                    _copy(conn, f"SELECT {', '.join(_PUMP_COLS)} FROM itp.pumps"),
                 )
                 say("pump history")
-                lconn.executemany(
-                    "INSERT INTO pump_events VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    _copy(
-                        conn,
-                        "SELECT pump_serial, seq, at, at_s, kind, data, read_at"
-                        " FROM itp.pump_events ORDER BY pump_serial, seq",
-                    ),
-                )
-                lconn.executemany(
-                    "INSERT INTO infusion_hours VALUES (?, ?, ?, ?, ?, ?)",
-                    _copy(
-                        conn,
-                        "SELECT pump_serial, hour_s, hour_at, volume_nl, data, read_at"
-                        " FROM itp.infusion_hours ORDER BY pump_serial, hour_s",
-                    ),
-                )
+                for table, columns in _HISTORY_COLS.items():
+                    key = columns[1]
+                    lconn.executemany(
+                        _insert(table, columns, sealed=True),
+                        _with_seals(
+                            sealer,
+                            table,
+                            columns,
+                            _copy(
+                                conn,
+                                f"SELECT {', '.join(columns)} FROM itp.{table}"
+                                f" ORDER BY pump_serial, {key}",
+                            ),
+                        ),
+                    )
                 say("visits, prescriptions, refills")
-                _owned(conn, lconn)
+                _owned(conn, lconn, sealer)
                 label = None
                 if programmer is None:
                     row = conn.execute(
@@ -153,10 +186,10 @@ def mirror(
         finally:
             store.close()
     db.chmod(0o400)
-    return ReviewCopy(db, programmer, label)
+    return ReviewCopy(db, programmer, label, key_path)
 
 
-def _owned(conn: psycopg.Connection[Any], lconn: Any) -> None:
+def _owned(conn: psycopg.Connection[Any], lconn: Any, sealer: Sealer) -> None:
     """Every programmer's rows, renumbered; visit ids inside rows follow their visit."""
     rows = conn.execute(
         "SELECT DISTINCT ON (origin, kind, local_id) origin, kind, local_id, oseq, content"
@@ -176,11 +209,14 @@ def _owned(conn: psycopg.Connection[Any], lconn: Any) -> None:
         elif values.get("visit_id") is not None:
             values["visit_id"] = visit_ids.get((origin, int(values["visit_id"])))
         values["id"] = new_id
-        cols = ", ".join(spec.columns)
-        lconn.execute(
-            f"INSERT INTO {kind} ({cols}) VALUES ({', '.join('?' for _ in spec.columns)})",
-            tuple(values.get(c) for c in spec.columns),
-        )
+        row = tuple(values.get(c) for c in spec.columns)
+        if kind in SEALED:
+            lconn.execute(
+                _insert(kind, spec.columns, sealed=True),
+                next(_with_seals(sealer, kind, spec.columns, [row])),
+            )
+        else:
+            lconn.execute(_insert(kind, spec.columns, sealed=False), row)
         lconn.execute(
             "INSERT INTO clinic_rows VALUES (?, ?, ?, ?, ?)",
             (kind, origin, int(local_id), int(oseq), json.dumps({"review_id": new_id})),

@@ -31,6 +31,7 @@ from programmer.clinic.merge import merge
 from programmer.clinic.tables import HISTORY, OWNED, SHARED, HistoryTable, OwnedTable, SharedTable
 from programmer.store import AuditAction, AuditTrail, Store
 from programmer.store.audit_chain import FIELDS, canonical_json
+from programmer.store.seals import KEYS, SEALED, Sealer, TamperedRow, account_problems
 
 AUDIT_BATCH = 5000
 OWNED_KINDS = frozenset(spec.kind for spec in OWNED)
@@ -38,6 +39,7 @@ HISTORY_BATCH = 20_000
 PULL_BATCH = 5000
 BLOCK_BITS = 10  # history is compared in blocks of 1,024 keys
 MAX_LABEL = 64
+MAX_ROW_NOTES = 10  # rows changed outside itp named one by one per pump and table
 PgConn = psycopg.Connection[Any]
 
 
@@ -47,6 +49,8 @@ class SyncReport:
     pushed: dict[str, int] = field(default_factory=dict)
     pulled: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # History rows changed outside itp here and so not sent, by (table, pump): keys in order
+    left_out: dict[tuple[str, str], dict[tuple[Any, ...], None]] = field(default_factory=dict)
 
     def add(self, side: str, what: str, n: int) -> None:
         if n:
@@ -77,6 +81,13 @@ def sync(
     """One whole sync. Raises ClinicError (the link, a diverged trail) with a clear message;
     whatever committed before stays committed on both sides and the next run resumes."""
     say = progress or (lambda _: None)
+    if trail.key_matches() is False:
+        # Pulled rows are sealed with this key: another key would make them all look
+        # edited here (and every local row would look edited, so nothing would be sent).
+        raise ClinicError(
+            "the audit key does not belong to this database; nothing was synced (use the key"
+            " file this trail was started with)"
+        )
     origin = local_state.ensure(store)
     report = SyncReport(origin)
     try:
@@ -88,9 +99,9 @@ def sync(
         _sync_pumps(store, conn, report)
         for table in HISTORY:
             say(table.name)
-            _sync_history(store, conn, origin, table, report)
+            _sync_history(store, trail.sealer, conn, origin, table, report)
         say("visits, prescriptions, refills")
-        _push_owned(store, conn, origin, report)
+        _push_owned(store, trail.sealer, conn, origin, report)
         _pull_owned(store, conn, origin, report)
         say("audit trail")
         _push_audit(store, conn, origin, report, audit_batch)
@@ -132,6 +143,30 @@ def _local_shared(store: Store, spec: SharedTable) -> dict[str, dict[str, Any]]:
     return {str(r[0]).lower(): dict(zip(spec.fields, r, strict=True)) for r in rows}
 
 
+def _untrusted_shared(store: Store, sealer: Sealer, spec: SharedTable) -> dict[str, str]:
+    """Local records changed outside itp, by key, with what is wrong: a row whose seal
+    does not match, or (accounts) one the audit chain does not account for (an old row
+    put back whole). They are neither sent nor overwritten: sign-in keeps refusing them
+    and `itp audit verify` keeps reporting them until an admin restores the database."""
+    if spec.table not in SEALED:
+        return {}
+    columns = SEALED[spec.table]
+    order = [spec.fields.index(c) for c in columns]
+    found: dict[str, str] = {}
+    select = ", ".join(spec.fields)
+    for row in store.query(f"SELECT {select}, seal FROM {spec.table}"):
+        values = [row[i] for i in order]
+        if not sealer.good(spec.table, values, row[-1]):
+            keys = [values[columns.index(k)] for k in KEYS[spec.table]]
+            found[str(row[0]).lower()] = str(TamperedRow(spec.table, keys))
+    if spec.table == "accounts":
+        with store.lock:
+            problems = account_problems(store.conn)
+        for problem in problems:
+            found.setdefault(str(problem.key[0]).lower(), problem.message)
+    return found
+
+
 def _sync_shared(
     store: Store,
     trail: AuditTrail,
@@ -158,10 +193,16 @@ def _sync_shared(
             )
         }
         local = _local_shared(store, spec)
+        untrusted = _untrusted_shared(store, trail.sealer, spec)
         to_push: list[tuple[str, int, dict[str, Any]]] = []
         to_apply: list[tuple[str, dict[str, Any] | None, dict[str, Any]]] = []
         new_bases: list[tuple[str, int, dict[str, Any]]] = []
         for key in sorted(set(server) | set(local)):
+            if key in untrusted:
+                report.notes.append(
+                    f"{untrusted[key]}; the {spec.kind} record {key} was not synced"
+                )
+                continue
             mine = local.get(key)
             s_version, theirs = server.get(key, (0, None))
             base_version, base = bases.get(key, (0, None))
@@ -194,6 +235,8 @@ def _sync_shared(
         with store.write() as lconn:
             for key, before, state in to_apply:
                 _apply_shared(lconn, spec, state)
+                if spec.table in SEALED:  # sealed with this programmer's key, in this write
+                    trail.sealer.reseal(lconn, spec.table, f"{spec.key} = ?", (state[spec.key],))
                 trail.append(
                     AuditAction.ACCOUNT_CHANGED if spec.kind == "accounts" else "settings_changed",
                     account=None,
@@ -334,7 +377,12 @@ def _pump_covered(row: tuple[Any, ...], other: tuple[Any, ...] | None) -> bool:
 
 
 def _sync_history(
-    store: Store, conn: PgConn, origin: str, table: HistoryTable, report: SyncReport
+    store: Store,
+    sealer: Sealer,
+    conn: PgConn,
+    origin: str,
+    table: HistoryTable,
+    report: SyncReport,
 ) -> None:
     # Every pump's counters from each side in one query each: most pumps did not move.
     mine = {
@@ -358,27 +406,31 @@ def _sync_history(
         local, server = mine.get(serial, (0, -1, 0)), theirs.get(serial, (0, -1, 0))
         if local == server:
             continue
-        if _only_a_tail(store, conn, origin, table, serial, local, server, report, tails):
+        if _only_a_tail(store, sealer, conn, origin, table, serial, local, server, report, tails):
             continue
         # Compare from the block where the two sides' ends meet; if that does not make
         # them equal, compare every block.
         start = (
             min(local[1], server[1]) if local[0] and server[0] and local[1] != server[1] else None
         )
-        _exchange(store, conn, origin, table, serial, start, report)
+        _exchange(store, sealer, conn, origin, table, serial, start, report)
         if _local_head(store, table, serial) != _server_head(conn, table, serial):
-            _exchange(store, conn, origin, table, serial, None, report)
+            _exchange(store, sealer, conn, origin, table, serial, None, report)
+        if (table.name, serial) in report.left_out:
+            continue  # rows changed outside itp here: named below, that is the difference
         if _local_head(store, table, serial) != _server_head(conn, table, serial):
             report.notes.append(
                 f"{table.name} of {serial}: this programmer's copy differs from the clinic's"
                 " (another log under the same serial?); both kept, see history_conflicts"
             )
     if tails:
-        _insert_local(store, table, tails, report)
+        _insert_local(store, sealer, table, tails, report)
+    _note_left_out(table, report)
 
 
 def _only_a_tail(
     store: Store,
+    sealer: Sealer,
     conn: PgConn,
     origin: str,
     table: HistoryTable,
@@ -396,20 +448,21 @@ def _only_a_tail(
     cols = (table.key, *table.columns)
     if max_l > max_s:
         rows = store.query(
-            f"SELECT {', '.join(cols)} FROM {table.name} WHERE pump_serial = ? AND {table.key} > ?"
-            f" ORDER BY {table.key}",
+            f"SELECT {', '.join(cols)}, seal FROM {table.name} WHERE pump_serial = ?"
+            f" AND {table.key} > ? ORDER BY {table.key}",
             (serial, max_s),
         )
         check = cols.index(table.check)
         if n_l - len(rows) != n_s or sum_l - sum(int(r[check]) for r in rows) != sum_s:
             return False
+        rows = _trusted(sealer, table, serial, rows, report)
         for at in range(0, len(rows), HISTORY_BATCH):
             _push_history_rows(
                 conn,
                 origin,
                 table,
                 serial,
-                [tuple(r) for r in rows[at : at + HISTORY_BATCH]],
+                rows[at : at + HISTORY_BATCH],
                 report,
             )
         return True
@@ -433,16 +486,82 @@ def _only_a_tail(
 
 
 def _insert_local(
-    store: Store, table: HistoryTable, tails: list[tuple[str, list[Any]]], report: SyncReport
+    store: Store,
+    sealer: Sealer,
+    table: HistoryTable,
+    tails: list[tuple[str, list[Any]]],
+    report: SyncReport,
 ) -> None:
-    cols = (table.key, *table.columns)
-    marks = ", ".join("?" for _ in range(len(cols) + 1))
     with store.write() as lconn:
         cursor = lconn.executemany(
-            f"INSERT OR IGNORE INTO {table.name} (pump_serial, {', '.join(cols)}) VALUES ({marks})",
-            [(serial, *row) for serial, rows in tails for row in rows],
+            _insert_sql(table),
+            [sealed for serial, rows in tails for sealed in _sealed(sealer, table, serial, rows)],
         )
         report.add("pulled", table.name, max(cursor.rowcount, 0))  # rows, not trigger writes
+
+
+# Seals: a pulled row is sealed with this programmer's key as it is inserted (the clinic
+# never holds seals: each programmer has its own key), and a local row is sent only while
+# its seal matches, so a row edited here with sqlite3 never reaches the clinic, where the
+# other programmers would take it in and seal it as their own.
+
+
+def _insert_sql(table: HistoryTable) -> str:
+    cols = ("pump_serial", table.key, *table.columns, "seal")
+    marks = ", ".join("?" for _ in cols)
+    return f"INSERT OR IGNORE INTO {table.name} ({', '.join(cols)}) VALUES ({marks})"
+
+
+def _seal_order(table: HistoryTable) -> list[int]:
+    """Where each sealed column sits in a (pump_serial, key, *columns) row."""
+    names = ("pump_serial", table.key, *table.columns)
+    return [names.index(c) for c in SEALED[table.name]]
+
+
+def _sealed(
+    sealer: Sealer, table: HistoryTable, serial: str, rows: Sequence[Sequence[Any]]
+) -> Iterator[tuple[Any, ...]]:
+    """(pump_serial, key, *columns, seal) for rows (key, *columns) from the clinic."""
+    order = _seal_order(table)
+    for row in rows:
+        full = (serial, *row)
+        yield (*full, sealer.seal(table.name, [full[i] for i in order]))
+
+
+def _trusted(
+    sealer: Sealer,
+    table: HistoryTable,
+    serial: str,
+    rows: Sequence[Sequence[Any]],
+    report: SyncReport,
+) -> list[tuple[Any, ...]]:
+    """Local rows (key, *columns, seal) whose seal matches, without the seal; each other
+    one is left out of the sync and named in the report."""
+    order = _seal_order(table)
+    good: list[tuple[Any, ...]] = []
+    for row in rows:
+        full = (serial, *row[:-1])
+        values = [full[i] for i in order]
+        if sealer.good(table.name, values, row[-1]):
+            good.append(tuple(row[:-1]))
+        else:
+            keys = tuple(values[SEALED[table.name].index(k)] for k in KEYS[table.name])
+            report.left_out.setdefault((table.name, serial), {})[keys] = None
+    return good
+
+
+def _note_left_out(table: HistoryTable, report: SyncReport) -> None:
+    """One note per row left out (the first few of each pump), then how many more."""
+    for (name, serial), keys in sorted(report.left_out.items()):
+        if name != table.name:
+            continue
+        for key in list(keys)[:MAX_ROW_NOTES]:
+            report.notes.append(f"{TamperedRow(name, key)}; it was not sent to the clinic")
+        if len(keys) > MAX_ROW_NOTES:
+            report.notes.append(
+                f"and {len(keys) - MAX_ROW_NOTES} more {name} rows of {serial} changed outside"
+                " itp, not sent"
+            )
 
 
 def _local_head(store: Store, table: HistoryTable, serial: str) -> tuple[int, int, int]:
@@ -509,6 +628,7 @@ def _block_range(table: HistoryTable, block: int) -> tuple[int, int]:
 
 def _exchange(
     store: Store,
+    sealer: Sealer,
     conn: PgConn,
     origin: str,
     table: HistoryTable,
@@ -527,7 +647,7 @@ def _exchange(
     for block in differing:
         lo, hi = _block_range(table, block)
         if block not in theirs:
-            to_push.extend(_local_rows(store, table, serial, lo, hi, None))
+            to_push.extend(_local_rows(store, sealer, table, serial, lo, hi, None, report))
             continue
         if block not in mine:
             if to_pull and to_pull[-1][1] == lo:
@@ -554,10 +674,10 @@ def _exchange(
         }
         only_here = local_keys - server_keys
         if only_here:
-            to_push.extend(_local_rows(store, table, serial, lo, hi, only_here))
+            to_push.extend(_local_rows(store, sealer, table, serial, lo, hi, only_here, report))
         elif local_keys == server_keys:
             # Same keys, other content: send this copy so the clinic records the conflict.
-            to_push.extend(_local_rows(store, table, serial, lo, hi, None))
+            to_push.extend(_local_rows(store, sealer, table, serial, lo, hi, None, report))
         if server_keys - local_keys:
             to_pull.append((lo, hi))
     for start_at in range(0, len(to_push), HISTORY_BATCH):
@@ -565,19 +685,27 @@ def _exchange(
             conn, origin, table, serial, to_push[start_at : start_at + HISTORY_BATCH], report
         )
     for lo, hi in to_pull:
-        _pull_history_rows(store, conn, table, serial, lo, hi, report)
+        _pull_history_rows(store, sealer, conn, table, serial, lo, hi, report)
 
 
 def _local_rows(
-    store: Store, table: HistoryTable, serial: str, lo: int, hi: int, keys: set[int] | None
+    store: Store,
+    sealer: Sealer,
+    table: HistoryTable,
+    serial: str,
+    lo: int,
+    hi: int,
+    keys: set[int] | None,
+    report: SyncReport,
 ) -> list[tuple[Any, ...]]:
     cols = ", ".join((table.key, *table.columns))
     rows = store.query(
-        f"SELECT {cols} FROM {table.name} WHERE pump_serial = ? AND {table.key} >= ?"
+        f"SELECT {cols}, seal FROM {table.name} WHERE pump_serial = ? AND {table.key} >= ?"
         f" AND {table.key} < ? ORDER BY {table.key}",
         (serial, lo, hi),
     )
-    return [tuple(r) for r in rows if keys is None or int(r[0]) in keys]
+    wanted = [r for r in rows if keys is None or int(r[0]) in keys]
+    return _trusted(sealer, table, serial, wanted, report)
 
 
 def _push_history_rows(
@@ -649,6 +777,7 @@ def _push_history_rows(
 
 def _pull_history_rows(
     store: Store,
+    sealer: Sealer,
     conn: PgConn,
     table: HistoryTable,
     serial: str,
@@ -666,14 +795,13 @@ def _pull_history_rows(
         t=sql.Identifier(table.name),
         k=sql.Identifier(table.key),
     )
-    marks = ", ".join("?" for _ in range(len(cols) + 1))
-    insert = f"INSERT OR IGNORE INTO {table.name} (pump_serial, {', '.join(cols)}) VALUES ({marks})"
+    insert = _insert_sql(table)
     while lo < hi:
         rows = conn.execute(query, (serial, lo, hi, HISTORY_BATCH)).fetchall()
         if not rows:
             return
         with store.write() as lconn:
-            cursor = lconn.executemany(insert, [(serial, *row) for row in rows])
+            cursor = lconn.executemany(insert, _sealed(sealer, table, serial, rows))
             report.add("pulled", table.name, max(cursor.rowcount, 0))
         lo = int(rows[-1][0]) + 1
 
@@ -686,7 +814,29 @@ def _content(spec: OwnedTable, row: Sequence[Any]) -> tuple[str, str]:
     return text, hashlib.sha256(text.encode()).hexdigest()
 
 
-def _push_owned(store: Store, conn: PgConn, origin: str, report: SyncReport) -> None:
+def _owned_rows(
+    store: Store, sealer: Sealer, spec: OwnedTable, report: SyncReport
+) -> list[tuple[Any, ...]]:
+    """This programmer's rows of `spec`; a sealed row whose seal does not match (edited
+    here outside itp) is left out and named in the report, never sent."""
+    cols = ", ".join(spec.columns)
+    if spec.kind not in SEALED:
+        return [tuple(r) for r in store.query(f"SELECT {cols} FROM {spec.kind} ORDER BY id")]
+    order = [spec.columns.index(c) for c in SEALED[spec.kind]]
+    good: list[tuple[Any, ...]] = []
+    for row in store.query(f"SELECT {cols}, seal FROM {spec.kind} ORDER BY id"):
+        values = [row[i] for i in order]
+        if sealer.good(spec.kind, values, row[-1]):
+            good.append(tuple(row[:-1]))
+        else:
+            keys = [values[SEALED[spec.kind].index(k)] for k in KEYS[spec.kind]]
+            report.notes.append(f"{TamperedRow(spec.kind, keys)}; it was not sent to the clinic")
+    return good
+
+
+def _push_owned(
+    store: Store, sealer: Sealer, conn: PgConn, origin: str, report: SyncReport
+) -> None:
     with conn.transaction():
         # This programmer's versions are numbered 1, 2, 3...: one sync of it at a time.
         conn.execute("SELECT pg_advisory_xact_lock(7433003, hashtext(%s))", (origin,))
@@ -704,8 +854,7 @@ def _push_owned(store: Store, conn: PgConn, origin: str, report: SyncReport) -> 
         oseq = int(top[0]) if top else 0
         pending: list[tuple[Any, ...]] = []
         for spec in OWNED:
-            rows = store.query(f"SELECT {', '.join(spec.columns)} FROM {spec.kind} ORDER BY id")
-            for row in rows:
+            for row in _owned_rows(store, sealer, spec, report):
                 text, sha = _content(spec, row)
                 if latest.get((spec.kind, int(row[0]))) == sha:
                     continue

@@ -296,6 +296,11 @@ def _check(programmers: list[Programmer], url: str, counts: Counts) -> None:
                         f"{p.serial}: audit differs ({len(local)} here, {len(server)} on the clinic)"
                     )
                 counts.audit_records += len(server)
+                # Every pulled row sealed with this programmer's key and every pulled account
+                # change in its chain, whatever was killed or cut mid-sync.
+                local_check = AuditTrail.open(store, p.key).verify()
+                if not local_check.ok:
+                    counts.problems.append(f"{p.serial}: local verify: {local_check.message}")
                 for table, key in (("pump_events", "seq"), ("infusion_hours", "hour_s")):
                     mine = sorted(tuple(r) for r in store.query(
                         f"SELECT pump_serial, {key} FROM {table}"))  # fmt: skip

@@ -68,13 +68,9 @@ def _as_server_user() -> tuple[int, int] | None:
 
 
 def _run(cmd: list[str], ids: tuple[int, int] | None) -> None:
-    def demote() -> None:
-        if ids is not None:
-            os.setgid(ids[1])
-            os.setuid(ids[0])
-
+    as_user = {} if ids is None else {"user": ids[0], "group": ids[1], "extra_groups": []}
     done = subprocess.run(
-        cmd, preexec_fn=demote, capture_output=True, text=True, timeout=120, check=False
+        cmd, capture_output=True, text=True, timeout=120, check=False, cwd="/", **as_user
     )
     if done.returncode != 0:
         raise RuntimeError(f"{cmd[0]} failed: {done.stdout}\n{done.stderr}")

@@ -10,7 +10,7 @@ from programmer.clinic.connection import parse_url
 from programmer.clinic.errors import ClinicError
 from programmer.clinic.review import mirror
 from programmer.clinic.run import run_sync
-from programmer.store import Accounts, AuditTrail, StoreReadOnly, open_store
+from programmer.store import Accounts, AuditTrail, Records, StoreReadOnly, open_store
 from tests.clinic.conftest import Clinic
 from tests.clinic.visitdb import make_visit_db
 
@@ -43,9 +43,17 @@ def test_review_copy_holds_every_programmers_records_and_is_read_only(
                 store.query("SELECT count(*) FROM audit")[0][0]
                 >= mine.query("SELECT count(*) FROM audit")[0][0] - 50
             )
-        # a nurse signs in with her clinic password; nothing is written
-        accounts = Accounts(store, AuditTrail(store, b"\0" * 32))
+        # a nurse signs in with her clinic password; nothing is written. The copy's rows
+        # are sealed with the copy's own key (the clinic holds no seals), which the app
+        # opens it with; with another key every row reads as changed.
+        trail = AuditTrail.open(store, copy.key)
+        accounts = Accounts(store, trail)
         assert accounts.sign_in_read_only("dr.lee", "doctor-password").name == "dr.lee"
+        assert list(trail.sealer.problems(store.conn)) == []
+        records = Records(store, trail)
+        assert records.events("ITP40-000002")
+        other = AuditTrail(store, b"\0" * 32).sealer
+        assert {p.table for p in other.problems(store.conn)} >= {"accounts", "pump_events"}
         with pytest.raises(StoreReadOnly), store.write() as conn:
             conn.execute("DELETE FROM pumps")
 

@@ -14,6 +14,12 @@ from programmer.store import AuditTrail, open_store
 from tests.clinic.conftest import Clinic
 from tests.clinic.visitdb import make_visit_db
 
+# Every column but the seal, which each programmer makes with its own key.
+HISTORY_COLUMNS = {
+    "pump_events": "pump_serial, seq, at, at_s, kind, data, read_at",
+    "infusion_hours": "pump_serial, hour_s, hour_at, volume_nl, data, read_at",
+}
+
 
 def _counts(url: str) -> dict[str, int]:
     with psycopg.connect(url) as conn:
@@ -83,14 +89,18 @@ def test_a_second_programmer_receives_the_first_ones_pump_history_and_visits(
     assert report.pulled.get("visits") == 1 and report.pulled.get("prescriptions_sent") == 1
     run_sync(db_a, key_a, url)
     with open_store(db_a, create=False) as sa, open_store(db_b, create=False) as sb:
-        for table in ("pump_events", "infusion_hours"):
-            assert sorted(sa.query(f"SELECT * FROM {table}")) == sorted(
-                sb.query(f"SELECT * FROM {table}")
+        for table, cols in HISTORY_COLUMNS.items():
+            assert sorted(sa.query(f"SELECT {cols} FROM {table}")) == sorted(
+                sb.query(f"SELECT {cols} FROM {table}")
             )
+            # the same rows, each sealed with its own programmer's key (never synced)
+            seals_a = set(sa.query(f"SELECT seal FROM {table}"))
+            assert seals_a.isdisjoint(sb.query(f"SELECT seal FROM {table}"))
         assert sb.query("SELECT count(*) FROM clinic_rows WHERE kind = 'visits'")[0][0] == 1
-        # each keeps its own trail: a's trail is whole on the clinic, b's too
-        trail = AuditTrail.open(sb, key_b)
-        assert trail.verify().ok
+        # each keeps its own trail: a's trail is whole on the clinic, b's too; every
+        # pulled row passes its seal check
+        assert AuditTrail.open(sb, key_b).verify().ok
+        assert AuditTrail.open(sa, key_a).verify().ok
     with psycopg.connect(clinic.admin_url) as conn:
         assert all(r.ok for r in verify_clinic(conn))
         assert len(verify_clinic(conn)) == 2

@@ -80,23 +80,28 @@ def test_quantities_are_exact_and_in_ucum(bundle_text: str) -> None:
     res = _resources(bundle_text)
     (request,) = res["MedicationRequest"]
     rates = [d["doseAndRate"][0]["rateQuantity"] for d in request["dosageInstruction"]]
-    # 96,000 and 120,000 nL/day of 10 mg/mL: 0.96 and 1.2 mg/d; the heaviest day 1.12 mg/d
+    # 0.01 mg/h from 00:00 and 0.02 mg/h from 08:00 of 2 mg/mL: 120,000 and 240,000 nL/day,
+    # 0.24 and 0.48 mg/d; the heaviest day 8 h x 0.01 + 16 h x 0.02 = 0.4 mg/d
     assert [(r["value"], r["code"], r["system"]) for r in rates] == [
-        (Decimal("0.96"), "mg/d", "http://unitsofmeasure.org"),
-        (Decimal("1.2"), "mg/d", "http://unitsofmeasure.org"),
-        (Decimal("1.12"), "mg/d", "http://unitsofmeasure.org"),
+        (Decimal("0.24"), "mg/d", "http://unitsofmeasure.org"),
+        (Decimal("0.48"), "mg/d", "http://unitsofmeasure.org"),
+        (Decimal("0.4"), "mg/d", "http://unitsofmeasure.org"),
     ]
     doses = {a["dosage"]["text"]: a["dosage"]["dose"] for a in res["MedicationAdministration"]}
-    assert doses["reservoir refill"]["value"] == Decimal("200")  # 20 mL x 10 mg/mL
+    assert doses["reservoir refill"]["value"] == Decimal("40")  # 20 mL x 2 mg/mL
     assert doses["reservoir refill"]["code"] == "mg"
-    assert doses["priming bolus"]["value"] == Decimal("2.9")  # 0.29 mL x 10 mg/mL
+    assert doses["priming bolus"]["value"] == Decimal("0.58")  # 0.29 mL x 2 mg/mL
     volumes = sorted(
         o["valueQuantity"]["value"] for o in res["Observation"] if "valueQuantity" in o
     )
     assert volumes == [Decimal("20"), Decimal("40")]  # reservoir after and at the start
-    (audit_intent, audit_outcome) = res["AuditEvent"]
-    assert audit_outcome["outcome"] == "0" and audit_outcome["outcomeDesc"] == "applied"
-    assert audit_intent["type"]["code"] == "program_intent"
+    # the intent, "uncertain" recorded before COMMIT left, then the read-back's "applied"
+    events = [(a["type"]["code"], a["outcome"], a["outcomeDesc"]) for a in res["AuditEvent"]]
+    assert events == [
+        ("program_intent", "0", "intent"),
+        ("program_outcome", "8", "uncertain"),
+        ("program_outcome", "0", "applied"),
+    ]
 
 
 def test_exact_never_rounds() -> None:

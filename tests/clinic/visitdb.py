@@ -3,6 +3,7 @@ priming bolus and a new program, sent through the pump session like the app does
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 from fractions import Fraction
@@ -38,9 +39,9 @@ def make_visit_db(
     (the session and Argon2 cost seconds; each copy is its own file and key)."""
     made = _made.get((start_t, serial))
     if made is None:
-        made = _made[(start_t, serial)] = _make(
-            Path(tempfile.mkdtemp(prefix="itp-visit-")), start_t=start_t, serial=serial
-        )
+        template = Path(tempfile.mkdtemp(prefix="itp-visit-"))
+        atexit.register(shutil.rmtree, template, True)
+        made = _made[(start_t, serial)] = _make(template, start_t=start_t, serial=serial)
     db, key = folder / "itp.sqlite3", folder / "audit.key"
     shutil.copyfile(made[0], db)
     shutil.copyfile(made[1], key)

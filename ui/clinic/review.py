@@ -9,18 +9,16 @@ from programmer.clinic.connection import parse_url
 from programmer.clinic.errors import ClinicError
 from programmer.clinic.review import mirror
 from programmer.store import StoreError
-from programmer.store.audit_key import AuditKeyError, create_key
+from programmer.store.audit_key import AuditKeyError
 
 
 def open_clinic_review(url: str, programmer: str | None) -> tuple[Path, Path] | None:
     """(the read-only review copy of the clinic's records, a key file for opening it), or
-    None with the reason on stderr. The key is a new one: the reviewer does not hold the
-    programmers' keys (the audit screen's verify says so); every chain is checked with
-    `itp audit verify --clinic URL`."""
+    None with the reason on stderr. The key is the copy's own, made with it (its rows are
+    sealed with it): the reviewer does not hold the programmers' keys (the audit screen's
+    verify says so); every chain is checked with `itp audit verify --clinic URL`."""
     try:
         copy = mirror(parse_url(url), programmer=programmer)
-        key = copy.db.parent / "review.key"
-        create_key(key)
     except (ClinicError, StoreError, AuditKeyError) as exc:
         sys.stderr.write(f"itp: {exc}\n")
         return None
@@ -28,4 +26,4 @@ def open_clinic_review(url: str, programmer: str | None) -> tuple[Path, Path] | 
         sys.stderr.write(
             f"itp: reviewing the clinic; the audit screen shows {copy.label}'s trail\n"
         )
-    return copy.db, key
+    return copy.db, copy.key

@@ -35,7 +35,7 @@ def clinic_url_of(state: object) -> str | None:
 
 
 class SyncRunner(QObject):
-    sig_state = Signal(str, str)  # (kind: idle, running, ok, failed), text
+    sig_state = Signal(str, str)  # (kind: idle, running, ok, warning, failed), text
 
     def __init__(self, db: Path, key: bytes, url: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -62,7 +62,12 @@ class SyncRunner(QObject):
                 )
             sent = sum(report.pushed.values())
             received = sum(report.pulled.values())
-            self.sig_state.emit("ok", f"clinic sync: done ({sent} sent, {received} received)")
+            done = f"clinic sync: done ({sent} sent, {received} received)"
+            if report.notes:  # e.g. a row changed outside itp here, not sent: say so
+                more = f" (and {len(report.notes) - 1} more)" if len(report.notes) > 1 else ""
+                self.sig_state.emit("warning", f"{done}; look at this: {report.notes[0]}{more}")
+            else:
+                self.sig_state.emit("ok", done)
         except (ClinicError, StoreError) as exc:
             self.sig_state.emit("failed", f"clinic sync failed, nothing lost: {exc}")
         except Exception as exc:  # shown, never raised into Qt's event loop
@@ -99,7 +104,7 @@ class SyncStatus(QWidget):
 
     def show_state(self, kind: str, text: str) -> None:
         self.label.setText(text)
-        self.label.setProperty("role", "warning" if kind == "failed" else "muted")
+        self.label.setProperty("role", "warning" if kind in ("failed", "warning") else "muted")
         self.button.setEnabled(kind != "running")
 
 
