@@ -77,3 +77,17 @@ def test_the_overview_dates_are_local_text_not_iso(state: AppState, qtbot: QtBot
     qtbot.addWidget(page)
     assert page.identity.value("Implanted") == "Thu 1 Jan 2026"
     assert page.clock.value("Pump clock") == "Thu 1 Jan 2026, 00:00"
+
+
+@pytest.mark.parametrize("speaks", [1, 2])
+def test_the_connection_details_show_the_negotiated_protocol(
+    state: AppState, qtbot: QtBot, speaks: int
+) -> None:
+    """Issue 16: the app shows the link protocol the session negotiated (a version-1 pump
+    is read with version 1; a version-2 pump with version 2)."""
+    inprocess.install(PumpModel("ITP-40", START_T), speed=Fraction(0), protocol=speaks)
+    _visit(qtbot, state)
+    page = OverviewPage(state)
+    qtbot.addWidget(page)
+    page.refresh()
+    assert page.identity.value("Link protocol") == f"version {speaks}"
