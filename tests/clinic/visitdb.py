@@ -25,7 +25,7 @@ RX = {
     "steps": [{"start": "00:00", "dose": "0.01 mg/h"}, {"start": "08:00", "dose": "0.02 mg/h"}],
     "catheter": {"volume": "0.15 mL"},
     "refill": {"removed": "40 mL", "added": "20 mL"},
-    "bolus": {"kind": "priming"},
+    "bolus": {"kind": "priming", "fluid_path": "new-pump"},
 }
 
 
