@@ -132,14 +132,8 @@ def load_prescription_file(path: Path) -> Any:
     """The parsed JSON of a prescription file, or PrescriptionFileError saying why not."""
     try:
         text = read_bounded_text(path, MAX_FILE_BYTES, "the prescription file")
-    except FileRefused as exc:
+    except FileRefused as exc:  # missing, a folder, unreadable, not a regular file, too big
         raise PrescriptionFileError(str(exc)) from None
-    except FileNotFoundError:
-        raise PrescriptionFileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise PrescriptionFileError(f"{path}: is a folder, not a prescription file") from None
-    except PermissionError:
-        raise PrescriptionFileError(f"{path}: permission denied") from None
     except UnicodeDecodeError:
         raise PrescriptionFileError(f"{path}: not UTF-8 text") from None
     except OSError as exc:
