@@ -63,6 +63,28 @@ def _open(db_path: Path | None, offline: bool) -> Store:
     return open_store(db_path, create=True)
 
 
+def _trail(store: Store, audit_key: Path | None, offline: bool) -> AuditTrail:
+    """Offline review reads without the audit key when this computer does not hold it
+    (a copy from elsewhere): only verifying needs it, and a banner says so. It never
+    makes a key."""
+    if offline:
+        from programmer.store.review import open_review_trail
+
+        return open_review_trail(store, audit_key)
+    return AuditTrail.open(store, audit_key)
+
+
+def unverified_text(trail: AuditTrail) -> str | None:
+    """What a reviewer must know about a trail read without its key, or None."""
+    if trail.verifiable:
+        return None
+    reason = trail.unverified_reason or "this computer does not hold the audit key of this record"
+    return (
+        f"Not verified: {reason}; the entries are shown as stored. Verifying them needs "
+        "that key: open the copy on the computer that holds it, or with --audit-key FILE."
+    )
+
+
 LOW_RESERVOIR_WARN_S = 14 * 86_400  # the alarm expected within two weeks: a banner
 BATTERY_WARN_S = 180 * 86_400  # the replacement indicator within six months
 
@@ -120,7 +142,7 @@ class AppState(QObject):
         super().__init__(parent)
         self.store: Store = _open(db_path, offline)
         self.read_only = offline
-        self.trail = AuditTrail.open(self.store, audit_key)
+        self.trail = _trail(self.store, audit_key, offline)
         self.accounts = Accounts(self.store, self.trail, hasher)
         self.records = Records(self.store, self.trail)
         self.bridge = DeviceBridge(parent=self)
@@ -435,6 +457,10 @@ class AppState(QObject):
                     "banner_offline",
                 )
             )
+        unverified = unverified_text(self.trail)
+        if unverified is not None:
+            out.append((unverified.replace("Not verified", "NOT VERIFIED", 1), WARNING,
+                        "banner_unverified"))  # fmt: skip
         for warning in self.store.review_warnings:
             out.append((f"{str(warning.title).upper()}: {warning.message}", WARNING,
                         f"banner_review_{warning.kind}"))  # fmt: skip

@@ -130,6 +130,7 @@ class Accounts:
         self.authorize(actor, Action.MANAGE_ACCOUNTS)
         now_s = utc_seconds(self.store.clock())
         rows = self.store.query(f"SELECT {select('accounts')} FROM accounts ORDER BY name")
+        seals = self.trail.seals  # None: read as stored (a copy reviewed without its key)
         infos = []
         for row in rows:
             name, role, _, enabled, _, locked, created_at, _, created_by = row[:-1]
@@ -141,7 +142,7 @@ class Accounts:
                     _iso(locked) if locked is not None and locked > now_s else None,
                     created_at,
                     created_by,
-                    altered=not self.trail.sealer.good("accounts", row[:-1], row[-1]),
+                    altered=seals is not None and not seals.good("accounts", row[:-1], row[-1]),
                 )
             )
         return infos
@@ -197,7 +198,7 @@ class Accounts:
         """
         if not self.store.read_only:
             return self._check(name, password, None, "offline sign-in")
-        live = self._live_path()
+        live = self._live_path() if self.trail.verifiable else None
         if live is not None:
             from programmer.store.db import open_store  # a second connection, same file
 
@@ -207,7 +208,7 @@ class Accounts:
                 return Accounts(writable, trail, self.hasher)._check(
                     name, password, None, "offline sign-in"
                 )
-        return self.sign_in_to_copy(name, password, self.trail.sealer)
+        return self.sign_in_to_copy(name, password, self.trail.seals)
 
     def sign_in_to_copy(self, name: str, password: str, sealer: Sealer | None) -> Principal:
         """Check a password in a copy that cannot be written: nothing counted or audited.
@@ -373,7 +374,9 @@ class Accounts:
             full = self._row(self.store.conn, actor.name)
         if full is None or not full[3]:
             raise AccountDisabled(f"the account {actor.name!r} is disabled")
-        if not self.trail.sealer.good("accounts", full[:-1], full[-1]) or full[1] != actor.role:
+        seals = self.trail.seals  # None: a copy reviewed without its key, read as stored
+        sealed = seals is None or seals.good("accounts", full[:-1], full[-1])
+        if not sealed or full[1] != actor.role:
             raise AccountTampered(
                 f"the account record of {actor.name!r} was changed outside itp, so it is "
                 "not trusted: refused; an admin should run `itp audit verify`"

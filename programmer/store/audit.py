@@ -81,16 +81,58 @@ class AuditTrail:
 
     def __init__(self, store: Store, key: bytes) -> None:
         self.store = store
-        self._key = key
+        self._key: bytes | None = key
         self.key_id = key_id(key)
-        self._mac = Mac(key)
-        self.sealer = Sealer(key)
+        self._mac: Mac | None = Mac(key)
+        self._sealer: Sealer | None = Sealer(key)
         self.key_location = "given by the caller"  # where the key came from, for people
         self.key_notice: str | None = None  # say this to the user (key in a file...)
+        # Why this trail is read as stored, unverified (a copy reviewed without its key).
+        self.unverified_reason: str | None = None
+
+    @classmethod
+    def unverified(cls, store: Store, reason: str) -> AuditTrail:
+        """A trail read without its key (an offline review on another computer): every
+        record and sealed row reads as stored; verifying, sealing and appending raise
+        AuditKeyError. Never made for a database that is written."""
+        trail = cls.__new__(cls)
+        trail.store = store
+        trail._key = trail._mac = trail._sealer = None
+        row = store.query("SELECT value FROM meta WHERE key = ?", (_KEY_ID,))
+        trail.key_id = str(row[0][0]) if row else ""
+        trail.key_location = "not on this computer"
+        trail.key_notice = None
+        trail.unverified_reason = reason
+        return trail
+
+    @property
+    def verifiable(self) -> bool:
+        """Whether this trail holds its key (False: read as stored, nothing verified)."""
+        return self._key is not None
+
+    def _no_key(self) -> AuditKeyError:
+        return AuditKeyError(
+            f"{self.unverified_reason or 'no audit key'}: verifying or recording needs "
+            "the audit key of this record"
+        )
 
     @property
     def key(self) -> bytes:
+        if self._key is None:
+            raise self._no_key()
         return self._key
+
+    @property
+    def sealer(self) -> Sealer:
+        """Seals rows and checks them; AuditKeyError on a trail read without its key."""
+        if self._sealer is None:
+            raise self._no_key()
+        return self._sealer
+
+    @property
+    def seals(self) -> Sealer | None:
+        """The sealer, or None where rows are read as stored (no key)."""
+        return self._sealer
 
     @classmethod
     def open(cls, store: Store, key_path: Path | None = None) -> AuditTrail:
@@ -129,7 +171,7 @@ class AuditTrail:
         once that record exists an unsealed row is never sealed again (it is reported as
         changed outside itp instead). Returns the number of rows sealed.
         """
-        if self.store.read_only or self.key_matches() is False:
+        if self.store.read_only or not self.verifiable or self.key_matches() is False:
             return 0
         if not self.store.query("SELECT 1 FROM meta WHERE key = 'legacy_rows_unsealed'"):
             return 0
@@ -157,6 +199,8 @@ class AuditTrail:
 
     def key_matches(self) -> bool | None:
         """True/False when the database names its key, None for a trail never written."""
+        if not self.verifiable:
+            return None
         row = self.store.query("SELECT value FROM meta WHERE key = ?", (_KEY_ID,))
         return None if not row else hmac.compare_digest(row[0][0], self.key_id)
 
@@ -177,6 +221,9 @@ class AuditTrail:
         Raises StoreError (locked, read-only, full, corrupt) or AuditKeyError; then
         nothing was written and the caller must not go ahead with the action.
         """
+        if self._mac is None:
+            raise self._no_key()
+        mac_of = self._mac
         now = self.store.clock()
         values: list[Any] = [
             None,
@@ -211,7 +258,7 @@ class AuditTrail:
                 )
             values[0] = seq
             row = (*values, prev)
-            mac = self._mac(row)
+            mac = mac_of(row)
             conn.execute(f"INSERT INTO audit ({_COLUMNS}) VALUES ({_marks(13)})", (*row, mac))
         return AuditRecord.from_row((*row, mac))
 
@@ -237,6 +284,9 @@ class AuditTrail:
         Large trails in a file are checked on several processes (workers=None: one per
         core from PARALLEL_MIN records on; workers=1 forces a single walk).
         """
+        if self._key is None:
+            raise self._no_key()
+        key = self._key
         if self.key_matches() is False:
             return VerifyResult(
                 False,
@@ -263,9 +313,9 @@ class AuditTrail:
                     walk_parallel,  # multiprocessing: only when verifying
                 )
 
-                found = walk_parallel(self.store.path, self._key, max_seq, workers)
+                found = walk_parallel(self.store.path, key, max_seq, workers)
             else:
-                found = walk(_rows(conn), self._key)
+                found = walk(_rows(conn), key)
 
             def mac_at(seq: int) -> str | None:
                 row = conn.execute("SELECT mac FROM audit WHERE seq = ?", (seq,)).fetchone()
@@ -307,7 +357,8 @@ class AuditTrail:
         records must be seen.
         """
         with self.store.lock:
-            if self.store.path is None or self.store.conn.in_transaction:
+            # An immutable copy (offline review) changes under nobody: its own connection.
+            if self.store.path is None or self.store.conn.in_transaction or self.store.immutable:
                 yield self.store.conn
                 return
         conn = sqlite3.connect(f"{self.store.path.resolve().as_uri()}?mode=ro", uri=True)

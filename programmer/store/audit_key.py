@@ -196,6 +196,24 @@ def default_key(records: Callable[[], int]) -> KeyLocation:
     return KeyLocation(_from_keyring(stored, name), name)  # another process's, if it won
 
 
+def find_key() -> KeyLocation | None:
+    """This OS user's audit key where `default_key` keeps it, or None; never makes one
+    (reviewing a copy must not leave a key behind)."""
+    path = default_key_path()
+    backend = keyring_backend()
+    if backend is not None:
+        name = f"the OS keyring ({type(backend).__module__.rsplit('.', 1)[-1]})"
+        try:
+            stored = backend.get_password(KEYRING_SERVICE, KEYRING_ENTRY)
+        except Exception:  # locked, D-Bus error: look for the file
+            stored = None
+        if stored is not None:
+            return KeyLocation(_from_keyring(stored, name), name)
+    if path.exists():
+        return KeyLocation(load_key(path), f"the file {path}")
+    return None
+
+
 def _from_keyring(stored: Any, name: str) -> bytes:
     try:
         key = bytes.fromhex(str(stored))

@@ -38,22 +38,25 @@ def export_trail(trail: AuditTrail, actor: Principal, fmt: str, out: TextIO) -> 
 
 
 def export_shown(trail: AuditTrail, actor: Principal, fmt: str, out: TextIO,
-                 records: list[AuditRecord], filters: dict[str, str]) -> int:  # fmt: skip
+                 records: list[AuditRecord], filters: dict[str, str], *,
+                 record: bool = True) -> int:  # fmt: skip
     """Write only `records` (what a filtered view shows); the export is recorded first, with
-    its filters. A part of the trail: its chain cannot be verified on its own."""
+    its filters. A part of the trail: its chain cannot be verified on its own.
+    `record=False` only for a copy under review, which cannot be written."""
     from programmer.store.audit_export import export_csv, export_json
     from programmer.store.clock import utc_text
 
     authorize(actor.role, Action.EXPORT)
     if fmt not in ("csv", "json"):
         raise ValueError(f"unknown export format {fmt!r} (csv or json)")
-    trail.append(
-        AuditAction.EXPORT,
-        account=actor.name,
-        role=str(actor.role),
-        after={"what": "audit records shown by filters", "format": fmt, "filters": filters,
-               "count": len(records)},
-    )  # fmt: skip
+    if record:
+        trail.append(
+            AuditAction.EXPORT,
+            account=actor.name,
+            role=str(actor.role),
+            after={"what": "audit records shown by filters", "format": fmt, "filters": filters,
+                   "count": len(records)},
+        )  # fmt: skip
     rows = (r.as_row() for r in records)
     if fmt == "csv":
         return export_csv(rows, out)

@@ -67,7 +67,13 @@ class Records:
     def __init__(self, store: Store, trail: AuditTrail) -> None:
         self.store = store
         self.trail = trail
-        self._sealer = trail.sealer
+        # None: a copy reviewed without its key, whose rows are read as stored.
+        self._checker = trail.seals
+
+    def _check(self, table: str, values: Sequence[Any], seal: Any) -> None:
+        """TamperedRow for a row changed outside itp; unchecked without the key."""
+        if self._checker is not None:
+            self._checker.check(table, values, seal)
 
     # -- pumps and visits ---------------------------------------------------------------
 
@@ -127,7 +133,7 @@ class Records:
                 cursor = conn.execute(
                     "INSERT OR IGNORE INTO pump_events (pump_serial, seq, at, at_s, kind, data,"
                     " read_at, seal) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (*row, read_at, self._sealer.seal("pump_events", row)),
+                    (*row, read_at, self.trail.sealer.seal("pump_events", row)),
                 )
                 if cursor.rowcount:
                     added += 1
@@ -162,7 +168,7 @@ class Records:
                 cursor = conn.execute(
                     "INSERT OR IGNORE INTO infusion_hours (pump_serial, hour_s, hour_at,"
                     " volume_nl, data, read_at, seal) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (*row, read_at, self._sealer.seal("infusion_hours", row)),
+                    (*row, read_at, self.trail.sealer.seal("infusion_hours", row)),
                 )
                 if cursor.rowcount:
                     added += 1
@@ -195,7 +201,7 @@ class Records:
 
     def _event(self, row: Sequence[Any]) -> PumpEvent:
         """A stored event, checked against its seal (TamperedRow when edited)."""
-        self._sealer.check("pump_events", row[:-1], row[-1])
+        self._check("pump_events", row[:-1], row[-1])
         _, seq, at, _, kind, data = row[:-1]
         return PumpEvent(seq, datetime.fromisoformat(at), kind, json.loads(data))
 
@@ -207,7 +213,7 @@ class Records:
         )
         hours = []
         for row in rows:
-            self._sealer.check("infusion_hours", row[:-1], row[-1])
+            self._check("infusion_hours", row[:-1], row[-1])
             _, hour_s, _, volume, data = row[:-1]
             hours.append(
                 InfusionHour(datetime.fromtimestamp(hour_s, UTC), volume, json.loads(data))
@@ -305,7 +311,7 @@ class Records:
                 ),
             )
             new_id = int(cursor.lastrowid or 0)
-            self._sealer.reseal(conn, "prescriptions_sent", "id = ?", (new_id,))
+            self.trail.sealer.reseal(conn, "prescriptions_sent", "id = ?", (new_id,))
             return new_id
 
     def set_prescription_outcome(
@@ -320,7 +326,7 @@ class Records:
                 " WHERE id = ?",
                 (outcome, therapy_crc, utc_text(self.store.clock()), prescription_id),
             )
-            self._sealer.reseal(conn, "prescriptions_sent", "id = ?", (prescription_id,))
+            self.trail.sealer.reseal(conn, "prescriptions_sent", "id = ?", (prescription_id,))
 
     def uncertain_prescriptions(self, serial: str) -> list[int]:
         """Ids still uncertain for this pump: resolve these before sending anything new."""
@@ -355,7 +361,7 @@ class Records:
                 params,
             ).fetchall()
         for row in rows:
-            self._sealer.check("prescriptions_sent", row[:-1], row[-1])
+            self._check("prescriptions_sent", row[:-1], row[-1])
         return [tuple(row[:-1]) for row in rows]
 
     def record_refill(
@@ -409,7 +415,7 @@ class Records:
                 ),
             )
             refill_id = int(cursor.lastrowid or 0)
-            self._sealer.reseal(conn, "refills", "id = ?", (refill_id,))
+            self.trail.sealer.reseal(conn, "refills", "id = ?", (refill_id,))
             self.trail.append(
                 AuditAction.REFILL_RECORDED,
                 account=actor.name,
@@ -429,7 +435,7 @@ class Records:
         )
         refills = []
         for row in rows:
-            self._sealer.check("refills", row[:-1], row[-1])
+            self._check("refills", row[:-1], row[-1])
             v = dict(zip(SEALED["refills"], row[:-1], strict=True))
             refills.append(
                 Refill(
@@ -453,7 +459,7 @@ class Records:
         row = self.store.query(f"SELECT {select('settings')} FROM settings WHERE key = ?", (key,))
         if not row:
             return default
-        self._sealer.check("settings", row[0][:-1], row[0][-1])
+        self._check("settings", row[0][:-1], row[0][-1])
         return json.loads(row[0][1])
 
     def set_setting(
@@ -470,7 +476,7 @@ class Records:
                 " updated_at = excluded.updated_at, updated_by = excluded.updated_by",
                 (key, text, utc_text(self.store.clock()), actor.name),
             )
-            self._sealer.reseal(conn, "settings", "key = ?", (key,))
+            self.trail.sealer.reseal(conn, "settings", "key = ?", (key,))
             self.trail.append(
                 AuditAction.SETTINGS_CHANGED,
                 account=actor.name,

@@ -17,7 +17,7 @@ from typing import Any, cast
 from programmer.files import create_private
 from programmer.store.accounts import Accounts, Principal
 from programmer.store.audit import AuditTrail
-from programmer.store.audit_key import default_key_path, load_key
+from programmer.store.audit_key import default_key_path, find_key, load_key
 from programmer.store.clock import Clock, system_clock
 from programmer.store.db import Store, _check_is_ours
 from programmer.store.errors import StoreError, translate
@@ -121,6 +121,34 @@ def review_trail(store: Store, key_path: Path | None = None) -> AuditTrail | Non
     if not path.exists():
         return None
     return AuditTrail(store, load_key(path))
+
+
+NO_KEY = "this computer does not hold the audit key of this record"
+
+
+def open_review_trail(store: Store, key_path: Path | None = None) -> AuditTrail:
+    """The audit trail of a database under review, verifiable when this computer holds
+    its key (`key_path`, else the keyring or the default file), else read as stored.
+
+    Never creates a key. A key that is not this record's (another computer's) gives an
+    unverified trail too, its `unverified_reason` saying why, for the app to show.
+    """
+    if key_path is not None:
+        if not key_path.exists():
+            return AuditTrail.unverified(store, f"{NO_KEY} (there is no key file {key_path})")
+        trail = AuditTrail(store, load_key(key_path))
+        trail.key_location = f"the file {key_path}"
+    else:
+        found = find_key()
+        if found is None:
+            return AuditTrail.unverified(store, NO_KEY)
+        trail = AuditTrail(store, found.key)
+        trail.key_location = found.where
+    if trail.key_matches() is False:
+        return AuditTrail.unverified(
+            store, f"the audit key in {trail.key_location} is not the audit key of this record"
+        )
+    return trail
 
 
 def sign_in_for_review(

@@ -159,3 +159,67 @@ def test_files_that_are_not_itp_databases_are_refused(tmp_path: Path) -> None:
         with pytest.raises(ReviewRefused) as refused:
             open_for_review(path)
         assert refused.value.kind == kind
+
+
+def _history_in(db: Path, key: Path) -> None:
+    """A pump, two events, a refill and a setting: what a nurse reviews."""
+    from datetime import UTC, datetime
+
+    from programmer.store import Principal, PumpEvent, Records, Role
+
+    with open_store(db) as store:
+        trail = AuditTrail.open(store, key)
+        records = Records(store, trail)
+        records.upsert_pump("SN-1", "ITP-40")
+        at = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
+        records.save_events("SN-1", [PumpEvent(1, at, "alarm_raised", {"code": "motor_stall"}),
+                                     PumpEvent(2, at, "alarm_cleared", {"code": "motor_stall"})])  # fmt: skip
+        doc = Principal("dr.lee", Role.PHYSICIAN)
+        records.record_refill(doc, "SN-1", removed_nl=1_000, added_nl=20_000_000)
+        records.set_setting(Principal("admin", Role.ADMIN), "clinic_name", "North")
+
+
+def test_a_copy_is_read_without_its_audit_key_only_verifying_needs_it(
+    live: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another computer, no key for this record: everything reads as stored; verifying
+    (the chain, the row seals) says it needs the key; no key is made on the way."""
+    from programmer.store import AuditKeyError, Records
+    from programmer.store.review import open_review_trail
+
+    db, key = live
+    _history_in(db, key)
+    copy = tmp_path / "copy.sqlite3"
+    with open_store(db) as store:
+        backup(store, copy)
+    config = tmp_path / "elsewhere"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))  # this computer holds no key
+    with open_for_review(copy) as review:
+        trail = open_review_trail(review, None)
+        assert not trail.verifiable
+        assert trail.unverified_reason is not None
+        assert "does not hold the audit key" in trail.unverified_reason
+        records = Records(review, trail)
+        assert [e.kind for e in records.events("SN-1")] == ["alarm_raised", "alarm_cleared"]
+        assert [r.added_nl for r in records.refills("SN-1")] == [20_000_000]
+        assert records.get_setting("clinic_name") == "North"
+        assert trail.query(action=AuditAction.REFILL_RECORDED)
+        with pytest.raises(AuditKeyError, match="audit key"):
+            trail.verify()
+        with pytest.raises(AuditKeyError):
+            trail.append(AuditAction.SIGN_IN, account="x", role="nurse")
+        from programmer.store import Accounts
+
+        assert Accounts(review, trail).sign_in_read_only("admin", PASSWORD).name == "admin"
+        # Another computer's key is not this record's key: read as stored, said so.
+        other = tmp_path / "other.key"
+        AuditTrail.open(open_store(tmp_path / "other.sqlite3"), other)
+        wrong = open_review_trail(review, other)
+        assert not wrong.verifiable and wrong.unverified_reason is not None
+        assert "not the audit key of this record" in wrong.unverified_reason
+        assert [e.seq for e in Records(review, wrong).events("SN-1")] == [1, 2]
+        # With its key, it verifies.
+        right = open_review_trail(review, key)
+        assert right.verifiable and right.unverified_reason is None and right.verify().ok
+    assert not config.exists(), "reviewing made no key"
+    assert _siblings(copy) == ["copy.sqlite3"]

@@ -179,3 +179,38 @@ def test_export_writes_what_the_filters_show_and_says_so(
     total = state.store.query("SELECT count(*) FROM audit")[0][0]
     # everything, its own export record included (written first)
     assert page.export_to(tmp_path / "all.json", "json", everything=True) == total + 1
+
+
+def test_a_copy_under_review_exports_what_the_filters_show_and_says_it_is_unrecorded(
+    qtbot, state: AppState, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A read-only copy cannot record its export: the filtered view is written all the
+    same (before: "Nothing exported", the export record could not be written)."""
+    import json as _json
+
+    from programmer.store.review import backup
+
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    backup(state.store, copy / "db.sqlite3")
+    shutil.copy(tmp_path / "live" / "k", copy / "k")
+    offline = make_state(copy, offline=True)
+    try:
+        offline.sign_in("nurse.kim", "nurse-pass-1234")
+        page = AuditPage(offline)
+        qtbot.addWidget(page)
+        page.show()  # the filters are filled on first show
+        page.pump_filter.setCurrentIndex(page.pump_filter.findData("P1"))
+        assert page.model.rowCount() == 2
+        out = tmp_path / "p1.csv"
+        assert page.export_to(out, "csv") == 2
+        said = page.result_label.text()
+        assert "the filters show" in said and "Not recorded in the trail" in said
+        assert out.read_text(encoding="utf-8").count("P1") == 2
+        everything = tmp_path / "all.json"
+        total = offline.store.query("SELECT count(*) FROM audit")[0][0]
+        assert page.export_to(everything, "json", everything=True) == total
+        assert len(_json.loads(everything.read_text())["records"]) == total
+        assert "whole trail" in page.result_label.text()
+    finally:
+        offline.shutdown()

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 
 from programmer.store import (
     AuditAction,
+    AuditKeyError,
     AuditRecord,
     StoreError,
     StoreReadOnly,
@@ -52,8 +53,8 @@ from programmer.store import (
 from programmer.store.audit_chain import FIELDS
 from programmer.store.audit_review import export_shown
 from programmer.store.roles import Action, NotAllowed, authorize
-from ui.app_state import AppState
-from ui.style import CRITICAL, OK, banner_css
+from ui.app_state import AppState, unverified_text
+from ui.style import CRITICAL, OK, WARNING, banner_css
 
 MAX_ROWS = 5_000  # newest first; narrow the filters to see older records
 ANY = ""
@@ -122,6 +123,13 @@ class AuditPage(QWidget):
         title = QLabel("Audit trail")
         title.setProperty("role", "title")
         outer.addWidget(title)
+        # A copy reviewed without its audit key: read as stored, said before anything else.
+        self.unverified = QLabel()
+        self.unverified.setObjectName("audit_unverified")
+        self.unverified.setWordWrap(True)
+        self.unverified.setStyleSheet(banner_css(WARNING))
+        self.unverified.setAccessibleName("the audit trail is not verified")
+        outer.addWidget(self.unverified)
         filters = QGridLayout()
         self.account_filter = self._combo("account_filter", "filter by account")
         self.pump_filter = self._combo("pump_filter", "filter by pump serial")
@@ -217,6 +225,22 @@ class AuditPage(QWidget):
         state.sig_user_changed.connect(self._refresh_later)
         self._range_toggled(False)
         self._dirty = True  # the lists are filled on first show (the toggle above reloaded)
+        self._show_unverified()
+
+    def _show_unverified(self) -> None:
+        text = unverified_text(self.state.trail)
+        self.unverified.setText(text or "")
+        self.unverified.setVisible(text is not None)
+        keyed = text is None
+        self.verify_button.setEnabled(keyed)
+        self.open_copy_button.setEnabled(keyed)
+        why = (
+            ""
+            if keyed
+            else "Needs the audit key of this record, which this computer does not hold."
+        )
+        self.verify_button.setToolTip(why)
+        self.open_copy_button.setToolTip(why)
 
     # --- widgets -------------------------------------------------------------------------
 
@@ -358,9 +382,18 @@ class AuditPage(QWidget):
         self.result_label.setStyleSheet(banner_css(OK if ok else CRITICAL))
         self.result_label.setVisible(True)
 
+    def _needs_key(self, what: str) -> bool:
+        """Said on the screen when `what` needs the key this computer does not hold."""
+        if self.state.trail.verifiable:
+            return False
+        self._say(f"Cannot verify {what}: verifying needs the audit key of this record, "
+                  "which this computer does not hold. The entries are shown as stored.",
+                  ok=False)  # fmt: skip
+        return True
+
     def verify(self) -> VerifyResult | None:
         principal = self.state.principal
-        if principal is None:
+        if principal is None or self._needs_key("this trail"):
             return None
         try:
             result = verify_trail(self.state.trail, principal)
@@ -402,12 +435,12 @@ class AuditPage(QWidget):
             with open(path, "w", encoding="utf-8", newline="") as out:
                 try:
                     count = export_trail(self.state.trail, principal, fmt, out)
-                except StoreReadOnly:
+                except (StoreReadOnly, AuditKeyError):
                     if not self.state.offline:
                         raise
                     authorize(principal.role, Action.EXPORT)
                     count = self.state.trail.export(fmt, out)
-                    note = " Not recorded in the trail: this is a read-only copy."
+                    note = self._copy_note()
         except (NotAllowed, StoreError, OSError, ValueError) as exc:
             self._say(f"Nothing exported: {exc}", ok=False)
             return None
@@ -424,17 +457,27 @@ class AuditPage(QWidget):
                                       tuple(params))  # fmt: skip
         records = [AuditRecord.from_row(r) for r in rows]
         shown = {k: str(v) for k, v in self.filters().items()}
+        # A copy under review cannot record its export (read-only, maybe without its key).
+        record = not self.state.read_only
         try:
             with open(path, "w", encoding="utf-8", newline="") as out:
-                count = export_shown(self.state.trail, principal, fmt, out, records, shown)
+                count = export_shown(self.state.trail, principal, fmt, out, records, shown,
+                                     record=record)  # fmt: skip
         except (NotAllowed, StoreError, OSError, ValueError) as exc:
             self._say(f"Nothing exported: {exc}", ok=False)
             return None
         self._say(f"Exported the {count} records the filters show to {path} ({fmt.upper()}): a "
                   "part of the trail, so its chain cannot be verified on its own (Export "
-                  "everything for a copy that can).", ok=True)  # fmt: skip
+                  "everything for a copy that can)." + ("" if record else self._copy_note()),
+                  ok=True)  # fmt: skip
         self.refresh_choices()
         return count
+
+    def _copy_note(self) -> str:
+        note = " Not recorded in the trail: this is a read-only copy."
+        if not self.state.trail.verifiable:
+            note += " Not verified: the records are as stored (no audit key on this computer)."
+        return note
 
     def _open_copy_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -446,12 +489,12 @@ class AuditPage(QWidget):
     def open_copy(self, path: Path) -> VerifyResult | None:
         """Verify an exported copy with this installation's audit key."""
         principal = self.state.principal
-        if principal is None:
+        if principal is None or self._needs_key(f"the exported copy {path.name}"):
             return None
         try:
             authorize(principal.role, Action.REVIEW_AUDIT)
             # The key stays in the core object; only its bytes are handed to the verifier.
-            result = verify_export(path, self.state.trail._key)
+            result = verify_export(path, self.state.trail.key)
         except (NotAllowed, StoreError, OSError) as exc:
             self._say(f"Cannot verify {path.name}: {exc}", ok=False)
             return None
