@@ -457,6 +457,11 @@ class AppState(QObject):
                     "banner_offline",
                 )
             )
+        if self.trail.key_notice:  # the key in a file others of this user can read
+            out.append((f"AUDIT KEY IN A FILE: {self.trail.key_notice}", WARNING,
+                        "banner_key_notice"))  # fmt: skip
+        for notice in self.store.notices:  # a setting of the database fixed on opening
+            out.append((f"DATABASE: {notice}", INFO, "banner_store_notice"))
         unverified = unverified_text(self.trail)
         if unverified is not None:
             out.append((unverified.replace("Not verified", "NOT VERIFIED", 1), WARNING,
