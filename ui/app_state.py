@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from programmer.session.display_text import display_text
 from programmer.store import (
     IDLE_LOCK,
     Accounts,
@@ -310,7 +311,13 @@ class AppState(QObject):
             if on_done:
                 on_done(result)
 
-        self.bridge.run("connect", work, ok, self._failed)
+        def failed(error: BaseException) -> None:
+            # A session that did not come up is closed, its link with it (no socket left
+            # open, no session the pump still counts as ours).
+            self.bridge.run("close", session.close, lambda _: None, lambda _: None)
+            self._failed(error)
+
+        self.bridge.run("connect", work, ok, failed)
 
     def read_log(self) -> None:
         """Read the pump's log into the store (only what is new), for "since the last visit"."""
@@ -492,7 +499,7 @@ class AppState(QObject):
             for a in i.critical:
                 out.append(
                     (
-                        f"CRITICAL ALARM: {a.advice.title}. {a.advice.remedy}",
+                        f"CRITICAL ALARM: {display_text(a.advice.title)}. {a.advice.remedy}",
                         CRITICAL,
                         f"banner_alarm_{a.code}",
                     )
@@ -502,7 +509,8 @@ class AppState(QObject):
         if self.session is not None and self.demo_key:
             out.append(("DEMO KEY in use: not for clinical use", WARNING, "banner_demo"))
         if not out and i is not None:
-            out.append((f"Connected to {i.model} {i.serial}", INFO, "banner_connected"))
+            out.append((f"Connected to {display_text(i.model)} {display_text(i.serial)}", INFO,
+                        "banner_connected"))  # fmt: skip
         return out
 
     def shutdown(self) -> None:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from programmer.session.display_text import display_text
 from ui.app_state import AppState
 from ui.inputs import guard_inputs
 from ui.signin.page import SignInPage
@@ -193,7 +194,9 @@ class MainWindow(QMainWindow):
             self.user_label.setText("Not signed in")
         i = s.interrogation
         self.pump_label.setText(
-            f"Pump: {i.model} {i.serial}" if i else ("Offline review" if s.offline else "No pump")
+            f"Pump: {display_text(i.model)} {display_text(i.serial)}"
+            if i
+            else ("Offline review" if s.offline else "No pump")
         )
         self.lock_button.setVisible(signed_in)
         self.signout_button.setVisible(s.principal is not None)

@@ -25,6 +25,7 @@ class Banner(QLabel):
 
     def __init__(self, text: str, colour: str, name: str) -> None:
         super().__init__(text)
+        self.setTextFormat(Qt.TextFormat.PlainText)  # pump text is never read as markup
         self.setStyleSheet(banner_css(colour))
         self.setWordWrap(True)
         self.setObjectName(name)
@@ -58,6 +59,7 @@ class Card(QFrame):
             name = QLabel(label)
             name.setProperty("role", "muted")
             val = QLabel(value)
+            val.setTextFormat(Qt.TextFormat.PlainText)  # pump text is never read as markup
             val.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             val.setWordWrap(True)  # long remedies wrap instead of widening the window
             val.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -62,6 +62,9 @@ def problem(field: str, code: str, message: str) -> dict[str, str]:
     return {"field": field, "code": code, "message": message}
 
 
+MESSAGE_MAX_CHARS = 300  # of a pump's error message, as shown to people
+
+
 class ProtocolError(Exception):
     """An error answer (`ok: false`): raised by pump handlers, and by the client on receipt."""
 
@@ -93,9 +96,19 @@ class ProtocolError(Exception):
 
     @classmethod
     def from_payload(cls, payload: Mapping[Any, Any]) -> ProtocolError:
-        """Rebuild the error a pump sent; tolerant of a malformed answer, never raises."""
+        """Rebuild the error a pump sent; tolerant of a malformed answer, never raises.
+
+        The pump's words are shown to people as they are here: control and formatting
+        characters escaped, a long message shortened (display_text), once, where they enter.
+        """
+        from programmer.session.display_text import display_text
+
         code = payload.get("error")
         message = payload.get("message")
+        if isinstance(code, str) and code not in ErrorCode.__members__.values():
+            code = display_text(code, 32)
+        if isinstance(message, str):
+            message = display_text(message, MESSAGE_MAX_CHARS)
         problems: list[dict[str, str]] = []
         raw_problems = payload.get("problems")
         if isinstance(raw_problems, list):
@@ -103,9 +116,9 @@ class ProtocolError(Exception):
                 if isinstance(entry, dict):
                     problems.append(
                         problem(
-                            str(entry.get("field", "")),
-                            str(entry.get("code", "")),
-                            str(entry.get("message", "")),
+                            display_text(str(entry.get("field", "")), 80),
+                            display_text(str(entry.get("code", "")), 32),
+                            display_text(str(entry.get("message", "")), MESSAGE_MAX_CHARS),
                         )
                     )
         return cls(

@@ -26,9 +26,15 @@ ADVICE: dict[str, AlarmAdvice] = {
 
 
 def advice_for(code: str) -> AlarmAdvice:
+    """The advice for a known code; for another, its code as the pump sent it, made safe
+    to show (escaped, shortened: it may come from a stored log the link never checked)."""
+    from programmer.session.display_text import display_text
+
     return ADVICE.get(
         code,
         AlarmAdvice(
-            code, f"Alarm {code}", "Unknown alarm: consult the pump's manual and the manufacturer."
+            code,
+            f"Alarm {display_text(code, 64)}",
+            "Unknown alarm: consult the pump's manual and the manufacturer.",
         ),
     )

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from programmer.session.display_text import display_text
 from ui.app_state import EMULATOR, AppState
 from ui.style import WARNING, banner_css
 
@@ -130,7 +131,11 @@ class ConnectPage(QWidget):
         def done(_: object) -> None:
             self.button.setEnabled(True)
             i = self.state.interrogation
-            self.status.setText(f"Connected to {i.model} {i.serial}." if i else "Connected.")
+            self.status.setText(
+                f"Connected to {display_text(i.model)} {display_text(i.serial)}."
+                if i
+                else "Connected."
+            )
 
         try:
             self.state.connect_pump(self.address(), Path(key) if key else None, done)

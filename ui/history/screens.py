@@ -103,7 +103,7 @@ def _offline_review(state: AppState, out_dir: Path) -> Path:
         state.store.conn.backup(dst)
         dst.close()
         key = Path(folder) / "audit.key"
-        key.write_bytes(state.trail._key)  # the same installation key, for the copy only
+        key.write_bytes(state.trail.key)  # the same installation key, for the copy only
         key.chmod(0o600)
         review = AppState(copy, audit_key=key, offline=True)
         try:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from programmer.formatting import clock_text, volume_text
 from programmer.session.changes import daily_doses, step_text
 from programmer.session.clock_check import drift_advice, drift_text
+from programmer.session.display_text import display_text
 from programmer.store.roles import Action, allowed
 from ui.app_state import AppState
 from ui.overview.since import SinceRow, since_last_visit
@@ -131,7 +132,8 @@ class OverviewPage(QWidget):
         s = i.status
         off = int(s["utc_offset_min"])
         self.identity.set_rows([
-            ("Model", i.model), ("Serial", i.serial), ("Firmware", i.firmware),
+            ("Model", display_text(i.model)), ("Serial", display_text(i.serial)),
+            ("Firmware", display_text(i.firmware)),
             ("Implanted", local_date(int(s["implanted_t"]), off)),
             ("Delivering", str(s["delivering"]).replace("_", " ")),
             *self._link_rows(),
@@ -157,8 +159,8 @@ class OverviewPage(QWidget):
             ("End of service", local_date(f.end_of_service_t, off)),
         ])  # fmt: skip
         doses = daily_doses(i.therapy)
-        drugs = ", ".join(f"{n}: {t}" for n, t in doses.items()) or "saline (no drug)"
-        self.therapy.set_rows([("Mode", i.therapy.mode), ("Daily dose", drugs),
+        drugs = ", ".join(f"{display_text(n)}: {t}" for n, t in doses.items()) or "saline (no drug)"
+        self.therapy.set_rows([("Mode", display_text(i.therapy.mode)), ("Daily dose", drugs),
                                ("Daily volume", volume_text(i.therapy.max_day_volume_nl()) + "/day")])  # fmt: skip
         self.steps.setRowCount(len(i.therapy.steps))
         for r, st in enumerate(i.therapy.steps):
@@ -171,7 +173,10 @@ class OverviewPage(QWidget):
             self.steps.setItem(r, 1, b)
         self.alarms.set_rows(
             [
-                (("CRITICAL: " if a.critical else "") + a.advice.title, a.advice.remedy)
+                (
+                    ("CRITICAL: " if a.critical else "") + display_text(a.advice.title),
+                    a.advice.remedy,
+                )
                 for a in i.alarms
             ]
             or [("None", "")]
