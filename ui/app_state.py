@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from programmer.session.display_text import display_text
 from programmer.store import (
     IDLE_LOCK,
     Accounts,
@@ -31,6 +30,7 @@ from programmer.store import (
     open_store,
 )
 from ui.device import DeviceBridge
+from ui.pump_text import pump_text
 
 if TYPE_CHECKING:  # the session layer is imported on first connection: a faster first window
     from argon2 import PasswordHasher
@@ -499,7 +499,7 @@ class AppState(QObject):
             for a in i.critical:
                 out.append(
                     (
-                        f"CRITICAL ALARM: {display_text(a.advice.title)}. {a.advice.remedy}",
+                        f"CRITICAL ALARM: {pump_text(a.advice.title)}. {a.advice.remedy}",
                         CRITICAL,
                         f"banner_alarm_{a.code}",
                     )
@@ -509,7 +509,7 @@ class AppState(QObject):
         if self.session is not None and self.demo_key:
             out.append(("DEMO KEY in use: not for clinical use", WARNING, "banner_demo"))
         if not out and i is not None:
-            out.append((f"Connected to {display_text(i.model)} {display_text(i.serial)}", INFO,
+            out.append((f"Connected to {pump_text(i.model)} {pump_text(i.serial)}", INFO,
                         "banner_connected"))  # fmt: skip
         return out
 

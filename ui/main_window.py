@@ -15,14 +15,15 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from programmer.session.display_text import display_text
 from ui.app_state import AppState
 from ui.inputs import guard_inputs
+from ui.pump_text import pump_text
 from ui.signin.page import SignInPage
 from ui.style import STYLE
 from ui.widgets import Banner, fit_to_screen
@@ -83,6 +84,9 @@ class MainWindow(QMainWindow):
         self.user_label.setAccessibleName("signed-in account")
         self.pump_label = QLabel()
         self.pump_label.setObjectName("pump_label")
+        # Whatever the pump calls itself, the header never widens the window: cut, and
+        # whole on hover.
+        self.pump_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.busy_label = QLabel()
         self.busy_label.setProperty("role", "muted")
         self.lock_button = QPushButton("Lock")
@@ -194,10 +198,11 @@ class MainWindow(QMainWindow):
             self.user_label.setText("Not signed in")
         i = s.interrogation
         self.pump_label.setText(
-            f"Pump: {display_text(i.model)} {display_text(i.serial)}"
+            f"Pump: {pump_text(i.model)} {pump_text(i.serial)}"
             if i
             else ("Offline review" if s.offline else "No pump")
         )
+        self.pump_label.setToolTip(self.pump_label.text())
         self.lock_button.setVisible(signed_in)
         self.signout_button.setVisible(s.principal is not None)
         self.nav.setEnabled(signed_in)

@@ -19,13 +19,13 @@ from pytestqt.qtbot import QtBot
 from programmer.emulator import inprocess
 from programmer.emulator.model import PumpModel
 from programmer.session.alarms import advice_for
-from programmer.session.display_text import display_text
 from programmer.session.pump_session import Alarm
 from programmer.store import PumpEvent
 from tests.ui.conftest_therapy import DOC_PW, START_T, make_state
 from ui.app_state import AppState
 from ui.main_window import MainWindow
 from ui.overview.page import OverviewPage
+from ui.pump_text import PUMP_TEXT_CHARS, pump_text
 
 pytestmark = pytest.mark.gui
 
@@ -71,9 +71,12 @@ def test_the_overview_shows_a_hostile_pumps_strings_cleaned(state: AppState, qtb
     page = OverviewPage(state)
     qtbot.addWidget(page)
     _clean(_texts(window, page) + [window.pump_label.text()] + [t for t, _, _ in state.banners()])
-    shown = display_text(HOSTILE)
+    shown = pump_text(HOSTILE)
+    assert shown.startswith("\\x1b[31mRED\\u202eevil") and len(shown) == PUMP_TEXT_CHARS
     assert page.identity.value("Model") == shown and page.identity.value("Serial") == shown
     assert shown in window.pump_label.text()
+    # 10,000 characters widen nothing: the window still fits a 1024x768 screen.
+    assert window.minimumSizeHint().width() <= 1024 and page.minimumSizeHint().width() <= 1024
     assert any("\\x1b[31mRED\\u202eevil" in t for t in _texts(page)), "the alarm, escaped"
 
 

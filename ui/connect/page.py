@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from programmer.session.display_text import display_text
 from ui.app_state import EMULATOR, AppState
+from ui.pump_text import pump_text
 from ui.style import WARNING, banner_css
 
 
@@ -132,9 +132,7 @@ class ConnectPage(QWidget):
             self.button.setEnabled(True)
             i = self.state.interrogation
             self.status.setText(
-                f"Connected to {display_text(i.model)} {display_text(i.serial)}."
-                if i
-                else "Connected."
+                f"Connected to {pump_text(i.model)} {pump_text(i.serial)}." if i else "Connected."
             )
 
         try:

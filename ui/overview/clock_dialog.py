@@ -15,10 +15,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from programmer.session.display_text import display_text
 from programmer.session.pump_session import clock_change_text
 from programmer.timeutil import iso_local
 from ui.app_state import AppState
+from ui.pump_text import pump_text
 from ui.style import STYLE, WARNING
 
 
@@ -35,7 +35,7 @@ class ClockDialog(QDialog):
         clock_t, offset = session.clock_now_here()
         old_t, old_offset = int(i.status["clock_t"]), int(i.status["utc_offset_min"])
         outer = QVBoxLayout(self)
-        heading = QLabel(f"Set the clock of {display_text(i.model)} {display_text(i.serial)} "
+        heading = QLabel(f"Set the clock of {pump_text(i.model)} {pump_text(i.serial)} "
                          "to this computer's")  # fmt: skip
         heading.setProperty("role", "title")
         outer.addWidget(heading)

@@ -19,10 +19,10 @@ from PySide6.QtWidgets import (
 from programmer.formatting import clock_text, volume_text
 from programmer.session.changes import daily_doses, step_text
 from programmer.session.clock_check import drift_advice, drift_text
-from programmer.session.display_text import display_text
 from programmer.store.roles import Action, allowed
 from ui.app_state import AppState
 from ui.overview.since import SinceRow, since_last_visit
+from ui.pump_text import pump_text
 from ui.style import CRITICAL, banner_css
 from ui.timefmt import computer_text, local_date, local_text
 from ui.widgets import Card
@@ -132,8 +132,8 @@ class OverviewPage(QWidget):
         s = i.status
         off = int(s["utc_offset_min"])
         self.identity.set_rows([
-            ("Model", display_text(i.model)), ("Serial", display_text(i.serial)),
-            ("Firmware", display_text(i.firmware)),
+            ("Model", pump_text(i.model)), ("Serial", pump_text(i.serial)),
+            ("Firmware", pump_text(i.firmware)),
             ("Implanted", local_date(int(s["implanted_t"]), off)),
             ("Delivering", str(s["delivering"]).replace("_", " ")),
             *self._link_rows(),
@@ -159,8 +159,8 @@ class OverviewPage(QWidget):
             ("End of service", local_date(f.end_of_service_t, off)),
         ])  # fmt: skip
         doses = daily_doses(i.therapy)
-        drugs = ", ".join(f"{display_text(n)}: {t}" for n, t in doses.items()) or "saline (no drug)"
-        self.therapy.set_rows([("Mode", display_text(i.therapy.mode)), ("Daily dose", drugs),
+        drugs = ", ".join(f"{pump_text(n)}: {t}" for n, t in doses.items()) or "saline (no drug)"
+        self.therapy.set_rows([("Mode", pump_text(i.therapy.mode)), ("Daily dose", drugs),
                                ("Daily volume", volume_text(i.therapy.max_day_volume_nl()) + "/day")])  # fmt: skip
         self.steps.setRowCount(len(i.therapy.steps))
         for r, st in enumerate(i.therapy.steps):
@@ -174,7 +174,7 @@ class OverviewPage(QWidget):
         self.alarms.set_rows(
             [
                 (
-                    ("CRITICAL: " if a.critical else "") + display_text(a.advice.title),
+                    ("CRITICAL: " if a.critical else "") + pump_text(a.advice.title),
                     a.advice.remedy,
                 )
                 for a in i.alarms

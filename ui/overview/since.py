@@ -10,9 +10,9 @@ from fractions import Fraction
 from typing import Any
 
 from programmer.session.alarms import advice_for
-from programmer.session.display_text import display_text
 from programmer.store import AuditAction, AuditTrail, PumpEvent, Records
 from ui.numbers import clinical_volume
+from ui.pump_text import pump_text
 from ui.timefmt import local_text
 
 CRITICAL_ALARMS = {"empty_reservoir", "end_of_service", "motor_stall", "pump_stopped"}
@@ -55,7 +55,7 @@ def _text(kind: str, data: Mapping[str, Any], offset_min: int) -> tuple[str, boo
     if kind in ("alarm_raised", "alarm_cleared"):
         code = str(data.get("code", ""))
         critical = code in CRITICAL_ALARMS
-        title = display_text(advice_for(code).title)
+        title = pump_text(advice_for(code).title)
         word = "Alarm" if kind == "alarm_raised" else "Alarm cleared"
         return f"{'CRITICAL ' if critical and kind == 'alarm_raised' else ''}{word}: {title}", (
             critical and kind == "alarm_raised"
@@ -71,7 +71,7 @@ def _text(kind: str, data: Mapping[str, Any], offset_min: int) -> tuple[str, boo
         return "Refill", False
     if kind == "changeset_applied":
         listed = data.get("parts")
-        parts = [PARTS.get(str(p), display_text(str(p).replace("_", " "), 64))
+        parts = [PARTS.get(str(p), pump_text(str(p).replace("_", " ")))
                  for p in (listed if isinstance(listed, list) else [])[:8]]  # fmt: skip
         return "Program changed" + (f": {', '.join(parts)}" if parts else ""), False
     if kind == "clock_set":
@@ -81,7 +81,7 @@ def _text(kind: str, data: Mapping[str, Any], offset_min: int) -> tuple[str, boo
             sign = "+" if shift >= 0 else "−"
             return f"Clock set ({sign}{abs(round(shift))} min)", False
         return "Clock set", False
-    return display_text(kind.replace("_", " "), 64), False
+    return pump_text(kind.replace("_", " ")), False
 
 
 def since_rows(events: list[PumpEvent], offset_min: int) -> list[SinceRow]:

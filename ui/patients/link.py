@@ -21,8 +21,8 @@ from programmer.patients.access import PatientAction, may
 from programmer.patients.fields import PatientError, PumpLinkedElsewhere
 from programmer.patients.records import Pump
 from programmer.patients.registry import Patients
-from programmer.session.display_text import display_text
 from ui.app_state import AppState
+from ui.pump_text import pump_text
 
 
 class PumpOwnerDialog(QDialog):
@@ -32,10 +32,10 @@ class PumpOwnerDialog(QDialog):
         super().__init__(parent)
         self.state, self.serial, self.model = state, serial, model
         self.patients = Patients(state.store, state.trail)
-        self.setWindowTitle(f"Whose pump is {display_text(serial)}?")
+        self.setWindowTitle(f"Whose pump is {pump_text(serial)}?")
         self.resize(520, 480)
         layout = QVBoxLayout(self)
-        intro = QLabel(f"Pump {display_text(model or '')} {display_text(serial)} is linked to no "
+        intro = QLabel(f"Pump {pump_text(model or '')} {pump_text(serial)} is linked to no "
                        "patient. Find the patient it is implanted in and confirm. Nothing is "
                        "linked until you do.")  # fmt: skip
         intro.setWordWrap(True)
@@ -108,15 +108,15 @@ def after_connect(parent: QWidget, state: AppState) -> str | None:
     patients = Patients(state.store, state.trail)
     owner = patients.owner_of(me, i.serial)
     if owner is not None:
-        note = f"Pump {display_text(i.serial)} belongs to {owner.patient.clinic_id} ({owner.patient.name})."
+        note = f"Pump {pump_text(i.serial)} belongs to {owner.patient.clinic_id} ({owner.patient.name})."
     elif patients.count(me) == 0:  # no patient records kept here yet: nothing to choose from
-        note = f"Pump {display_text(i.serial)} is linked to no patient (no patients are recorded here yet)."
+        note = f"Pump {pump_text(i.serial)} is linked to no patient (no patients are recorded here yet)."
     elif may(me, PatientAction.WRITE) and not state.read_only:
         dialog = PumpOwnerDialog(state, i.serial, i.model, parent)
         dialog.setObjectName("pump_owner_dialog")
         dialog.open()
-        note = f"Pump {display_text(i.serial)} is linked to no patient: say whose it is."
+        note = f"Pump {pump_text(i.serial)} is linked to no patient: say whose it is."
     else:
-        note = f"Pump {display_text(i.serial)} is linked to no patient: a physician must say whose it is (Patients)."
+        note = f"Pump {pump_text(i.serial)} is linked to no patient: a physician must say whose it is (Patients)."
     state.sig_message.emit("info" if owner else "warning", note)
     return note

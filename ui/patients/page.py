@@ -32,11 +32,11 @@ from programmer.patients.access import PatientAction, may
 from programmer.patients.fields import PatientError, PumpLinkedElsewhere
 from programmer.patients.records import Patient, Pump
 from programmer.patients.registry import Patients
-from programmer.session.display_text import display_text
 from ui.app_state import AppState
 from ui.patients.forms import NewPatientDialog, NewPumpDialog, ReplacePumpDialog
 from ui.patients.list_model import PatientListModel
 from ui.patients.timeline_chart import TimelineChart
+from ui.pump_text import pump_text
 from ui.widgets import Banner
 
 
@@ -249,13 +249,13 @@ class PatientsPage(QWidget):
         owner = self.patients.owner_of(me, i.serial)
         if owner is not None:
             self.link_box.addWidget(Banner(
-                f"Connected pump {display_text(i.serial)} belongs to {owner.patient.clinic_id} ({owner.patient.name})",
+                f"Connected pump {pump_text(i.serial)} belongs to {owner.patient.clinic_id} ({owner.patient.name})",
                 "info", "pump_owner"))  # fmt: skip
             return
         row = QWidget()
         h = QHBoxLayout(row)
         h.setContentsMargins(0, 0, 0, 0)
-        ask = Banner(f"Connected pump {display_text(i.serial)} is linked to no patient: choose its patient in the "
+        ask = Banner(f"Connected pump {pump_text(i.serial)} is linked to no patient: choose its patient in the "
                      "list, then confirm. Nothing is linked until you do.", "warning", "pump_unlinked")  # fmt: skip
         h.addWidget(ask, 1)
         link = QPushButton("This pump is the chosen patient's")
