@@ -146,16 +146,18 @@ class AuditPage(QWidget):
             lab.setBuddy(widget)
             filters.addWidget(lab, 0, col)
             filters.addWidget(widget, 1, col)
-        filters.addWidget(self.range_check, 0, 3)
+        # The dates on a row of their own: the filters fit 1024 pixels, at scale 2 too.
         dates = QHBoxLayout()
+        dates.addWidget(self.range_check)
         dates.addWidget(self.since_edit)
         dates.addWidget(QLabel("to"))
         dates.addWidget(self.until_edit)
-        filters.addLayout(dates, 1, 3)
         self.clear_button = QPushButton("Clear filters")
         self.clear_button.setObjectName("clear_button")
-        filters.addWidget(self.clear_button, 1, 4)
-        filters.setColumnStretch(5, 1)
+        dates.addWidget(self.clear_button)
+        dates.addStretch(1)
+        filters.addLayout(dates, 2, 0, 1, 4)
+        filters.setColumnStretch(3, 1)
         outer.addLayout(filters)
         actions = QHBoxLayout()
         self.verify_button = QPushButton("Verify the trail")
@@ -179,7 +181,7 @@ class AuditPage(QWidget):
         self.count_label = QLabel()
         self.count_label.setObjectName("count_label")
         self.count_label.setProperty("role", "muted")
-        actions.addWidget(self.count_label)
+        self.count_label.setWordWrap(True)
         outer.addLayout(actions)
         self.result_label = QLabel()
         self.result_label.setObjectName("verify_result")
@@ -187,6 +189,7 @@ class AuditPage(QWidget):
         self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.result_label.setVisible(False)
         outer.addWidget(self.result_label)
+        outer.addWidget(self.count_label)  # over the table: the buttons' row fits 1024 pixels
         self.model = AuditModel()
         self.table = QTableView()
         self.table.setObjectName("audit_table")
@@ -229,10 +232,15 @@ class AuditPage(QWidget):
 
     def _show_unverified(self) -> None:
         text = unverified_text(self.state.trail)
-        self.unverified.setText(text or "")
+        # The first sentence here; the main window's banner adds what to do.
+        self.unverified.setText((text or "").split(". ")[0] + ".")
+        self.unverified.setToolTip(text or "")
         self.unverified.setVisible(text is not None)
         keyed = text is None
         self.verify_button.setEnabled(keyed)
+        self.verify_button.setProperty("role", "primary" if keyed else "")  # looks disabled
+        self.verify_button.style().unpolish(self.verify_button)
+        self.verify_button.style().polish(self.verify_button)
         self.open_copy_button.setEnabled(keyed)
         why = (
             ""
