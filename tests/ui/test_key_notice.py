@@ -10,6 +10,7 @@ import pytest
 
 from ui.app_state import AppState
 from ui.main_window import MainWindow
+from ui.widgets import Banner
 
 from .conftest import FAST
 
@@ -28,8 +29,7 @@ def test_the_key_in_a_file_is_a_banner_from_the_sign_in_page_on(
         qtbot.addWidget(window)
         window.show()
         assert window.current_page() is window.signin  # seen before anyone signs in
-        banners = {window.banner_box.itemAt(i).widget().objectName():
-                   window.banner_box.itemAt(i).widget() for i in range(window.banner_box.count())}  # fmt: skip
+        banners = {b.objectName(): b for b in window.findChildren(Banner)}
         assert "banner_key_notice" in banners
         text = banners["banner_key_notice"].text()
         assert str(tmp_path / "config" / "itp" / "audit.key") in text

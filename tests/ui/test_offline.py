@@ -144,6 +144,7 @@ def test_a_copy_opens_for_review_on_a_computer_without_its_audit_key(
     from programmer.history_series import load_history
     from ui.audit.page import AuditPage
     from ui.main_window import MainWindow
+    from ui.widgets import Banner
 
     copy = _backup_with_history(tmp_path)
     config = tmp_path / "another-computer"
@@ -160,8 +161,7 @@ def test_a_copy_opens_for_review_on_a_computer_without_its_audit_key(
         assert load_history(state.records, "SN-7").serial == "SN-7"
         window = MainWindow(state)
         qtbot.addWidget(window)
-        shown = [window.banner_box.itemAt(i).widget().objectName()
-                 for i in range(window.banner_box.count())]  # fmt: skip
+        shown = [w.objectName() for w in window.findChildren(Banner)]
         assert "banner_unverified" in shown
         page = AuditPage(state)
         qtbot.addWidget(page)
@@ -182,7 +182,7 @@ def test_a_copy_opens_for_review_on_a_computer_without_its_audit_key(
 
 
 def test_itp_gui_offline_says_in_a_window_what_is_wrong_with_a_copy(
-    qapp: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`itp gui --offline --db FILE`: not a database, another version: a window and exit 2;
     a copy that may lack its -wal file: the window opens, with a warning window; a copy
@@ -190,8 +190,9 @@ def test_itp_gui_offline_says_in_a_window_what_is_wrong_with_a_copy(
     import shutil
     import sqlite3
 
-    from PySide6.QtWidgets import QMessageBox
+    from PySide6.QtWidgets import QApplication, QMessageBox
 
+    import ui.main_window
     from programmer.store.schema import LATEST_VERSION
     from ui import launcher
 
@@ -202,7 +203,10 @@ def test_itp_gui_offline_says_in_a_window_what_is_wrong_with_a_copy(
         return 0
 
     monkeypatch.setattr(QMessageBox, "exec", record)
-    monkeypatch.setenv("ITP_EXIT_WHEN_SHOWN", "1")
+    # The window is built and shown; its event loop is not run (this one is the test's).
+    monkeypatch.setattr(QApplication, "exec", lambda *_: 0)
+    windows: list[Any] = []
+    monkeypatch.setattr(ui.main_window, "MainWindow", _recording(windows))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "another-computer"))
     copy = _backup_with_history(tmp_path)
     notes = tmp_path / "notes.sqlite3"
@@ -231,3 +235,17 @@ def test_itp_gui_offline_says_in_a_window_what_is_wrong_with_a_copy(
     assert shown == []
     assert sorted(p.name for p in plain.parent.iterdir()) == ["itp.sqlite3"]
     assert sorted(p.name for p in copy.parent.iterdir()) == ["copy.sqlite3"]
+    assert len(windows) == 2
+    for window in windows:
+        qtbot.addWidget(window)
+
+
+def _recording(windows: list[Any]) -> Any:
+    import ui.main_window
+
+    class Recording(ui.main_window.MainWindow):
+        def __init__(self, state: AppState) -> None:
+            super().__init__(state)
+            windows.append(self)
+
+    return Recording

@@ -84,6 +84,8 @@ def test_itp_gui_pump_address_reaches_the_connect_screen(
     emulator: EmulatorProcess, tmp_path: Path, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`itp gui --pump ADDRESS`: the window it opens connects to ADDRESS."""
+    from PySide6.QtWidgets import QApplication
+
     import ui.main_window
     from ui import launcher
 
@@ -95,7 +97,8 @@ def test_itp_gui_pump_address_reaches_the_connect_screen(
             made.append(self)
 
     monkeypatch.setattr(ui.main_window, "MainWindow", Recording)
-    monkeypatch.setenv("ITP_EXIT_WHEN_SHOWN", "1")
+    # The window is built and shown; its event loop is not run (this one is the test's).
+    monkeypatch.setattr(QApplication, "exec", lambda *_: 0)
     db = tmp_path / "gui.sqlite3"
     args = ["--pump", emulator.address, "--db", str(db), "--audit-key", str(tmp_path / "gk")]
     assert launcher.main(args) == 0
