@@ -223,3 +223,33 @@ def test_a_copy_is_read_without_its_audit_key_only_verifying_needs_it(
         assert right.verifiable and right.unverified_reason is None and right.verify().ok
     assert not config.exists(), "reviewing made no key"
     assert _siblings(copy) == ["copy.sqlite3"]
+
+
+def test_a_copy_sealed_with_its_own_key_is_checked_with_it(
+    live: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The clinic's review copy: its rows sealed with the copy's key, its chain written
+    with a programmer's. That key checks the rows (not read as stored, unverified)."""
+    from programmer.store import Records
+    from programmer.store.audit_key import create_key
+    from programmer.store.review import open_review_trail
+    from programmer.store.seals import SEALED, Sealer
+
+    db, key = live
+    _history_in(db, key)
+    copy = tmp_path / "copy.sqlite3"
+    with open_store(db) as store:
+        backup(store, copy)
+    own = tmp_path / "copy.key"
+    sealer = Sealer(create_key(own))
+    conn = sqlite3.connect(copy, isolation_level=None)
+    conn.execute("BEGIN")
+    for table in SEALED:
+        sealer.reseal(conn, table, "1 = 1", ())
+    conn.execute("COMMIT")
+    conn.close()
+    with open_for_review(copy) as review:
+        trail = open_review_trail(review, own)
+        assert trail.verifiable and trail.key_matches() is False
+        assert [e.seq for e in Records(review, trail).events("SN-1")] == [1, 2]
+        assert not trail.verify().ok  # the chain is another key's, and verify says so
