@@ -29,6 +29,8 @@ GAP_BRUSH = (150, 150, 150, 70)
 GAP_PEN = "#8a8a8a"
 CRITICAL_ALARMS = {"empty_reservoir", "end_of_service", "motor_stall", "pump_stopped"}
 DAY_S = 86_400
+REPLACED_COLOUR = "#b00020"
+STRETCH_COLOURS = [(11, 83, 148), (194, 106, 0), (30, 126, 52), (120, 60, 160)]
 
 
 def dose_unit(drug: str) -> str:
@@ -161,6 +163,8 @@ class HistoryCharts(pg.GraphicsLayoutWidget):  # type: ignore[misc]
             [], [], pen=pg.mkPen("#6a1b9a", width=2), connect="finite"
         )
         self._decor: list[tuple[pg.PlotItem, pg.GraphicsObject]] = []
+        self.course_labels: list[str] = []
+        self.replacement_lines = 0
         self.set_utc_offset(utc_offset_min)
 
     def _plot(self, row: int, title: str) -> pg.PlotItem:
@@ -179,6 +183,8 @@ class HistoryCharts(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         for plot, item in self._decor:
             plot.removeItem(item)
         self._decor = []
+        self.course_labels = []
+        self.replacement_lines = 0
         self.set_utc_offset(h.utc_offset_min)
         if drug is None:
             unit, divisor = "mL", NL_PER_ML
@@ -241,6 +247,31 @@ class HistoryCharts(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         ):
             p.disableAutoRange(axis="y")
             p.setYRange(0.0, y_top(ys), padding=0)
+
+    def show_course(
+        self, bands: Sequence[tuple[float, float, str]], replaced: Sequence[float]
+    ) -> None:
+        """A patient's pumps: each pump's stretch a tinted band named by its label on the
+        daily plot, each replacement a red line through every plot. Call after
+        show_history (which clears them)."""
+        self.course_labels = [label for _, _, label in bands]
+        for n, (start, end, label) in enumerate(bands):
+            colour = STRETCH_COLOURS[n % len(STRETCH_COLOURS)]
+            for p in (self.daily, self.hourly, self.reservoir):
+                region = pg.LinearRegionItem((start, end), movable=False, brush=(*colour, 28),
+                                             pen=pg.mkPen((*colour, 160), width=1))  # fmt: skip
+                region.setZValue(-20)
+                self._add(p, region)
+            text = pg.TextItem(label, color=colour, anchor=(0, 0))
+            text.setPos(start, self.daily.viewRange()[1][1])
+            self._add(self.daily, text)
+        for at in replaced:
+            for p in (self.daily, self.hourly, self.reservoir, self.alarms):
+                line = pg.InfiniteLine(at, angle=90, pen=pg.mkPen(REPLACED_COLOUR, width=2),
+                                       label="pump replaced" if p is self.daily else None,
+                                       labelOpts={"position": 0.5, "color": REPLACED_COLOUR})  # fmt: skip
+                self._add(p, line)
+        self.replacement_lines = len(replaced)
 
     def _add(self, plot: pg.PlotItem, item: pg.GraphicsObject) -> None:
         plot.addItem(item, ignoreBounds=True)

@@ -28,6 +28,8 @@ from PySide6.QtWidgets import (
 
 from programmer.formatting import decimal_text, volume_text
 from programmer.history_series import History, load_history, pumps_with_history
+from programmer.patients.course import PumpCourse, load_course
+from programmer.patients.registry import Patients
 from programmer.session.pump_session import HistoryResult, SessionError
 from programmer.store.roles import Action, allowed
 from ui.app_state import AppState
@@ -39,6 +41,7 @@ from ui.history.charts import (
     HistoryCharts,
     dose_unit,
 )
+from ui.history.course import course_bands, course_text, replacement_times
 
 READ_DEADLINE_S = 1800.0  # five years of hours over a slow serial link
 RANGES = (("All", 0), ("1 year", 365), ("3 months", 91), ("1 month", 30), ("1 week", 7), ("1 day", 1), ("6 hours", 0.25))  # fmt: skip
@@ -78,6 +81,7 @@ class HistoryPage(QWidget):
         self._generation = 0
         self.state = state
         self.history: History | None = None
+        self.course: PumpCourse | None = None  # the patient's pumps, when more than this one
         self._stop = False
         self._reading = False
         self._dirty = True
@@ -135,6 +139,12 @@ class HistoryPage(QWidget):
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         outer.addWidget(self.summary)
+        self.course_label = QLabel()
+        self.course_label.setObjectName("course_label")
+        self.course_label.setWordWrap(True)
+        self.course_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.course_label.setVisible(False)
+        outer.addWidget(self.course_label)
         legend = QLabel(
             f'<span style="color:{REFILL_COLOUR}">┆ refill</span> &nbsp; '
             f'<span style="color:{PROGRAM_COLOUR}">│ program change (sent from here)</span> &nbsp; '
@@ -247,6 +257,8 @@ class HistoryPage(QWidget):
         serial = self.pump_select.currentData()
         if serial is None:
             self.history = None
+            self.course = None
+            self.course_label.setVisible(False)
             self.summary.setText(
                 "No pump history in this database yet."
                 + ("" if self.state.offline else " Connect to a pump and read its history.")
@@ -259,11 +271,24 @@ class HistoryPage(QWidget):
         generation = self._generation
         self.summary.setText("Loading the history from the local database…")
         records = self.state.records
+        patients = Patients(self.state.store, self.state.trail)
+        actor = self.state.principal
 
-        def loaded(history: History) -> None:
+        def load() -> tuple[History, PumpCourse | None]:
+            def one(s: str) -> History:
+                return load_history(records, s, offset or 0)
+
+            # A pump of a patient who had others: one timeline across all their pumps.
+            course = load_course(patients, actor, serial, one)
+            return (course.history if course is not None else one(serial)), course
+
+        def loaded(result: tuple[History, PumpCourse | None]) -> None:
             if generation != self._generation:
                 return  # a newer load was asked for meanwhile
+            history, self.course = result
             self.history = history
+            self.course_label.setText(course_text(self.course))
+            self.course_label.setVisible(self.course is not None)
             self._fill_series(history.drug_names, serial)
             self._draw()
             self._summarise(offset)
@@ -273,9 +298,7 @@ class HistoryPage(QWidget):
             if generation == self._generation:
                 self.summary.setText(f"The history could not be loaded: {error}")
 
-        self.state.bridge.run(
-            "load history", lambda: load_history(records, serial, offset or 0), loaded, failed
-        )
+        self.state.bridge.run("load history", load, loaded, failed)
 
     def _fill_series(self, drugs: list[str], serial: str | None = None) -> None:
         """A drug's dose first when one is known; the choice is kept while the pump is."""
@@ -304,6 +327,10 @@ class HistoryPage(QWidget):
         if h is None:
             return
         self.charts.show_history(h, self.selected_drug())
+        if self.course is not None:
+            self.charts.show_course(
+                course_bands(self.course, h.utc_offset_min), replacement_times(self.course)
+            )
         if self.range_select.currentData():
             self.show_range()
         ptm = h.ptm_by_hour
