@@ -44,10 +44,12 @@ from programmer.store import Action
 from ui.app_state import AppState
 from ui.confirm.change_view import ChangeView
 from ui.confirm.dialog import CHANGED, OUTCOME, OverrideRow, error_text
+from ui.constant_flow.start import ConstantFlowStart
 from ui.drug_picker import ConcentrationField, DrugPicker
 from ui.fields import field_text
 from ui.inputs import guard_inputs
 from ui.numbers import clinical_percent, clinical_volume
+from ui.refill.steps import DISABLED, check_label, step_page
 from ui.style import CRITICAL, OK, WARNING
 from ui.therapy.widgets import mark
 from ui.timefmt import local_text
@@ -55,7 +57,6 @@ from ui.widgets import Card
 
 STEPS = ["Pump now", "Drawn out", "Drug", "Injected", "Catheter and bolus", "Confirm", "Summary"]
 CONFIRM, SUMMARY = 5, 6
-DISABLED = "QPushButton:disabled { background: #c8ccd0; color: #5f6368; }"
 # Which step a finding belongs to, by its field (the core's names).
 STEP_FIELDS: dict[int, tuple[str, ...]] = {
     1: ("refill.removed",),
@@ -142,7 +143,8 @@ class RefillPage(QWidget):
         self.with_therapy.setToolTip(
             "one transaction: the refill and the therapy change reach the pump together, or neither"
         )
-        self.stack.addWidget(self._page(self.now_card, self.with_therapy, reread))
+        self.cf_start = ConstantFlowStart(self.state)  # a constant-flow pump: no connecting
+        self.stack.addWidget(self._page(self.now_card, self.with_therapy, reread, self.cf_start))
         # 2. drawn out
         self.removed = self._volume_field("refill_removed", "volume drawn out, mL", "e.g. 4.6")
         self.removed_check = self._check_label("refill_discrepancy")
@@ -304,25 +306,11 @@ class RefillPage(QWidget):
 
     @staticmethod
     def _check_label(name: str) -> QLabel:
-        label = QLabel()
-        label.setObjectName(name)
-        label.setWordWrap(True)
-        return label
+        return check_label(name)
 
     @staticmethod
     def _page(*parts: Any) -> QWidget:
-        w = QWidget()
-        layout = QVBoxLayout(w)
-        for part in parts:
-            if isinstance(part, QWidget):
-                layout.addWidget(part)
-            else:
-                layout.addLayout(part)
-        layout.addStretch(1)
-        scroll = QScrollArea()  # every page fits 1024x768 and scale 2
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(w)
-        return scroll
+        return step_page(*parts)
 
     # --- navigation -------------------------------------------------------------------
 
@@ -382,6 +370,7 @@ class RefillPage(QWidget):
         self.go(0)
 
     def _user_changed(self) -> None:
+        self.cf_start.reload()
         if self.state.principal is None:
             self.reset()
 
@@ -554,6 +543,7 @@ class RefillPage(QWidget):
 
     def _fill_now(self) -> None:
         i = self.state.interrogation
+        self.cf_start.setVisible(i is None)
         if i is None:
             self.now_card.set_rows([("Pump", "not connected")])
             self.with_therapy.setEnabled(False)
