@@ -182,3 +182,33 @@ def join(histories: Sequence[History], serial: str) -> History:
         accuracy=joined(lambda h: h.accuracy),
         events_stored=sum(h.events_stored for h in histories),
     )
+
+
+@dataclass(frozen=True)
+class PumpsOfPatient:
+    """For a visit report: whose pump this is, the pumps before it, and each replacement."""
+
+    patient: Patient
+    pumps: list[Pump]
+    replacements: list[Entry]
+    serial: str  # the pump of the visit
+
+    @property
+    def earlier(self) -> list[Pump]:
+        ids = [p.serial for p in self.pumps]
+        return self.pumps[: ids.index(self.serial)] if self.serial in ids else []
+
+
+def pumps_of_patient(
+    patients: Patients, actor: Principal | None, serial: str
+) -> PumpsOfPatient | None:
+    """The patient a pump belongs to, with all their pumps; None for a pump of no patient
+    (or an account that may not read patients)."""
+    if actor is None or not may(actor, PatientAction.READ):
+        return None
+    owner = patients.owner_of(actor, serial)
+    if owner is None:
+        return None
+    pumps = patients.pumps(actor, owner.patient.id)[:MAX_PUMPS]
+    replaced = build(patients, actor, owner.patient.id).replacements()
+    return PumpsOfPatient(owner.patient, pumps, replaced, serial)

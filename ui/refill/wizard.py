@@ -831,8 +831,13 @@ class RefillPage(QWidget):
         trail = s.trail.query(pump=p.base.serial) if session is not None else []
         opened = [r.seq for r in trail if r.action == "pump_connected"]
         trail = [r for r in trail if not opened or r.seq >= opened[-1]]  # this visit only
+        from programmer.patients.course import pumps_of_patient
+        from programmer.patients.registry import Patients
+
+        course = pumps_of_patient(Patients(s.store, s.trail), s.principal, p.base.serial)
         return visit_html(user=s.principal.name, role=str(s.principal.role), before=p.base,
-                          proposal=p, result=self.result, trail=trail, demo_key=s.demo_key)  # fmt: skip
+                          proposal=p, result=self.result, trail=trail, demo_key=s.demo_key,
+                          course=course)  # fmt: skip
 
     def export_fhir(self, path: Path | None) -> Path | None:
         from ui.clinic.fhir_export import export_visit
