@@ -16,20 +16,26 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from PySide6.QtCore import QCoreApplication
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QScrollArea, QWidget
 
+from programmer.emulator import inprocess
+from programmer.emulator.model import PumpModel
 from programmer.patients.registry import Patients, PumpSpec
 from programmer.planner import plan
 from programmer.store import InfusionHour, Records, Role
 from ui.app_state import AppState
 from ui.constant_flow.refill import ConstantFlowRefillDialog
+from ui.history.page import HistoryPage
 from ui.main_window import MainWindow
 from ui.patients.forms import ReplacePumpDialog
 from ui.patients.page import PatientsPage
+from ui.refill.wizard import RefillPage
+from ui.therapy.page import TherapyPage
 from ui.trial.page import TrialDialog
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
@@ -93,7 +99,7 @@ def demo_data(state: AppState) -> dict[str, int]:
     replaced = NOW - timedelta(days=120)
     records.save_infusion_hours(old.serial, (
         InfusionHour(day0 + timedelta(days=d), 1_700_000 + (d % 30) * 8_000)
-        for d in range((replaced - day0).days)))  # fmt: skip
+        for d in range((replaced - day0).days - 60)))  # fmt: skip
     p = plan(RX, now=NOW)
     pid = records.record_prescription_sent(me, old.serial, RX, {"daily_doses_ng": {
         d.drug: round(d.amount_ng) for d in p.daily_doses}})  # fmt: skip
@@ -102,9 +108,12 @@ def demo_data(state: AppState) -> dict[str, int]:
                                               model="ITP-20", catheter_tip="T10"),
                               reason="battery at elective replacement", proposed=None)  # fmt: skip
     records.upsert_pump(new.serial, "ITP-20")
+    # Hour by hour (made up) for the old pump's last 60 days and all of the new pump's, so the
+    # history screen shows the replacement: about 75 µL/h, then 77 µL/h.
+    records.save_infusion_hours(old.serial, (
+        InfusionHour(replaced - timedelta(hours=h), 74_000 + (h % 24) * 200) for h in range(1, 60 * 24)))  # fmt: skip
     records.save_infusion_hours(new.serial, (
-        InfusionHour(replaced + timedelta(days=d, hours=12), 1_850_000 + (d % 20) * 6_000)
-        for d in range(118)))  # fmt: skip
+        InfusionHour(replaced + timedelta(hours=h), 77_000 + (h % 24) * 150) for h in range(0, 118 * 24)))  # fmt: skip
     # A constant-flow patient with three refills, the flow falling.
     b = ids["MRN-0002"]
     cf = pts.add_pump(me, b, PumpSpec("constant-flow", "CF-0042", "2025-06-02", model="CF-35",
@@ -121,6 +130,40 @@ def demo_data(state: AppState) -> dict[str, int]:
                              measured_flow_nl_day=flow, plan={"note": "demo"})  # fmt: skip
     ids["cf"] = cf.id
     return ids
+
+
+def first_fill(state: AppState, window: MainWindow, suffix: str) -> None:
+    """MRN-0004: a baclofen screening bolus of 50 mcg that worked for 6 h; the new pump
+    (the emulator's) holds saline. The editor proposes 100 mcg/day; 150 is above it."""
+    me = state.principal
+    assert me is not None
+    pts = Patients(state.store, state.trail)
+    d = pts.by_clinic_id(me, "MRN-0004")
+    t0 = NOW - timedelta(days=30)
+    trial = pts.add_trial(me, d.id, drug="baclofen", kind="single-bolus", started_at=t0)
+    pts.add_trial_dose(me, trial.id, t0, "50 mcg", "lumbar puncture")
+    pts.record_result(me, trial.id, response="positive", decision="implant",
+                      effective_dose="50 mcg", effect_duration="6 h")  # fmt: skip
+    model = PumpModel("ITP-40", int(time.time()))
+    pts.add_pump(me, d.id, PumpSpec("programmable", model.serial, NOW.date().isoformat(),
+                                    model="ITP-40"))  # fmt: skip
+    inprocess.install(model, speed=Fraction(0))
+    state.connect_pump("emulator:", None)
+    pump_events(lambda: state.interrogation is not None, 20.0)
+    window.show_page("Therapy editor")
+    editor = window.page("Therapy editor")
+    assert isinstance(editor, TherapyPage)
+    pump_events(lambda: "trial" in editor.model.data, 5.0)
+    editor.model.add_drug()
+    editor.model.set_drug(0, "baclofen", "500 mcg/mL")
+    editor.model.set_mode("continuous")
+    editor.model.set_continuous_dose("150 mcg/day")
+    pump_events(lambda: False, 0.3)
+    for area in editor.findChildren(QScrollArea):  # the form: down to the step table's Check
+        inner = area.widget()
+        if inner is not None and inner.isAncestorOf(editor.table):
+            area.verticalScrollBar().setValue(editor.start_dose.y() - 4)
+    shot(window, "28-therapy-first-fill-trial", suffix)
 
 
 def main() -> int:
@@ -155,17 +198,46 @@ def main() -> int:
     trial.close()
     b = page.patients.get(me, ids["MRN-0002"])
     pump = next(p for p in page.patients.pumps(me, b.id) if p.current)
+    # The refill screen with no pump connected: a constant-flow pump starts from its patient.
+    window.show_page("Refill")
+    refill_page = window.page("Refill")
+    assert isinstance(refill_page, RefillPage)
+    refill_page.cf_start.reload()
+    shot(window, "24-refill-constant-flow-start", args.suffix)
     refill = ConstantFlowRefillDialog(page.patients, me, b, pump, window)
     refill.resize(1024, 768)
     last_at = datetime.fromisoformat(refill.history[-1].at.replace("Z", "+00:00"))
     refill.at.setText((last_at + timedelta(days=30)).isoformat())
     refill.removed.setText("11 mL")  # 24 mL in 30 days: 0.8 mL/day, 20 % slow
-    refill.added.setText("35 mL")
-    refill.set_drug(0, "morphine", "daily dose", "2 mg/day")
     refill.show()
-    refill.check()
+    refill.go(1)
     shot(refill, "22-constant-flow-refill", args.suffix)
+    refill.go(2)
+    refill.set_drug(0, "morphine", "daily dose", "2 mg/day")
+    refill.go(3)
+    refill.added.setText("35 mL")
+    refill.go(5)
+    for box in refill.retypes.values():
+        box.setText("2 mg/day")  # the dose typed again: 2.5 mg/mL is what this flow needs
+    refill.check()
+    for code, box in refill.reasons.items():
+        box.setText("dye study booked for next week" if code == "flow_deviation"
+                    else "2.5 mg/mL prepared for the slower flow")  # fmt: skip
+    refill.check()
+    shot(refill, "25-constant-flow-confirm", args.suffix)
+    refill.record.click()
+    shot(refill, "26-constant-flow-report", args.suffix)
     refill.close()
+    # History of MRN-0001's new pump: one timeline across the pump it replaced.
+    window.show_page("History")
+    history = window.page("History")
+    assert isinstance(history, HistoryPage)
+    history.reload("ITP20-000777")
+    pump_events(lambda: history.course is not None, 20.0)
+    history.range_select.setCurrentIndex(history.range_select.findText("1 year"))
+    shot(window, "27-history-across-pumps", args.suffix)
+    # A first fill of a patient with a baclofen trial: the editor proposes the start dose.
+    first_fill(state, window, args.suffix)
     page.show_patient(ids["MRN-0003"])
     c = page.patients.get(me, ids["MRN-0003"])
     old = page.patients.add_pump(me, c.id, PumpSpec("programmable", "ITP40-000555", "2020-02-03",

@@ -58,6 +58,24 @@ def test_the_refill_screen_offers_a_constant_flow_pump_without_connecting(
     dialog.reject()
 
 
+def test_the_refill_screen_opens_with_no_pump_connected(qtbot: Any, app_state: AppState) -> None:
+    from PySide6.QtCore import Qt
+
+    from ui.main_window import MainWindow
+
+    sign_in_physician(app_state)
+    window = MainWindow(app_state)
+    qtbot.addWidget(window)
+    titles = [window.nav.item(i).text() for i in range(window.nav.count())]
+    item = window.nav.item(titles.index("Refill"))
+    assert app_state.interrogation is None
+    assert item.flags() & Qt.ItemFlag.ItemIsEnabled
+    window.show_page("Refill")
+    page = window.page("Refill")
+    assert isinstance(page, RefillPage) and not page.cf_start.isHidden()
+    assert not page.next.isEnabled()  # the programmable steps still wait for a pump
+
+
 def test_the_constant_flow_wizard_steps_through_to_its_visit_report(
     qtbot: Any, app_state: AppState, tmp_path: Path
 ) -> None:
@@ -104,3 +122,34 @@ def test_the_constant_flow_wizard_steps_through_to_its_visit_report(
     assert "dye study booked" in report and "RECORDED" in report
     saved = w.save_report(tmp_path / "cf.pdf")
     assert saved is not None and saved.read_bytes().startswith(b"%PDF")
+
+
+def test_a_suspected_unit_slip_typed_again_stays_confirmed_while_its_reason_is_given(
+    qtbot: Any, app_state: AppState
+) -> None:
+    """2.5 mg/mL is a tenth of the standard 25 mg/mL: typed again, then a reason; the
+    confirmation must survive the next check, or the refill can never be recorded."""
+    sign_in_physician(app_state)
+    pts, pid = _cf_patient(app_state)
+    me = app_state.principal
+    assert me is not None
+    w = ConstantFlowRefillDialog(pts, me, pts.get(me, pid), pts.pumps(me, pid)[0])
+    qtbot.addWidget(w)
+    w.removed.setText("5 mL")  # 30 mL in 30 days: the nominal flow
+    w.added.setText("35 mL")
+    w.set_drug(0, "morphine", "concentration", "2.5 mg/mL")
+    w.go(CONFIRM)
+    assert w.stack.currentIndex() == CONFIRM, w.step_problem.text()
+    field = "drugs[0].concentration"
+    assert field in w.retypes and not w.record.isEnabled()
+    w.retypes[field].setText("2.5 mg/mL")
+    w.check()
+    assert "unit_suspect" in w.reasons, [f.to_json() for f in w.plan.findings]  # type: ignore[union-attr]
+    w.reasons["unit_suspect"].setText("low strength chosen for this patient")
+    for code, box in w.reasons.items():
+        if not box.text():
+            box.setText(f"accepted for {code} after review")
+    w.check()
+    assert w.record.isEnabled(), [f.to_json() for f in w.plan.findings if f.severity != "info"]  # type: ignore[union-attr]
+    w.record.click()
+    assert w.recorded is not None

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -93,8 +94,8 @@ def _on_step(field: str, index: int) -> bool:
     """Which step a finding's field is typed on (the core's field names)."""
     if index == 0:
         return field.startswith(("refill.removed", "refill.at", "refill.last_fill"))
-    if index == 2:
-        return field == "drugs" or field.startswith(("drugs[", "drugs."))
+    if index == 2:  # the drugs, and what the measured flow means for their doses
+        return field in ("drugs", "pump.flow") or field.startswith(("drugs[", "drugs."))
     if index == 3:
         return field == "refill" or field.startswith("refill.added")
     return False
@@ -127,7 +128,7 @@ class ConstantFlowRefillDialog(QDialog):
             "It cannot be programmed or connected: the dose changes only through the "
             "concentration filled."
             + (
-                f" Last fill: {volume_text(last.added_nl)} on {last.at[:10]}."
+                f" Last fill: {volume_text(last.added_nl)} on {computer_text(last.at_s)}."
                 if last
                 else " No refill recorded yet."
             )
@@ -231,18 +232,23 @@ class ConstantFlowRefillDialog(QDialog):
         self.compare.setObjectName("cf_compare")
         self.compare.setHorizontalHeaderLabels(["Drug", "In the pump now", "After this refill"])
         self.compare.horizontalHeader().setStretchLastSection(True)
+        self.compare.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents
+        )
         self.compare.setMaximumHeight(120)
         self.summary = check_label("cf_summary")
         self.findings_box = QWidget()
         self.findings_grid = QGridLayout(self.findings_box)
         self.findings_grid.setColumnStretch(0, 3)
         self.findings_grid.setColumnStretch(1, 2)
+        self.findings_grid.setColumnStretch(2, 2)
         self.error = check_label("form_error")
         self.error.setStyleSheet("color: #b00020")
         self.stack.addWidget(step_page(self.compare, self.summary, self.findings_box, self.error))
         # 7. summary: the visit report
         self.report_view = QTextBrowser()
         self.report_view.setObjectName("cf_report")
+        self.report_view.setMinimumHeight(420)
         save = QPushButton("Save report…")
         save.setObjectName("cf_save_report")
         save.clicked.connect(lambda: self.save_report(None))
@@ -293,8 +299,9 @@ class ConstantFlowRefillDialog(QDialog):
             out.append("Name the drug filled (saline when none).")
         p = self._early if index == 2 else self.plan  # the drug step, before the volume in
         if p is not None:
+            # A value to type again is typed at Confirm (where recording waits for it).
             out += [f"{field_text(f.field)}: {f.message}" for f in p.hard
-                    if _on_step(f.field, index) and not (f.retype and f.confirmed)]  # fmt: skip
+                    if _on_step(f.field, index) and not f.retype]  # fmt: skip
         return out
 
     def _close(self) -> None:
@@ -371,7 +378,8 @@ class ConstantFlowRefillDialog(QDialog):
         flow = []
         if fx.get("flow_nl_day"):
             flow.append(f"Flow used: {volume_rate_text(fx['flow_nl_day'])} ({fx['flow_source']})")
-        flow += [f"⚠ {f.message}" for f in flow_plan.findings if f.code == "flow_deviation"]
+        flow += [f"⚠ {f.message}" for f in flow_plan.findings
+                 if f.code == "flow_deviation" and f.field == "refill.removed"]  # fmt: skip
         self.flow_text.setText(
             "\n".join(flow) or "The flow is known once what was drawn out is given."
         )
@@ -392,8 +400,10 @@ class ConstantFlowRefillDialog(QDialog):
                  "keeps flowing is unknown."
         )  # fmt: skip
         for label, index, q in ((self.removed_check, 0, p), (self.drug_check, 2, early)):
-            label.setText("\n".join(f"{f.severity.upper()}: {f.message}" for f in q.findings
-                                    if _on_step(f.field, index) and f.severity != "info"))  # fmt: skip
+            label.setText("\n".join(
+                f"{f.severity.upper()}: {f.message}"
+                + (" (type it again at Confirm)" if f.retype and not f.confirmed else "")
+                for f in q.findings if _on_step(f.field, index) and f.severity != "info"))  # fmt: skip
         lines = flow[:1] + conc + ([due] if due else []) + ([wash["text"]] if wash else [])
         lines.append("READY to record" if p.ok else "NOT READY: see below")
         self.summary.setText("\n".join(lines))
@@ -434,27 +444,29 @@ class ConstantFlowRefillDialog(QDialog):
             item = self.findings_grid.takeAt(0)
             w = item.widget() if item is not None else None
             if w is not None:
+                w.hide()  # gone now, not at the next event loop turn (a grab would show it)
                 w.deleteLater()
         self.reasons, self.retypes = {}, {}
         for row, f in enumerate(p.findings):
-            label = QLabel(f"{f.severity.upper()} ({field_text(f.field)}): {f.message}")
+            done = " (typed again: confirmed)" if f.retype and f.confirmed else ""
+            label = QLabel(f"{f.severity.upper()} ({field_text(f.field)}): {f.message}{done}")
             label.setWordWrap(True)
             label.setMinimumHeight(label.heightForWidth(560))
             self.findings_grid.addWidget(label, row, 0)
-            if f.retype and not f.confirmed:
+            if f.retype:  # kept once confirmed: the confirmation is this box's text
                 e = QLineEdit(old_typed.get(f.field, ""))
                 e.setObjectName(f"retype:{f.field}")
                 e.setPlaceholderText(f"type {field_text(f.field)} again")
                 e.editingFinished.connect(self.check)
                 self.retypes[f.field] = e
                 self.findings_grid.addWidget(e, row, 1)
-            elif f.severity == "soft" and f.code not in self.reasons:
+            if f.severity == "soft" and f.code not in self.reasons:  # a confirmed slip too
                 e = QLineEdit(old_reasons.get(f.code, ""))
                 e.setObjectName(f"reason:{f.code}")
                 e.setPlaceholderText("reason to accept (3 words or more)")
                 e.editingFinished.connect(self.check)
                 self.reasons[f.code] = e
-                self.findings_grid.addWidget(e, row, 1)
+                self.findings_grid.addWidget(e, row, 2 if f.retype else 1)
 
     def _record(self) -> None:
         p = self.check()  # judged again on exactly what is shown and typed now

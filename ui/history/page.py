@@ -98,6 +98,11 @@ class HistoryPage(QWidget):
         self.pump_select.setObjectName("pump_select")
         self.pump_select.setAccessibleName("pump whose history is shown")
         self.pump_select.setMinimumWidth(160)
+        # Not as wide as the longest serial: the bar fits 1024x768 (the full name on hover).
+        self.pump_select.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.pump_select.setMinimumContentsLength(14)
         pump_label.setBuddy(self.pump_select)
         top.addWidget(pump_label)
         top.addWidget(self.pump_select)
@@ -105,7 +110,11 @@ class HistoryPage(QWidget):
         self.series_select = QComboBox()
         self.series_select.setObjectName("series_select")
         self.series_select.setAccessibleName("what the charts show: volume or the dose of a drug")
-        self.series_select.setMinimumWidth(200)
+        self.series_select.setMinimumWidth(170)
+        self.series_select.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.series_select.setMinimumContentsLength(18)
         show_label.setBuddy(self.series_select)
         top.addWidget(show_label)
         top.addWidget(self.series_select)

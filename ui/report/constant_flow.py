@@ -17,6 +17,7 @@ from programmer.formatting import volume_rate_text, volume_text
 from programmer.patients.records import Patient, Pump
 from programmer.session.visit_report import REASONS
 from ui.fields import field_text
+from ui.history.course import day_text
 from ui.timefmt import computer_text
 
 # Why the refill is due then, in words (the core's reason codes).
@@ -40,7 +41,7 @@ def cf_visit_html(*, patient: Patient, pump: Pump, plan: dict[str, Any], removed
         "<html><body style='font-family: sans-serif; font-size: 10pt'>",
         f"<h1>Visit report: constant-flow refill, {escape(patient.clinic_id)}</h1>",
         "<table cellpadding='3'>",
-        _row("Patient", f"{patient.clinic_id}, {patient.name}, born {patient.dob}"),
+        _row("Patient", f"{patient.clinic_id}, {patient.name}, born {day_text(patient.dob)}"),
         _row(
             "Pump",
             f"{pump.model or 'constant-flow pump'}, serial {pump.serial}: constant flow "
