@@ -82,3 +82,40 @@ def test_a_pump_of_a_patient_without_a_trial_carries_no_trial(
     connect(qtbot, state)
     qtbot.waitUntil(lambda: state.interrogation is not None, timeout=5_000)
     assert "trial" not in page.model.data and page.start_dose.isHidden()
+
+
+def test_a_pump_linked_to_its_patient_after_connecting_takes_the_trial_on(
+    qtbot: QtBot, state: AppState
+) -> None:
+    """Connect a new pump nobody has recorded, then say whose it is: the first fill
+    proposes that patient's trial dose without reconnecting."""
+    from ui.patients.link import PumpOwnerDialog
+
+    me = state.principal
+    assert me is not None
+    _patient_with_baclofen_trial(state, "ITP40-999999")  # the trial's patient, another pump
+    pts = Patients(state.store, state.trail)
+    other = pts.add(me, clinic_id="MRN-0043", name="Alan Turing", dob="1972-06-23",
+                    indication="spasticity-cerebral").id  # fmt: skip
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=5)
+    trial = pts.add_trial(me, other, drug="baclofen", kind="single-bolus", started_at=t0)
+    pts.add_trial_dose(me, trial.id, t0, "40 mcg")
+    pts.record_result(me, trial.id, response="positive", decision="implant",
+                      effective_dose="40 mcg", effect_duration="10 h")  # fmt: skip
+    page = TherapyPage(state)
+    qtbot.addWidget(page)
+    connect(qtbot, state)
+    assert "trial" not in page.model.data  # nobody's pump yet: no trial
+    i = state.interrogation
+    assert i is not None
+    dialog = PumpOwnerDialog(state, i.serial, i.model)
+    qtbot.addWidget(dialog)
+    dialog.search.setText("turing")
+    dialog.list.setCurrentRow(0)
+    dialog.confirm()
+    assert page.model.data.get("trial", {}).get("dose") == "40000 ng"
+    assert page.model.data["patient"] == "MRN-0043"
+    assert not page.start_dose.isHidden() and "40 mcg/day" in page.start_dose.text.text()
+    assert "more than 8 h" in page.start_dose.text.text()
+    page.model.undo_stack.undo()
+    assert "trial" not in page.model.data

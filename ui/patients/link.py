@@ -95,6 +95,7 @@ class PumpOwnerDialog(QDialog):
         except PatientError as exc:
             self.error.setText(str(exc))
             return
+        self.state.sig_pump_changed.emit()  # whose pump it is changed: the screens read again
         self.accept()
 
 

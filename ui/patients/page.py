@@ -281,6 +281,7 @@ class PatientsPage(QWidget):
         except PatientError as exc:
             self.state.sig_message.emit("error", str(exc))
             return
+        self.state.sig_pump_changed.emit()  # whose pump it is changed: the screens read again
         self.refresh()
 
     def _implant_day(self) -> str:

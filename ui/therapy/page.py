@@ -459,6 +459,13 @@ class TherapyPage(QWidget):
             self.model.set_pump(i.pump_context(), now)
             if self.model.undo_stack.count() == 0:
                 self.start_from_pump()
+            elif "trial" not in self.model.data and not i.therapy.drugs:
+                # The pump was linked to its patient after it was read: their first fill now
+                # carries their trial (an edit that Undo takes back).
+                rx = dict(self.model.data)
+                self._add_first_fill_trial(rx, i.serial, False)
+                if "trial" in rx:
+                    self.model.replace(rx, "the patient's screening trial")
         self.refresh()
 
     def changed_prescription(self) -> dict[str, Any] | None:
