@@ -94,12 +94,13 @@ def demo_data(state: AppState) -> dict[str, int]:
                                        catheter_tip="T10", catheter_length="60 cm",
                                        catheter_volume_per_cm="0.0026 mL"))  # fmt: skip
     records.upsert_pump(old.serial, "ITP-40")
-    # Demo delivered volumes (made up): one row per day, about 1.8 mL/day.
+    # Demo delivered volumes (made up), hour by hour: about 1.8 mL/day on the old pump.
     day0 = datetime(2019, 5, 2, tzinfo=UTC)
     replaced = NOW - timedelta(days=120)
+    hours = int((replaced - day0).total_seconds()) // 3600
     records.save_infusion_hours(old.serial, (
-        InfusionHour(day0 + timedelta(days=d), 1_700_000 + (d % 30) * 8_000)
-        for d in range((replaced - day0).days - 60)))  # fmt: skip
+        InfusionHour(day0 + timedelta(hours=h), 72_000 + (h // 24 % 30) * 300 + (h % 24) * 100)
+        for h in range(hours)))  # fmt: skip
     p = plan(RX, now=NOW)
     pid = records.record_prescription_sent(me, old.serial, RX, {"daily_doses_ng": {
         d.drug: round(d.amount_ng) for d in p.daily_doses}})  # fmt: skip
@@ -108,10 +109,7 @@ def demo_data(state: AppState) -> dict[str, int]:
                                               model="ITP-20", catheter_tip="T10"),
                               reason="battery at elective replacement", proposed=None)  # fmt: skip
     records.upsert_pump(new.serial, "ITP-20")
-    # Hour by hour (made up) for the old pump's last 60 days and all of the new pump's, so the
-    # history screen shows the replacement: about 75 µL/h, then 77 µL/h.
-    records.save_infusion_hours(old.serial, (
-        InfusionHour(replaced - timedelta(hours=h), 74_000 + (h % 24) * 200) for h in range(1, 60 * 24)))  # fmt: skip
+    # The new pump, hour by hour (made up): about 1.9 mL/day.
     records.save_infusion_hours(new.serial, (
         InfusionHour(replaced + timedelta(hours=h), 77_000 + (h % 24) * 150) for h in range(0, 118 * 24)))  # fmt: skip
     # A constant-flow patient with three refills, the flow falling.
@@ -167,9 +165,15 @@ def first_fill(state: AppState, window: MainWindow, suffix: str) -> None:
 
 
 def main() -> int:
+    global OUT
     parser = argparse.ArgumentParser()
     parser.add_argument("--suffix", default="")
+    parser.add_argument("--out", default=str(OUT), help="folder (another size: not the README's)")
+    parser.add_argument("--size", default="1024x768", help="window size, e.g. 1366x768")
     args = parser.parse_args()
+    OUT = Path(args.out)
+    OUT.mkdir(parents=True, exist_ok=True)
+    size = tuple(int(n) for n in args.size.split("x"))
     QApplication(sys.argv[:1])
     tmp = Path(tempfile.mkdtemp())
     fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -180,7 +184,7 @@ def main() -> int:
     state.sign_in("dr.lee", "physician-pass-1")
     ids = demo_data(state)
     window = MainWindow(state)
-    window.resize(1024, 768)
+    window.resize(*size)
     window.show()
     window.show_page("Patients")
     page = window.page("Patients")
@@ -192,7 +196,7 @@ def main() -> int:
     assert me is not None
     trial_id = page.patients.trials(me, ids["MRN-0001"])[0].id
     trial = TrialDialog(page.patients, me, trial_id, window)
-    trial.resize(1024, 768)
+    trial.resize(*size)
     trial.show()
     shot(trial, "21-trial", args.suffix)
     trial.close()
@@ -205,7 +209,7 @@ def main() -> int:
     refill_page.cf_start.reload()
     shot(window, "24-refill-constant-flow-start", args.suffix)
     refill = ConstantFlowRefillDialog(page.patients, me, b, pump, window)
-    refill.resize(1024, 768)
+    refill.resize(*size)
     last_at = datetime.fromisoformat(refill.history[-1].at.replace("Z", "+00:00"))
     refill.at.setText((last_at + timedelta(days=30)).isoformat())
     refill.removed.setText("11 mL")  # 24 mL in 30 days: 0.8 mL/day, 20 % slow
