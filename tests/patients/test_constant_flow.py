@@ -200,7 +200,7 @@ def test_a_constant_flow_prescription_is_never_sent_to_a_connected_programmable_
     assert not p.ok
 
 
-def test_a_written_concentration_suspected_as_a_unit_slip_is_confirmed_by_typing_it_again():
+def test_a_written_concentration_suspected_as_a_unit_slip_is_confirmed_by_typing_it_again() -> None:
     """2.5 mg/mL of morphine is a tenth of the standard 25 mg/mL: the person types the
     concentration again; the hard finding then becomes a soft one that needs a reason."""
     rx = cf(drugs=[{"name": "morphine", "concentration": "2.5 mg/mL"}])
