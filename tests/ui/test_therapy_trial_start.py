@@ -119,3 +119,5 @@ def test_a_pump_linked_to_its_patient_after_connecting_takes_the_trial_on(
     assert "more than 8 h" in page.start_dose.text.text()
     page.model.undo_stack.undo()
     assert "trial" not in page.model.data
+    state.sig_pump_changed.emit()  # read again: the trial taken back stays out
+    assert "trial" not in page.model.data

@@ -137,6 +137,7 @@ class TherapyPage(QWidget):
         self.confirm: QWidget | None = None
         self._filling = False
         self._drug_rows: list[_DrugRow] = []
+        self._trial_offered: str | None = None  # the pump whose first fill got its trial
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 6, 6, 6)
@@ -459,9 +460,13 @@ class TherapyPage(QWidget):
             self.model.set_pump(i.pump_context(), now)
             if self.model.undo_stack.count() == 0:
                 self.start_from_pump()
-            elif "trial" not in self.model.data and not i.therapy.drugs:
+            elif (
+                "trial" not in self.model.data
+                and not i.therapy.drugs
+                and self._trial_offered != i.serial
+            ):
                 # The pump was linked to its patient after it was read: their first fill now
-                # carries their trial (an edit that Undo takes back).
+                # carries their trial, once (an edit that Undo takes back for good).
                 rx = dict(self.model.data)
                 self._add_first_fill_trial(rx, i.serial, False)
                 if "trial" in rx:
@@ -492,6 +497,7 @@ class TherapyPage(QWidget):
         patients = Patients(self.state.store, self.state.trail)
         trial, _why_not = first_fill_trial(patients, me, serial, pump_holds_drug=holds_drug)
         if trial is not None:
+            self._trial_offered = serial
             rx["trial"] = trial
             owner = patients.owner_of(me, serial)
             if owner is not None:
