@@ -153,3 +153,17 @@ def test_a_suspected_unit_slip_typed_again_stays_confirmed_while_its_reason_is_g
     assert w.record.isEnabled(), [f.to_json() for f in w.plan.findings if f.severity != "info"]  # type: ignore[union-attr]
     w.record.click()
     assert w.recorded is not None
+
+
+def test_the_refill_screen_without_a_pump_says_what_to_do_for_each_kind(
+    qtbot: Any, app_state: AppState
+) -> None:
+    """Not "connect the pump first" beside the constant-flow card (nothing connects to
+    one): connect a programmable pump, or choose the patient of a constant-flow pump."""
+    sign_in_physician(app_state)
+    page = RefillPage(app_state)
+    qtbot.addWidget(page)
+    [said] = page.step_problems(0)
+    assert "programmable pump" in said and "Connect" in said
+    assert "constant-flow" in said and "patient" in said
+    assert "connect the pump first" not in said.lower()

@@ -55,6 +55,11 @@ from ui.therapy.widgets import mark
 from ui.timefmt import local_text
 from ui.widgets import Card
 
+# Step 0 without a pump: what to do for each kind (nothing connects to a constant-flow one).
+NO_PUMP = (
+    "A programmable pump: connect to it (Connect screen). A constant-flow pump: choose its "
+    "patient in the constant-flow card above and press \u201cRefill this patient's pump\u201d."
+)
 STEPS = ["Pump now", "Drawn out", "Drug", "Injected", "Catheter and bolus", "Confirm", "Summary"]
 CONFIRM, SUMMARY = 5, 6
 # Which step a finding belongs to, by its field (the core's names).
@@ -480,7 +485,7 @@ class RefillPage(QWidget):
         """What keeps this step from moving on: empty fields, hard findings, a value to retype."""
         out: list[str] = []
         if index == 0:
-            return [] if self.state.interrogation is not None else ["connect the pump first"]
+            return [] if self.state.interrogation is not None else [NO_PUMP]
         if index == 1 and not self.removed.text().strip():
             out.append("Drawn out: required")
         if index == 2:
