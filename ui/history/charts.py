@@ -14,9 +14,9 @@ from fractions import Fraction
 import numpy as np
 import pyqtgraph as pg
 from numpy.typing import NDArray
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QPainter, QPen
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QBrush, QFont, QFontMetricsF, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsSceneResizeEvent
 
 from programmer.drugs import default_library
 from programmer.history_series import History
@@ -110,6 +110,74 @@ class Marks(pg.GraphicsObject):  # type: ignore[misc]
             painter.drawLine(QPointF(float(x), top), QPointF(float(x), bottom))
 
 
+class FittingTitle(pg.LabelItem):  # type: ignore[misc]
+    """A plot title that never widens its plot past the chart's view (pyqtgraph makes a
+    title's text width the plot's minimum width): cut to the width with "…", the whole
+    title on hover."""
+
+    def __init__(self, parent: pg.PlotItem) -> None:
+        super().__init__("", size="11pt", parent=parent)
+        self.full = ""
+
+    def setText(self, text: str, **args: object) -> None:
+        self.full = text
+        self.setToolTip(text)
+        super().setText(self._fitted(text), **args)
+
+    def _fitted(self, text: str) -> str:
+        width = self.rect().width()
+        if width <= 0:
+            return text
+        font = QFont(self.item.font())
+        size = str(self.opts.get("size", ""))
+        if size.endswith("pt"):
+            font.setPointSizeF(float(size[:-2]))
+        return QFontMetricsF(font).elidedText(text, Qt.TextElideMode.ElideRight, width - 6)
+
+    def updateMin(self) -> None:
+        super().updateMin()
+        height = self.itemRect().height()
+        self.setMinimumWidth(0)
+        self._sizeHint[Qt.SizeHint.MinimumSize] = (0, height)
+        self._sizeHint[Qt.SizeHint.PreferredSize] = (0, height)
+
+    def resizeEvent(self, ev: QGraphicsSceneResizeEvent | None) -> None:
+        fitted = self._fitted(self.full)
+        if fitted != self.text:
+            pg.LabelItem.setText(self, fitted)  # calls back here once, with the same width
+            return
+        super().resizeEvent(ev)
+
+
+def fit_title(plot: pg.PlotItem) -> None:
+    """Give a plot a title that fits its width (see FittingTitle); set it with setTitle."""
+    old = plot.titleLabel
+    plot.layout.removeItem(old)
+    old.setParentItem(None)
+    if old.scene() is not None:
+        old.scene().removeItem(old)
+    plot.titleLabel = FittingTitle(plot)
+    plot.layout.addItem(plot.titleLabel, 0, 1)
+    plot.setTitle(None)
+
+
+class ChartView(pg.GraphicsLayoutWidget):  # type: ignore[misc]
+    """A chart that asks for little room: pyqtgraph's views ask for their scene's size,
+    which made the History page taller than a 1024x768 screen (the alarms below it)."""
+
+    def __init__(self, rows: int = 1) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def sizeHint(self) -> QSize:
+        return self.minimumSizeHint()
+
+    def minimumSizeHint(self) -> QSize:
+        """Room to read each plot (a few ticks); the page scrolls when there is less."""
+        line = self.fontMetrics().lineSpacing()
+        return QSize(16 * line, self.rows * 5 * line)
+
+
 def tune(plot: pg.PlotItem) -> None:
     """Smooth with years of hourly data: draw only what is visible, peak-downsampled."""
     plot.setClipToView(True)
@@ -126,11 +194,11 @@ def tune(plot: pg.PlotItem) -> None:
     plot.titleLabel.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
-class HistoryCharts(pg.GraphicsLayoutWidget):  # type: ignore[misc]
+class HistoryCharts(ChartView):
     """Four plots sharing one date axis that zooms from years to hours."""
 
     def __init__(self, utc_offset_min: int = 0) -> None:
-        super().__init__()
+        super().__init__(rows=4)
         self.setObjectName("history_chart")
         self.setAccessibleName("history charts: daily totals, hour by hour, reservoir, alarms")
         self.setBackground("w")
@@ -170,6 +238,7 @@ class HistoryCharts(pg.GraphicsLayoutWidget):  # type: ignore[misc]
     def _plot(self, row: int, title: str) -> pg.PlotItem:
         axis = pg.DateAxisItem(orientation="bottom")
         plot: pg.PlotItem = self.addPlot(row=row, col=0, axisItems={"bottom": axis})
+        fit_title(plot)
         plot.setTitle(title, size="10pt", justify="left")
         tune(plot)
         return plot
