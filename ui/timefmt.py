@@ -59,13 +59,22 @@ def stored_moment(text: str | None) -> datetime | None:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
+def _day_only(text: str | None) -> bool:
+    """A stored calendar day ("2019-05-01"): no time, so no time zone to convert."""
+    return text is not None and len(text.strip()) == 10
+
+
 def stored_text(text: str | None) -> str:
     """A stored time in this computer's (the clinic's) local time, to the minute."""
+    if _day_only(text):
+        return day_text(text)
     at = stored_moment(text)
     return computer_text(int(at.timestamp())) if at is not None else (text or "")
 
 
 def stored_day(text: str | None) -> str:
     """The local calendar day of a stored time ("12 Mar 2026")."""
+    if _day_only(text):
+        return day_text(text)
     at = stored_moment(text)
     return day_text(at.astimezone().date()) if at is not None else (text or "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -248,3 +249,50 @@ def test_connecting_an_unknown_pump_asks_whose_it_is_and_links_only_on_confirm(
     dialog.confirm()
     owner = dialog.patients.owner_of(app_state.principal, serial)  # type: ignore[arg-type]
     assert owner is not None and owner.patient.id == pid
+
+
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}|\b\d{2}-\d{2} \d{2}:\d{2}")  # or "03-04 08:00"
+
+
+def test_the_patient_screens_show_dates_as_the_clinic_reads_them_not_iso(
+    qtbot: Any, app_state: AppState
+) -> None:
+    """Dates in the clinic's local time ("4 May 1961", "Mon 1 Jun 2026, 14:05"), never
+    2026-06-01T13:05:00+00:00; the exact time of a dated entry one hover away."""
+    sign_in_physician(app_state)
+    pid = _patient(app_state)
+    me = app_state.principal
+    assert me is not None
+    pts = Patients(app_state.store, app_state.trail)
+    pts.add_pump(me, pid, PumpSpec("programmable", "ITP40-000123", "2019-05-01", model="ITP-40"))
+    t0 = datetime(2019, 3, 4, 8, 0, tzinfo=UTC)
+    trial = pts.add_trial(me, pid, drug="morphine", kind="single-bolus", started_at=t0)
+    pts.add_trial_dose(me, trial.id, t0, "0.2 mg")
+    pts.add_observation(me, trial.id, t0 + timedelta(hours=2), "pain", 4)
+    pts.record_result(me, trial.id, response="positive", decision="implant",
+                      effective_dose="0.2 mg", effect_duration="20 h")  # fmt: skip
+    page = _page(qtbot, app_state)
+    page.refresh()
+    page.show_patient(pid)
+    assert page.model is not None
+    listed = [str(page.model.data(page.model.index(r, c)) or "")
+              for r in range(page.model.rowCount()) for c in range(page.model.columnCount())]  # fmt: skip
+    pumps = [page.pumps.item(r, c).text() for r in range(page.pumps.rowCount())
+             for c in range(page.pumps.columnCount()) if page.pumps.item(r, c) is not None]  # fmt: skip
+    timeline = [page.timeline.item(r) for r in range(page.timeline.count())]
+    trials = [page.trials.item(r).text() for r in range(page.trials.count())]
+    shown = [*listed, page.details.text(), page.pumps.toolTip(), *pumps,
+             *(i.text() for i in timeline), *trials]  # fmt: skip
+    dialog = TrialDialog(pts, me, trial.id)
+    qtbot.addWidget(dialog)
+    entries = [dialog.entries.item(r, 0).text() for r in range(dialog.entries.rowCount())]
+    shown += [dialog.heading.text(), dialog.result_label.text(), *entries]
+    iso = [s for s in shown if ISO_DAY.search(s)]
+    assert iso == [], f"ISO dates shown: {iso}"
+    assert "Born 4 May 1961" in page.details.text()
+    assert any("1 May 2019" in s for s in pumps)
+    assert "4 May 1961" in listed
+    assert any("4 Mar 2019" in t for t in trials)
+    assert all(i.toolTip() for i in timeline)  # the trial's start to the minute
+    assert any(re.search(r"Mar 2019, \d{2}:\d{2}", i.toolTip()) for i in timeline)
+    assert re.search(r"\d{1,2} Mar 2019, \d{2}:\d{2}", dialog.heading.text())

@@ -22,6 +22,7 @@ from programmer.patients.fields import PatientError, PumpLinkedElsewhere
 from programmer.patients.records import Pump
 from programmer.patients.registry import Patients
 from ui.app_state import AppState
+from ui.timefmt import day_text
 
 
 class PumpOwnerDialog(QDialog):
@@ -73,7 +74,7 @@ class PumpOwnerDialog(QDialog):
             self.error.setText(str(exc))
             return
         for r in rows:
-            item = QListWidgetItem(f"{r.name}  {r.clinic_id}  born {r.dob}"
+            item = QListWidgetItem(f"{r.name}  {r.clinic_id}  born {day_text(r.dob)}"
                                    + (f"  (has pump {r.pump_serial})" if r.pump_serial else ""))  # fmt: skip
             item.setData(256, r.id)
             self.list.addItem(item)

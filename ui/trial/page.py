@@ -37,6 +37,7 @@ from programmer.patients.registry import (
 )
 from programmer.patients.report import trial_lines
 from programmer.store.accounts import Principal
+from ui.timefmt import stored_text
 from ui.trial.chart import TrialChart
 
 
@@ -220,16 +221,13 @@ class TrialDialog(QDialog):
         self.trial = t
         drug = default_library().find(t.drug)
         unit = (drug.dose_unit if drug else None) or "mg"
-        self.heading.setText(
-            f"{t.drug} {t.kind} trial from {t.started_at[:16].replace('T', ' ')} UTC"
-        )
+        self.heading.setText(f"{t.drug} {t.kind} trial from {stored_text(t.started_at)}")
         self.setWindowTitle(f"Screening trial {t.id}")
-        lines = trial_lines(t, unit)
+        lines = trial_lines(t, unit)  # one per entry
         self.entries.setRowCount(len(lines))
-        for r, line in enumerate(lines):
-            when, _, what = line.partition(" ")
-            time_, _, what = what.partition(" ")
-            self.entries.setItem(r, 0, QTableWidgetItem(f"{when[5:]} {time_}"))
+        for r, (entry, line) in enumerate(zip(t.entries, lines, strict=True)):
+            self.entries.setItem(r, 0, QTableWidgetItem(stored_text(entry.at)))
+            what = line[len(entry.at[:16]) + 1 :]  # the core's line without its ISO time
             self.entries.setItem(r, 1, QTableWidgetItem(what))
         self.chart.show_trial(t, unit)
         closed = t.result is not None
@@ -239,7 +237,7 @@ class TrialDialog(QDialog):
             res = t.result
             self.result_label.setText(
                 f"Result: {res.response}. Decision: {res.decision}, by {res.decided_by} on "
-                f"{res.decided_at[:10]}. {res.rationale}  (The trial is closed.)"
+                f"{stored_text(res.decided_at)}. {res.rationale}  (The trial is closed.)"
             )
         else:
             self.result_label.setText("No result yet.")
