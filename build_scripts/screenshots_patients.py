@@ -211,7 +211,7 @@ def main() -> int:
     refill = ConstantFlowRefillDialog(page.patients, me, b, pump, window)
     refill.resize(*size)
     last_at = datetime.fromisoformat(refill.history[-1].at.replace("Z", "+00:00"))
-    refill.at.setText((last_at + timedelta(days=30)).isoformat())
+    refill.at.set_moment(last_at + timedelta(days=30))
     refill.removed.setText("11 mL")  # 24 mL in 30 days: 0.8 mL/day, 20 % slow
     refill.show()
     refill.go(1)
@@ -261,7 +261,7 @@ def main() -> int:
     replace.resize(760, 740)
     replace.pump.serial.setText("ITP40-000901")
     replace.pump.model.setText("ITP-40")
-    replace.pump.implanted.setText(NOW.date().isoformat())
+    replace.pump.implanted.set_day(NOW.date())
     replace.reason.setText("battery at elective replacement")
     replace.show()
     replace.buttons.accepted.emit()  # save: the old pump out, the new one in, the proposal shown

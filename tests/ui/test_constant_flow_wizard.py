@@ -29,7 +29,7 @@ def _cf_patient(state: AppState) -> tuple[Patients, int]:
     first = ConstantFlowRefillDialog(pts, me, pts.get(me, pid), pump)
     first.removed.setText("0 mL")
     first.added.setText("35 mL")
-    first.at.setText((datetime.now(UTC).replace(microsecond=0) - timedelta(days=30)).isoformat())
+    first.at.set_moment(datetime.now(UTC) - timedelta(days=30))
     first.set_drug(0, "morphine", "concentration", "0.5 mg/mL")
     first._record()
     assert first.recorded is not None

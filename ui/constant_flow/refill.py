@@ -47,6 +47,7 @@ from programmer.planner import Plan, plan
 from programmer.store.accounts import Principal
 from ui.fields import field_text
 from ui.history.charts import dose_unit
+from ui.patients.date_fields import MomentField
 from ui.refill.steps import DISABLED, check_label, step_page, step_title
 from ui.report.constant_flow import DUE, cf_visit_html
 from ui.timefmt import computer_text
@@ -178,8 +179,8 @@ class ConstantFlowRefillDialog(QDialog):
     def _build_steps(self, last: CfRefill | None) -> None:
         # 1. drawn out
         self.removed = self._edit("cf_removed", "what the syringe drew out, e.g. 4.6 mL")
-        self.at = self._edit("cf_at", "now")
-        self.at.setText(datetime.now(UTC).replace(microsecond=0).isoformat())
+        self.at = MomentField("cf_at", "refilled at")  # local time, from a calendar; starts now
+        self.at.dateTimeChanged.connect(lambda _: self._changed())
         self.first_fill = QCheckBox("first fill of this pump")
         self.first_fill.setObjectName("cf_first_fill")
         self.first_fill.setChecked(last is None)
@@ -326,7 +327,7 @@ class ConstantFlowRefillDialog(QDialog):
                 {"name": name, key: value} if value or name.lower() != "saline" else {"name": name}
             )
         refill: dict[str, Any] = {"removed": self.removed.text().strip(), "added": self.added.text().strip(),
-                                  "at": self.at.text().strip(), "first_fill": self.first_fill.isChecked()}  # fmt: skip
+                                  "at": self.at.iso(), "first_fill": self.first_fill.isChecked()}  # fmt: skip
         rx: dict[str, Any] = {
             "patient": p.clinic_id,
             "pump": {"kind": "constant-flow", "flow": f"{pump.flow_nl_day} nL/day",

@@ -3,8 +3,6 @@ against doses, and the result with the decision and who made it (written once)."
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
@@ -37,20 +35,14 @@ from programmer.patients.registry import (
 )
 from programmer.patients.report import trial_lines
 from programmer.store.accounts import Principal
+from ui.patients.date_fields import MomentField, labelled
 from ui.timefmt import stored_text
 from ui.trial.chart import TrialChart
 
-
-def _moment(text: str, field: str) -> datetime:
-    try:
-        at = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise PatientError(
-            field, f"{text!r} is not a date and time like 2026-10-01T08:00+01:00"
-        ) from None
-    if at.tzinfo is None:
-        raise PatientError(field, f"{text!r} has no UTC offset: add one, like +01:00 or Z")
-    return at
+# The core's field names as these screens name them.
+LABELS = {"started_at": "Started", "at": "At", "dose": "Dose", "drug": "Drug", "rate": "Rate",
+          "concentration": "Concentration", "effective_dose": "Effective dose",
+          "effect_duration": "Effect lasted", "note": "Note", "score": "Score"}  # fmt: skip
 
 
 def _edit(name: str, placeholder: str = "") -> QLineEdit:
@@ -74,7 +66,7 @@ class NewTrialDialog(QDialog):
         self.kind = QComboBox()
         self.kind.setObjectName("trial_kind")
         self.kind.addItems(TRIAL_KINDS)
-        self.started = _edit("trial_started", "2026-10-01T08:00+01:00")
+        self.started = MomentField("trial_started", "Started")
         self.conc = _edit("trial_conc", "50 mcg/mL")
         self.rate = _edit("trial_rate", "continuous only: 0.2 mL/day")
         for label, w in (("Drug", self.drug), ("Kind", self.kind), ("Started", self.started),
@@ -97,11 +89,11 @@ class NewTrialDialog(QDialog):
         try:
             self.created = self.patients.add_trial(
                 self.actor, self.patient.id, drug=self.drug.text(), kind=self.kind.currentText(),
-                started_at=_moment(self.started.text(), "started_at"),
+                started_at=self.started.moment(),
                 concentration=self.conc.text() or None, rate=self.rate.text() or None,
             )  # fmt: skip
         except PatientError as exc:
-            self.error.setText(str(exc))
+            self.error.setText(labelled(exc, LABELS))
             return
         self.accept()
 
@@ -137,7 +129,7 @@ class TrialDialog(QDialog):
         # a dose
         dose_box = QGroupBox("Dose given")
         f = QFormLayout(dose_box)
-        self.dose_at = _edit("dose_at", "2026-10-01T08:00+01:00")
+        self.dose_at = MomentField("dose_at", "dose given at")
         self.dose = _edit("dose_amount", "50 mcg (continuous: 100 mcg/day)")
         f.addRow("At", self.dose_at)
         f.addRow("Dose", self.dose)
@@ -149,7 +141,7 @@ class TrialDialog(QDialog):
         # a score
         obs_box = QGroupBox("Score")
         f = QFormLayout(obs_box)
-        self.obs_at = _edit("obs_at")
+        self.obs_at = MomentField("obs_at", "score taken at")
         self.scale = QComboBox()
         self.scale.setObjectName("obs_scale")
         self.scale.addItems(list(SCALES))
@@ -168,7 +160,7 @@ class TrialDialog(QDialog):
         # a side effect
         side_box = QGroupBox("Side effect")
         f = QFormLayout(side_box)
-        self.side_at = _edit("side_at")
+        self.side_at = MomentField("side_at", "side effect at")
         self.effect = QComboBox()
         self.effect.setObjectName("side_effect")
         self.effect.addItems(SIDE_EFFECTS)
@@ -246,21 +238,21 @@ class TrialDialog(QDialog):
         try:
             action()  # type: ignore[operator]
         except PatientError as exc:
-            self.error.setText(str(exc))
+            self.error.setText(labelled(exc, LABELS))
             return
         self.error.clear()
         self.reload()
 
     def _add_dose(self) -> None:
         self._try(lambda: self.patients.add_trial_dose(self.actor, self.trial_id,
-                                                       _moment(self.dose_at.text(), "at"), self.dose.text()))  # fmt: skip
+                                                       self.dose_at.moment(), self.dose.text()))  # fmt: skip
 
     def _add_score(self) -> None:
-        self._try(lambda: self.patients.add_observation(self.actor, self.trial_id, _moment(self.obs_at.text(), "at"),
+        self._try(lambda: self.patients.add_observation(self.actor, self.trial_id, self.obs_at.moment(),
                                                         self.scale.currentText(), self.score.value()))  # fmt: skip
 
     def _add_side_effect(self) -> None:
-        self._try(lambda: self.patients.add_side_effect(self.actor, self.trial_id, _moment(self.side_at.text(), "at"),
+        self._try(lambda: self.patients.add_side_effect(self.actor, self.trial_id, self.side_at.moment(),
                                                         self.effect.currentText(), self.side_note.text()))  # fmt: skip
 
     def _record_result(self) -> None:
