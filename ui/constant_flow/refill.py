@@ -122,6 +122,7 @@ class ConstantFlowRefillDialog(QDialog):
         self.step_label = QLabel()
         self.step_label.setProperty("role", "title")
         self.step_label.setObjectName("cf_step")
+        self.step_label.setWordWrap(True)  # fits 512 px wide (1024x768 at scale 2)
         layout.addWidget(self.step_label)
         intro = QLabel(
             f"{patient.clinic_id} ({patient.name}), pump {pump.serial}: constant flow, nominal "

@@ -27,7 +27,7 @@ from ui.timefmt import MONTHS, day_text
 
 FULL_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",
                "september", "october", "november", "december"]  # fmt: skip
-MOMENT_FORMAT = "ddd d MMM yyyy HH:mm"
+MOMENT_FORMAT = "d MMM yyyy HH:mm"  # no weekday: the field fits a narrow form
 EARLIEST = QDate(1900, 1, 1)
 
 

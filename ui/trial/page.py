@@ -9,11 +9,15 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -38,6 +42,7 @@ from programmer.store.accounts import Principal
 from ui.patients.date_fields import MomentField, labelled
 from ui.timefmt import stored_text
 from ui.trial.chart import TrialChart
+from ui.widgets import fit_to_screen
 
 # The core's field names as these screens name them.
 LABELS = {"started_at": "Started", "at": "At", "dose": "Dose", "drug": "Drug", "rate": "Rate",
@@ -104,26 +109,41 @@ class TrialDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.patients, self.actor, self.trial_id = patients, actor, trial_id
-        self.resize(980, 720)
-        layout = QVBoxLayout(self)
+        fit_to_screen(self, 980, 720)
+        # Everything but Close scrolls: the dialog fits 1024x768 and scale 2.
+        outer = QVBoxLayout(self)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        area = QScrollArea()
+        area.setObjectName("trial_scroll")
+        area.setWidgetResizable(True)
+        area.setFrameShape(QFrame.Shape.NoFrame)
+        area.setWidget(body)
+        outer.addWidget(area, 1)
         self.heading = QLabel()
+        self.heading.setWordWrap(True)
         self.heading.setProperty("role", "title")
         self.heading.setObjectName("trial_heading")
         layout.addWidget(self.heading)
         top = QHBoxLayout()
         layout.addLayout(top, 1)
+        self.chart_row = top
         self.entries = QTableWidget(0, 2)
         self.entries.setObjectName("trial_entries")
         self.entries.setHorizontalHeaderLabels(["When", "What"])
         self.entries.horizontalHeader().setStretchLastSection(True)
         self.entries.verticalHeader().setVisible(False)
-        self.entries.setColumnWidth(0, 130)
+        self.entries.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.entries.setMinimumHeight(160)
         top.addWidget(self.entries, 1)
         self.chart = TrialChart()
         self.chart.setObjectName("trial_chart")
         top.addWidget(self.chart, 2)
         self.forms = QWidget()
-        row = QHBoxLayout(self.forms)
+        row = QGridLayout(self.forms)  # two by two: four side by side are wider than 1024
         row.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.forms)
         # a dose
@@ -137,7 +157,7 @@ class TrialDialog(QDialog):
         b.setObjectName("add_dose")
         b.clicked.connect(self._add_dose)
         f.addRow(b)
-        row.addWidget(dose_box)
+        row.addWidget(dose_box, 0, 0)
         # a score
         obs_box = QGroupBox("Score")
         f = QFormLayout(obs_box)
@@ -156,7 +176,7 @@ class TrialDialog(QDialog):
         b.setObjectName("add_score")
         b.clicked.connect(self._add_score)
         f.addRow(b)
-        row.addWidget(obs_box)
+        row.addWidget(obs_box, 0, 1)
         # a side effect
         side_box = QGroupBox("Side effect")
         f = QFormLayout(side_box)
@@ -172,7 +192,7 @@ class TrialDialog(QDialog):
         b.setObjectName("add_side_effect")
         b.clicked.connect(self._add_side_effect)
         f.addRow(b)
-        row.addWidget(side_box)
+        row.addWidget(side_box, 1, 0)
         # the result
         res_box = QGroupBox("Result and decision")
         f = QFormLayout(res_box)
@@ -193,7 +213,7 @@ class TrialDialog(QDialog):
         b.setObjectName("record_result")
         b.clicked.connect(self._record_result)
         f.addRow(b)
-        row.addWidget(res_box)
+        row.addWidget(res_box, 1, 1)
         self.error = QLabel()
         self.error.setObjectName("form_error")
         self.error.setStyleSheet("color: #b00020")
@@ -205,7 +225,7 @@ class TrialDialog(QDialog):
         layout.addWidget(self.result_label)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        outer.addWidget(buttons)
         self.reload()
 
     def reload(self) -> None:
@@ -220,7 +240,9 @@ class TrialDialog(QDialog):
         for r, (entry, line) in enumerate(zip(t.entries, lines, strict=True)):
             self.entries.setItem(r, 0, QTableWidgetItem(stored_text(entry.at)))
             what = line[len(entry.at[:16]) + 1 :]  # the core's line without its ISO time
-            self.entries.setItem(r, 1, QTableWidgetItem(what))
+            item = QTableWidgetItem(what)
+            item.setToolTip(what)
+            self.entries.setItem(r, 1, item)
         self.chart.show_trial(t, unit)
         closed = t.result is not None
         writable = may(self.actor, PatientAction.WRITE)
