@@ -345,3 +345,18 @@ def test_dates_and_times_are_entered_from_a_calendar_in_local_time_not_typed_in_
     assert trial_form.error.text() == ""
     [dose] = pts.trial(me, trial.id).doses
     assert dose.at_s == int(at.timestamp())
+
+
+def test_the_trial_dialog_fits_1024x768_at_scale_2(qtbot: Any, app_state: AppState) -> None:
+    """512x384 logical pixels: the dialog never asks for more (its body scrolls)."""
+    sign_in_physician(app_state)
+    pid = _patient(app_state)
+    me = app_state.principal
+    assert me is not None
+    pts = Patients(app_state.store, app_state.trail)
+    trial = pts.add_trial(me, pid, drug="baclofen", kind="single-bolus",
+                          started_at=datetime(2026, 3, 2, 8, 0, tzinfo=UTC))  # fmt: skip
+    dialog = TrialDialog(pts, me, trial.id)
+    qtbot.addWidget(dialog)
+    least = dialog.minimumSizeHint()
+    assert least.width() <= 512 and least.height() <= 384, least
