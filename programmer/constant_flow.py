@@ -463,8 +463,10 @@ def _as_written(f: Finding, wishes: dict[str, _DrugWish]) -> Finding:
     """A concentration computed from a written dose is checked; the finding names the dose."""
     head, _, tail = f.field.partition(".")
     w = wishes.get(head)
-    if w is None or tail != "concentration" or w.dose is None:
+    if w is None or tail != "concentration":
         return f
+    if w.dose is None:  # a concentration written as such: a retype repeats what was written
+        return replace(f, value=f.value or w.text) if f.retype else f
     return replace(f, field=w.where[0], value=w.text if f.retype else f.value)
 
 

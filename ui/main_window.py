@@ -36,7 +36,8 @@ PAGES: list[PageSpec] = [
     ("Connect", "ui.connect.page:ConnectPage", False, False),
     ("Pump overview", "ui.overview.page:OverviewPage", True, False),
     ("Therapy editor", "ui.therapy.page:TherapyPage", True, False),
-    ("Refill", "ui.refill.wizard:RefillPage", True, False),
+    # No pump needed: a constant-flow pump is refilled from here without connecting.
+    ("Refill", "ui.refill.wizard:RefillPage", False, False),
     ("Patients", "ui.patients.page:PatientsPage", False, True),
     ("History", "ui.history.page:HistoryPage", False, True),
     ("Audit", "ui.audit.page:AuditPage", False, True),

@@ -3,7 +3,7 @@ never ISO text in front of a person."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
@@ -31,3 +31,50 @@ def computer_text(t: int) -> str:
     """A time of this computer's clock (the store's), in this computer's local time."""
     d = datetime.fromtimestamp(t).astimezone()
     return f"{DAYS[d.weekday()]} {d.day} {MONTHS[d.month - 1]} {d.year}, {d:%H:%M}"
+
+
+def day_text(d: date | str | None) -> str:
+    """A calendar day as the clinic writes it ("4 May 1961"): a date of birth or an implant
+    has no time of day. Text that is not a date is shown as it is, never hidden."""
+    if d is None:
+        return ""
+    if isinstance(d, str):
+        try:
+            day = date.fromisoformat(d.strip()[:10])
+        except ValueError:
+            return d
+    else:
+        day = d
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def stored_moment(text: str | None) -> datetime | None:
+    """A time as the store keeps it (ISO 8601, UTC when it has no offset); None if not one."""
+    if not text:
+        return None
+    try:
+        at = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def _day_only(text: str | None) -> bool:
+    """A stored calendar day ("2019-05-01"): no time, so no time zone to convert."""
+    return text is not None and len(text.strip()) == 10
+
+
+def stored_text(text: str | None) -> str:
+    """A stored time in this computer's (the clinic's) local time, to the minute."""
+    if _day_only(text):
+        return day_text(text)
+    at = stored_moment(text)
+    return computer_text(int(at.timestamp())) if at is not None else (text or "")
+
+
+def stored_day(text: str | None) -> str:
+    """The local calendar day of a stored time ("12 Mar 2026")."""
+    if _day_only(text):
+        return day_text(text)
+    at = stored_moment(text)
+    return day_text(at.astimezone().date()) if at is not None else (text or "")

@@ -227,6 +227,22 @@ class Patients:
                                     (limit, max(0, offset)))  # fmt: skip
         return [PatientRow(*r) for r in rows]
 
+    def constant_flow_patients(
+        self, actor: Principal, text: str = "", limit: int = MAX_LIST
+    ) -> list[PatientRow]:
+        """Patients whose pump now is constant-flow (refilled, never connected), by name."""
+        if not self._readable(actor):
+            return []
+        needle = F.text(text, "search", 200, required=False).casefold()
+        like = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self.store.query(
+            "SELECT id, clinic_id, name, dob, indication, pump_serial, pump_kind, last_visit_at "
+            "FROM patients WHERE pump_kind = 'constant-flow' AND (name_key LIKE ? ESCAPE '\\' "
+            "OR clinic_id LIKE ? ESCAPE '\\') ORDER BY name_key, clinic_id LIMIT ?",
+            (like, like, max(1, min(limit, MAX_LIST))),
+        )  # fmt: skip
+        return [PatientRow(*r) for r in rows]
+
     # -- pumps ---------------------------------------------------------------------------
 
     def pumps(self, actor: Principal, patient_id: int) -> list[Pump]:

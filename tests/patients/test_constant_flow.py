@@ -198,3 +198,14 @@ def test_a_constant_flow_prescription_is_never_sent_to_a_connected_programmable_
     hard = [f for f in p.findings if f.code == "invalid_for_pump" and f.severity == "hard"]
     assert hard and "ITP40-000123" in hard[0].message
     assert not p.ok
+
+
+def test_a_written_concentration_suspected_as_a_unit_slip_is_confirmed_by_typing_it_again() -> None:
+    """2.5 mg/mL of morphine is a tenth of the standard 25 mg/mL: the person types the
+    concentration again; the hard finding then becomes a soft one that needs a reason."""
+    rx = cf(drugs=[{"name": "morphine", "concentration": "2.5 mg/mL"}])
+    slip = [f for f in plan(rx, now=NOW).findings if f.code == "unit_suspect"]
+    assert slip and slip[0].field == "drugs[0].concentration" and slip[0].value == "2.5 mg/mL"
+    typed = plan(rx, now=NOW, confirmations={"drugs[0].concentration": "2.5 mg/mL"})
+    again = [f for f in typed.findings if f.code == "unit_suspect"]
+    assert again and again[0].confirmed and str(again[0].severity) == "soft"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import re
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from PySide6.QtWidgets import QPushButton, QTableWidgetItem
+from PySide6.QtWidgets import QCalendarWidget, QDateTimeEdit, QPushButton, QTableWidgetItem
 
 from programmer.patients.registry import Patients, PumpSpec
 from programmer.store import Principal, Role
@@ -41,10 +42,9 @@ def test_new_patient_form_names_the_bad_field_and_the_list_searches(
     qtbot.addWidget(dialog)
     dialog.clinic_id.setText("MRN-7")
     dialog.name.setText("Grace Hopper")
-    dialog.dob.setText("12/09/1906")
-    dialog.buttons.accepted.emit()
-    assert "dob" in dialog.error.text() and dialog.created is None
-    dialog.dob.setText("1906-12-09")
+    dialog.buttons.accepted.emit()  # the date of birth never picked
+    assert "Date of birth: required" in dialog.error.text() and dialog.created is None
+    dialog.dob.set_day(date(1906, 12, 9))
     dialog.buttons.accepted.emit()
     assert dialog.created is not None
     _patient(app_state, "MRN-8", "Alan Turing")
@@ -106,15 +106,15 @@ def test_trial_screen_records_doses_scores_side_effects_and_the_decision(
     trial = pts.add_trial(me, pid, drug="morphine", kind="single-bolus", started_at=t0)
     dialog = TrialDialog(pts, me, trial.id)
     qtbot.addWidget(dialog)
-    dialog.dose_at.setText(t0.isoformat())
+    dialog.dose_at.set_moment(t0)
     dialog.dose.setText("0.2 mg")
     dialog._add_dose()
     for hours, score in ((0, 8), (2, 4), (6, 3)):
-        dialog.obs_at.setText((t0 + timedelta(hours=hours)).isoformat())
+        dialog.obs_at.set_moment(t0 + timedelta(hours=hours))
         dialog.scale.setCurrentText("pain")
         dialog.score.setValue(score)
         dialog._add_score()
-    dialog.side_at.setText((t0 + timedelta(hours=3)).isoformat())
+    dialog.side_at.set_moment(t0 + timedelta(hours=3))
     dialog.effect.setCurrentText("pruritus")
     dialog._add_side_effect()
     dialog.dose.setText("0.2 mg/day")  # a bolus is a mass: refused, naming the field
@@ -150,7 +150,7 @@ def test_constant_flow_refill_measures_the_flow_and_needs_a_reason_when_it_drift
     qtbot.addWidget(first)
     first.removed.setText("0 mL")
     first.added.setText("35 mL")
-    first.at.setText((now - timedelta(days=30)).isoformat())
+    first.at.set_moment(now - timedelta(days=30))
     first.set_drug(0, "morphine", "concentration", "0.5 mg/mL")  # a first fill: the PACC start
     result = first.check()
     assert result.ok, [f.to_json() for f in result.findings]
@@ -162,7 +162,7 @@ def test_constant_flow_refill_measures_the_flow_and_needs_a_reason_when_it_drift
     assert second.trend.points == 0
     second.removed.setText("12 mL")  # 23 mL in 30 days: 0.77 mL/day, 23 % slow
     second.added.setText("35 mL")
-    second.at.setText(now.isoformat())
+    second.at.set_moment(now)
     second.set_drug(0, "morphine", "daily dose", "0.5 mg/day")
     result = second.check()
     assert not result.ok and not second.record.isEnabled()
@@ -195,9 +195,9 @@ def test_replacement_screen_proposes_the_first_program_and_keeps_both_pumps(
     qtbot.addWidget(dialog)
     dialog.pump.serial.setText("ITP20-000777")
     dialog.pump.model.setText("ITP-20")
-    dialog.pump.implanted.setText(datetime.now(UTC).date().isoformat())
+    dialog.pump.implanted.set_day(datetime.now(UTC).date())
     dialog.buttons.accepted.emit()
-    assert "reason" in dialog.error.text()
+    assert "Reason: say why" in dialog.error.text()  # the field as the screen names it
     dialog.reason.setText("battery at elective replacement")
     dialog.buttons.accepted.emit()
     assert (dialog.new_pump is not None and dialog.proposal_box.isVisible() is False) or True
@@ -248,3 +248,115 @@ def test_connecting_an_unknown_pump_asks_whose_it_is_and_links_only_on_confirm(
     dialog.confirm()
     owner = dialog.patients.owner_of(app_state.principal, serial)  # type: ignore[arg-type]
     assert owner is not None and owner.patient.id == pid
+
+
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}|\b\d{2}-\d{2} \d{2}:\d{2}")  # or "03-04 08:00"
+
+
+def test_the_patient_screens_show_dates_as_the_clinic_reads_them_not_iso(
+    qtbot: Any, app_state: AppState
+) -> None:
+    """Dates in the clinic's local time ("4 May 1961", "Mon 1 Jun 2026, 14:05"), never
+    2026-06-01T13:05:00+00:00; the exact time of a dated entry one hover away."""
+    sign_in_physician(app_state)
+    pid = _patient(app_state)
+    me = app_state.principal
+    assert me is not None
+    pts = Patients(app_state.store, app_state.trail)
+    pts.add_pump(me, pid, PumpSpec("programmable", "ITP40-000123", "2019-05-01", model="ITP-40"))
+    t0 = datetime(2019, 3, 4, 8, 0, tzinfo=UTC)
+    trial = pts.add_trial(me, pid, drug="morphine", kind="single-bolus", started_at=t0)
+    pts.add_trial_dose(me, trial.id, t0, "0.2 mg")
+    pts.add_observation(me, trial.id, t0 + timedelta(hours=2), "pain", 4)
+    pts.record_result(me, trial.id, response="positive", decision="implant",
+                      effective_dose="0.2 mg", effect_duration="20 h")  # fmt: skip
+    page = _page(qtbot, app_state)
+    page.refresh()
+    page.show_patient(pid)
+    assert page.model is not None
+    listed = [str(page.model.data(page.model.index(r, c)) or "")
+              for r in range(page.model.rowCount()) for c in range(page.model.columnCount())]  # fmt: skip
+    pumps = [page.pumps.item(r, c).text() for r in range(page.pumps.rowCount())
+             for c in range(page.pumps.columnCount()) if page.pumps.item(r, c) is not None]  # fmt: skip
+    timeline = [page.timeline.item(r) for r in range(page.timeline.count())]
+    trials = [page.trials.item(r).text() for r in range(page.trials.count())]
+    shown = [*listed, page.details.text(), page.pumps.toolTip(), *pumps,
+             *(i.text() for i in timeline), *trials]  # fmt: skip
+    dialog = TrialDialog(pts, me, trial.id)
+    qtbot.addWidget(dialog)
+    entries = [dialog.entries.item(r, 0).text() for r in range(dialog.entries.rowCount())]
+    shown += [dialog.heading.text(), dialog.result_label.text(), *entries]
+    iso = [s for s in shown if ISO_DAY.search(s)]
+    assert iso == [], f"ISO dates shown: {iso}"
+    assert "Born 4 May 1961" in page.details.text()
+    assert any("1 May 2019" in s for s in pumps)
+    assert "4 May 1961" in listed
+    assert any("4 Mar 2019" in t for t in trials)
+    assert all(i.toolTip() for i in timeline)  # the trial's start to the minute
+    assert any(re.search(r"Mar 2019, \d{2}:\d{2}", i.toolTip()) for i in timeline)
+    assert re.search(r"\d{1,2} Mar 2019, \d{2}:\d{2}", dialog.heading.text())
+
+
+def test_dates_and_times_are_entered_from_a_calendar_in_local_time_not_typed_in_iso(
+    qtbot: Any, app_state: AppState
+) -> None:
+    """Every date or time a person enters on these screens: a calendar, the clinic's local
+    format, never ISO text; what the core stores is the same moment."""
+    sign_in_physician(app_state)
+    pid = _patient(app_state)
+    me = app_state.principal
+    assert me is not None
+    pts = Patients(app_state.store, app_state.trail)
+    patient_form = NewPatientDialog(pts, me)
+    pump_form = ReplacePumpDialog(pts, me, pts.get(me, pid), pts.add_pump(
+        me, pid, PumpSpec("constant-flow", "CF-1", "2020-01-02", flow="1 mL/day", capacity="35 mL")))  # fmt: skip
+    trial = pts.add_trial(me, pid, drug="morphine", kind="single-bolus",
+                          started_at=datetime(2026, 3, 2, 8, 0, tzinfo=UTC))  # fmt: skip
+    trial_form = TrialDialog(pts, me, trial.id)
+    pump = next(p for p in pts.pumps(me, pid) if p.current)
+    refill = ConstantFlowRefillDialog(pts, me, pts.get(me, pid), pump)
+    for w in (patient_form, pump_form, trial_form, refill):
+        qtbot.addWidget(w)
+    fields = [patient_form.dob, pump_form.pump.implanted, trial_form.dose_at,
+              trial_form.obs_at, trial_form.side_at, refill.at]  # fmt: skip
+    for f in fields:
+        calendar = (isinstance(f, QDateTimeEdit) and f.calendarPopup()) or f.findChild(QCalendarWidget)  # fmt: skip
+        assert calendar, f"{f.objectName()}: no calendar"
+        assert not ISO_DAY.search(f.text()), f"{f.objectName()} shows {f.text()}"
+    # Typed as the clinic writes it; a day-month order that could be either is refused.
+    patient_form.clinic_id.setText("MRN-9")
+    patient_form.name.setText("Grace Hopper")
+    dob = patient_form.dob
+    qtbot.keyClicks(dob.edit, "4/5/1961")
+    patient_form.buttons.accepted.emit()
+    assert patient_form.created is None
+    assert patient_form.error.text().startswith("Date of birth: '4/5/1961'")
+    assert "4 May 1961" in patient_form.error.text()
+    dob.edit.clear()
+    qtbot.keyClicks(dob.edit, "4 May 1961")
+    patient_form.buttons.accepted.emit()
+    assert patient_form.created is not None and patient_form.created.dob == date(1961, 5, 4)
+    # A time shown in local time is the moment recorded (with its offset).
+    at = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+    trial_form.dose_at.set_moment(at)
+    assert trial_form.dose_at.text() == at.astimezone().strftime("%-d %b %Y %H:%M")
+    trial_form.dose.setText("0.2 mg")
+    trial_form._add_dose()
+    assert trial_form.error.text() == ""
+    [dose] = pts.trial(me, trial.id).doses
+    assert dose.at_s == int(at.timestamp())
+
+
+def test_the_trial_dialog_fits_1024x768_at_scale_2(qtbot: Any, app_state: AppState) -> None:
+    """512x384 logical pixels: the dialog never asks for more (its body scrolls)."""
+    sign_in_physician(app_state)
+    pid = _patient(app_state)
+    me = app_state.principal
+    assert me is not None
+    pts = Patients(app_state.store, app_state.trail)
+    trial = pts.add_trial(me, pid, drug="baclofen", kind="single-bolus",
+                          started_at=datetime(2026, 3, 2, 8, 0, tzinfo=UTC))  # fmt: skip
+    dialog = TrialDialog(pts, me, trial.id)
+    qtbot.addWidget(dialog)
+    least = dialog.minimumSizeHint()
+    assert least.width() <= 512 and least.height() <= 384, least

@@ -14,9 +14,9 @@ from fractions import Fraction
 import numpy as np
 import pyqtgraph as pg
 from numpy.typing import NDArray
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QPainter, QPen
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QBrush, QFont, QFontMetricsF, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsSceneResizeEvent
 
 from programmer.drugs import default_library
 from programmer.history_series import History
@@ -29,6 +29,8 @@ GAP_BRUSH = (150, 150, 150, 70)
 GAP_PEN = "#8a8a8a"
 CRITICAL_ALARMS = {"empty_reservoir", "end_of_service", "motor_stall", "pump_stopped"}
 DAY_S = 86_400
+REPLACED_COLOUR = "#b00020"
+STRETCH_COLOURS = [(11, 83, 148), (194, 106, 0), (30, 126, 52), (120, 60, 160)]
 
 
 def dose_unit(drug: str) -> str:
@@ -108,6 +110,74 @@ class Marks(pg.GraphicsObject):  # type: ignore[misc]
             painter.drawLine(QPointF(float(x), top), QPointF(float(x), bottom))
 
 
+class FittingTitle(pg.LabelItem):  # type: ignore[misc]
+    """A plot title that never widens its plot past the chart's view (pyqtgraph makes a
+    title's text width the plot's minimum width): cut to the width with "…", the whole
+    title on hover."""
+
+    def __init__(self, parent: pg.PlotItem) -> None:
+        super().__init__("", size="11pt", parent=parent)
+        self.full = ""
+
+    def setText(self, text: str, **args: object) -> None:
+        self.full = text
+        self.setToolTip(text)
+        super().setText(self._fitted(text), **args)
+
+    def _fitted(self, text: str) -> str:
+        width = self.rect().width()
+        if width <= 0:
+            return text
+        font = QFont(self.item.font())
+        size = str(self.opts.get("size", ""))
+        if size.endswith("pt"):
+            font.setPointSizeF(float(size[:-2]))
+        return QFontMetricsF(font).elidedText(text, Qt.TextElideMode.ElideRight, width - 6)
+
+    def updateMin(self) -> None:
+        super().updateMin()
+        height = self.itemRect().height()
+        self.setMinimumWidth(0)
+        self._sizeHint[Qt.SizeHint.MinimumSize] = (0, height)
+        self._sizeHint[Qt.SizeHint.PreferredSize] = (0, height)
+
+    def resizeEvent(self, ev: QGraphicsSceneResizeEvent | None) -> None:
+        fitted = self._fitted(self.full)
+        if fitted != self.text:
+            pg.LabelItem.setText(self, fitted)  # calls back here once, with the same width
+            return
+        super().resizeEvent(ev)
+
+
+def fit_title(plot: pg.PlotItem) -> None:
+    """Give a plot a title that fits its width (see FittingTitle); set it with setTitle."""
+    old = plot.titleLabel
+    plot.layout.removeItem(old)
+    old.setParentItem(None)
+    if old.scene() is not None:
+        old.scene().removeItem(old)
+    plot.titleLabel = FittingTitle(plot)
+    plot.layout.addItem(plot.titleLabel, 0, 1)
+    plot.setTitle(None)
+
+
+class ChartView(pg.GraphicsLayoutWidget):  # type: ignore[misc]
+    """A chart that asks for little room: pyqtgraph's views ask for their scene's size,
+    which made the History page taller than a 1024x768 screen (the alarms below it)."""
+
+    def __init__(self, rows: int = 1) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def sizeHint(self) -> QSize:
+        return self.minimumSizeHint()
+
+    def minimumSizeHint(self) -> QSize:
+        """Room to read each plot (a few ticks); the page scrolls when there is less."""
+        line = self.fontMetrics().lineSpacing()
+        return QSize(16 * line, self.rows * 5 * line)
+
+
 def tune(plot: pg.PlotItem) -> None:
     """Smooth with years of hourly data: draw only what is visible, peak-downsampled."""
     plot.setClipToView(True)
@@ -124,11 +194,11 @@ def tune(plot: pg.PlotItem) -> None:
     plot.titleLabel.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
-class HistoryCharts(pg.GraphicsLayoutWidget):  # type: ignore[misc]
+class HistoryCharts(ChartView):
     """Four plots sharing one date axis that zooms from years to hours."""
 
     def __init__(self, utc_offset_min: int = 0) -> None:
-        super().__init__()
+        super().__init__(rows=4)
         self.setObjectName("history_chart")
         self.setAccessibleName("history charts: daily totals, hour by hour, reservoir, alarms")
         self.setBackground("w")
@@ -161,11 +231,14 @@ class HistoryCharts(pg.GraphicsLayoutWidget):  # type: ignore[misc]
             [], [], pen=pg.mkPen("#6a1b9a", width=2), connect="finite"
         )
         self._decor: list[tuple[pg.PlotItem, pg.GraphicsObject]] = []
+        self.course_labels: list[str] = []
+        self.replacement_lines = 0
         self.set_utc_offset(utc_offset_min)
 
     def _plot(self, row: int, title: str) -> pg.PlotItem:
         axis = pg.DateAxisItem(orientation="bottom")
         plot: pg.PlotItem = self.addPlot(row=row, col=0, axisItems={"bottom": axis})
+        fit_title(plot)
         plot.setTitle(title, size="10pt", justify="left")
         tune(plot)
         return plot
@@ -179,6 +252,8 @@ class HistoryCharts(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         for plot, item in self._decor:
             plot.removeItem(item)
         self._decor = []
+        self.course_labels = []
+        self.replacement_lines = 0
         self.set_utc_offset(h.utc_offset_min)
         if drug is None:
             unit, divisor = "mL", NL_PER_ML
@@ -241,6 +316,31 @@ class HistoryCharts(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         ):
             p.disableAutoRange(axis="y")
             p.setYRange(0.0, y_top(ys), padding=0)
+
+    def show_course(
+        self, bands: Sequence[tuple[float, float, str]], replaced: Sequence[float]
+    ) -> None:
+        """A patient's pumps: each pump's stretch a tinted band named by its label on the
+        daily plot, each replacement a red line through every plot. Call after
+        show_history (which clears them)."""
+        self.course_labels = [label for _, _, label in bands]
+        for n, (start, end, label) in enumerate(bands):
+            colour = STRETCH_COLOURS[n % len(STRETCH_COLOURS)]
+            for p in (self.daily, self.hourly, self.reservoir):
+                region = pg.LinearRegionItem((start, end), movable=False, brush=(*colour, 28),
+                                             pen=pg.mkPen((*colour, 160), width=1))  # fmt: skip
+                region.setZValue(-20)
+                self._add(p, region)
+            text = pg.TextItem(label, color=colour, anchor=(0, 0))
+            text.setPos(start, self.daily.viewRange()[1][1])
+            self._add(self.daily, text)
+        for at in replaced:
+            for p in (self.daily, self.hourly, self.reservoir, self.alarms):
+                line = pg.InfiniteLine(at, angle=90, pen=pg.mkPen(REPLACED_COLOUR, width=2),
+                                       label="pump replaced" if p is self.daily else None,
+                                       labelOpts={"position": 0.5, "color": REPLACED_COLOUR})  # fmt: skip
+                self._add(p, line)
+        self.replacement_lines = len(replaced)
 
     def _add(self, plot: pg.PlotItem, item: pg.GraphicsObject) -> None:
         plot.addItem(item, ignoreBounds=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -28,6 +28,8 @@ from PySide6.QtWidgets import (
 
 from programmer.formatting import decimal_text, volume_text
 from programmer.history_series import History, load_history, pumps_with_history
+from programmer.patients.course import PumpCourse, load_course
+from programmer.patients.registry import Patients
 from programmer.session.pump_session import HistoryResult, SessionError
 from programmer.store.roles import Action, allowed
 from ui.app_state import AppState
@@ -38,8 +40,12 @@ from ui.history.charts import (
     UNKNOWN_COLOUR,
     HistoryCharts,
     dose_unit,
+    fit_title,
 )
+from ui.history.course import course_bands, course_text, replacement_times
+from ui.timefmt import local_date, local_text, stored_moment
 
+NARROW_PX = 760  # less room than this (scale 2): the page stacks, so the charts keep the width
 READ_DEADLINE_S = 1800.0  # five years of hours over a slow serial link
 RANGES = (("All", 0), ("1 year", 365), ("3 months", 91), ("1 month", 30), ("1 week", 7), ("1 day", 1), ("6 hours", 0.25))  # fmt: skip
 
@@ -47,6 +53,17 @@ RANGES = (("All", 0), ("1 year", 365), ("3 months", 91), ("1 month", 30), ("1 we
 def _right(text: str) -> QTableWidgetItem:
     item = QTableWidgetItem(text)
     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    return item
+
+
+def _refill_day(at: str, offset_min: int) -> QTableWidgetItem:
+    """A refill's day in the charts' time (never ISO), the time of day on hover."""
+    moment = stored_moment(at)
+    if moment is None:
+        return QTableWidgetItem(at)
+    t = int(moment.timestamp())
+    item = QTableWidgetItem(local_date(t, offset_min))
+    item.setToolTip(local_text(t, offset_min))
     return item
 
 
@@ -69,6 +86,27 @@ def deviation_text(dev: Fraction | None, recorded_pct: float | None) -> str:
     return "unknown"
 
 
+class ChartSplitter(QSplitter):
+    """Charts beside their side panel, asking only for the room they need: the side
+    panel's wrapped text asked for more than a 1024x768 screen's height, which pushed
+    the alarm lane below it."""
+
+    def sizeHint(self) -> QSize:
+        least = self.minimumSizeHint()
+        if self.orientation() is Qt.Orientation.Horizontal:
+            return least
+        # Stacked (a narrow screen): each part as tall as its wrapped text needs.
+        height = 0
+        for i in range(self.count()):
+            w = self.widget(i)
+            if w is None:
+                continue
+            box = w.layout()
+            wrapped = box.heightForWidth(self.width()) if box is not None else -1
+            height += max(w.minimumSizeHint().height(), wrapped) + self.handleWidth()
+        return QSize(least.width(), height)
+
+
 class HistoryPage(QWidget):
     sig_history_loaded = Signal(str)  # serial
     sig_read_finished = Signal(object)  # HistoryResult or the exception
@@ -78,6 +116,7 @@ class HistoryPage(QWidget):
         self._generation = 0
         self.state = state
         self.history: History | None = None
+        self.course: PumpCourse | None = None  # the patient's pumps, when more than this one
         self._stop = False
         self._reading = False
         self._dirty = True
@@ -94,17 +133,31 @@ class HistoryPage(QWidget):
         self.pump_select.setObjectName("pump_select")
         self.pump_select.setAccessibleName("pump whose history is shown")
         self.pump_select.setMinimumWidth(160)
+        # Not as wide as the longest serial: the bar fits 1024x768 (the full name on hover).
+        self.pump_select.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.pump_select.setMinimumContentsLength(14)
         pump_label.setBuddy(self.pump_select)
         top.addWidget(pump_label)
         top.addWidget(self.pump_select)
+        # What the charts show: beside the pump when there is room, on a row of its own
+        # when there is not (see _fit_width).
+        self.view_choices = QWidget()
+        choices = QHBoxLayout(self.view_choices)
+        choices.setContentsMargins(0, 0, 0, 0)
         show_label = QLabel("Show")
         self.series_select = QComboBox()
         self.series_select.setObjectName("series_select")
         self.series_select.setAccessibleName("what the charts show: volume or the dose of a drug")
-        self.series_select.setMinimumWidth(200)
+        self.series_select.setMinimumWidth(170)
+        self.series_select.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.series_select.setMinimumContentsLength(18)
         show_label.setBuddy(self.series_select)
-        top.addWidget(show_label)
-        top.addWidget(self.series_select)
+        choices.addWidget(show_label)
+        choices.addWidget(self.series_select)
         range_label = QLabel("Range")
         self.range_select = QComboBox()
         self.range_select.setObjectName("range_select")
@@ -112,8 +165,9 @@ class HistoryPage(QWidget):
         for text, days in RANGES:
             self.range_select.addItem(text, days)
         range_label.setBuddy(self.range_select)
-        top.addWidget(range_label)
-        top.addWidget(self.range_select)
+        choices.addWidget(range_label)
+        choices.addWidget(self.range_select)
+        top.addWidget(self.view_choices)
         top.addStretch(1)
         self.read_button = QPushButton("Read from pump")
         self.read_button.setObjectName("read_button")
@@ -126,15 +180,30 @@ class HistoryPage(QWidget):
         self.progress_label.setObjectName("progress_label")
         self.progress_label.setProperty("role", "muted")
         self.progress_label.setWordWrap(True)
-        top.addWidget(self.progress_label)
-        top.addWidget(self.read_button)
-        top.addWidget(self.cancel_button)
         outer.addLayout(top)
+        self._top = top
+        self._narrow_row = QHBoxLayout()
+        self._narrow_row.addStretch(1)
+        outer.addLayout(self._narrow_row)
+        self._narrow = False
+        self._watched: QWidget | None = None
         self.summary = QLabel()
         self.summary.setObjectName("summary_label")
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        outer.addWidget(self.summary)
+        # Reading the pump sits beside the summary, not in the top bar: the bar fits 1024x768.
+        second = QHBoxLayout()
+        second.addWidget(self.summary, 1)
+        second.addWidget(self.progress_label)
+        second.addWidget(self.read_button, 0, Qt.AlignmentFlag.AlignTop)
+        second.addWidget(self.cancel_button, 0, Qt.AlignmentFlag.AlignTop)
+        outer.addLayout(second)
+        self.course_label = QLabel()
+        self.course_label.setObjectName("course_label")
+        self.course_label.setWordWrap(True)
+        self.course_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.course_label.setVisible(False)
+        outer.addWidget(self.course_label)
         legend = QLabel(
             f'<span style="color:{REFILL_COLOUR}">┆ refill</span> &nbsp; '
             f'<span style="color:{PROGRAM_COLOUR}">│ program change (sent from here)</span> &nbsp; '
@@ -146,7 +215,7 @@ class HistoryPage(QWidget):
         legend.setWordWrap(True)
         legend.setProperty("role", "muted")
         outer.addWidget(legend)
-        split = QSplitter(Qt.Orientation.Horizontal)
+        split = ChartSplitter(Qt.Orientation.Horizontal)
         self.charts = HistoryCharts()
         split.addWidget(self.charts)
         side = QWidget()
@@ -157,14 +226,17 @@ class HistoryPage(QWidget):
         self.ptm_plot.setAccessibleName("patient bolus requests granted and denied by hour of day")
         self.ptm_plot.setMenuEnabled(False)
         self.ptm_plot.setMouseEnabled(x=False, y=False)
+        fit_title(self.ptm_plot.getPlotItem())
         self.ptm_plot.setTitle("Patient bolus requests by hour (pump time)", size="10pt")
         self.ptm_plot.getAxis("bottom").setTicks([[(h, f"{h:02d}") for h in range(0, 24, 3)]])
         self.ptm_plot.setLabel("left", "requests")
+        self.ptm_plot.getAxis("left").enableAutoSIPrefix(False)  # never "requests (x0.001)"
         self.ptm_plot.addLegend(offset=(5, 5))
         self.ptm_granted = pg.BarGraphItem(x=[], height=[], width=0.4, brush="#1e7e34", name="granted")  # fmt: skip
         self.ptm_denied = pg.BarGraphItem(x=[], height=[], width=0.4, brush="#b00020", name="denied")  # fmt: skip
         self.ptm_plot.addItem(self.ptm_granted)
         self.ptm_plot.addItem(self.ptm_denied)
+        self.ptm_plot.setMinimumHeight(10 * self.fontMetrics().lineSpacing())  # bars readable
         side_box.addWidget(self.ptm_plot, 1)
         self.ptm_label = QLabel()
         self.ptm_label.setObjectName("ptm_label")
@@ -194,6 +266,7 @@ class HistoryPage(QWidget):
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
         split.setSizes([760, 390])
+        self.splitter = split
         outer.addWidget(split, 1)
         self.pump_select.currentIndexChanged.connect(lambda _: self.reload())
         self.series_select.currentIndexChanged.connect(lambda _: self._draw())
@@ -213,8 +286,39 @@ class HistoryPage(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        host = self.parentWidget()  # the scroll area's viewport: the room there is
+        if host is not self._watched:
+            if self._watched is not None:
+                self._watched.removeEventFilter(self)
+            self._watched = host
+            if host is not None:
+                host.installEventFilter(self)
+        self._fit_width()
         if self._dirty:
             self.reload()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self._watched and event.type() == QEvent.Type.Resize:
+            self._fit_width()
+        return super().eventFilter(watched, event)
+
+    def _fit_width(self) -> None:
+        """Narrow (1024x768 at scale 2): the choices on a second row and the side panel
+        under the charts, so every chart is whole across the screen; wide: side by side."""
+        host = self._watched
+        narrow = (host.width() if host is not None else self.width()) < NARROW_PX
+        if narrow == self._narrow:
+            return
+        self._narrow = narrow
+        if narrow:
+            self._top.removeWidget(self.view_choices)
+            self._narrow_row.insertWidget(0, self.view_choices)
+        else:
+            self._narrow_row.removeWidget(self.view_choices)
+            self._top.insertWidget(self._top.indexOf(self.pump_select) + 1, self.view_choices)
+        self.splitter.setOrientation(
+            Qt.Orientation.Vertical if narrow else Qt.Orientation.Horizontal
+        )
 
     def _on_pump_changed(self) -> None:
         self._update_buttons()
@@ -247,6 +351,8 @@ class HistoryPage(QWidget):
         serial = self.pump_select.currentData()
         if serial is None:
             self.history = None
+            self.course = None
+            self.course_label.setVisible(False)
             self.summary.setText(
                 "No pump history in this database yet."
                 + ("" if self.state.offline else " Connect to a pump and read its history.")
@@ -259,11 +365,24 @@ class HistoryPage(QWidget):
         generation = self._generation
         self.summary.setText("Loading the history from the local database…")
         records = self.state.records
+        patients = Patients(self.state.store, self.state.trail)
+        actor = self.state.principal
 
-        def loaded(history: History) -> None:
+        def load() -> tuple[History, PumpCourse | None]:
+            def one(s: str) -> History:
+                return load_history(records, s, offset or 0)
+
+            # A pump of a patient who had others: one timeline across all their pumps.
+            course = load_course(patients, actor, serial, one)
+            return (course.history if course is not None else one(serial)), course
+
+        def loaded(result: tuple[History, PumpCourse | None]) -> None:
             if generation != self._generation:
                 return  # a newer load was asked for meanwhile
+            history, self.course = result
             self.history = history
+            self.course_label.setText(course_text(self.course))
+            self.course_label.setVisible(self.course is not None)
             self._fill_series(history.drug_names, serial)
             self._draw()
             self._summarise(offset)
@@ -273,9 +392,7 @@ class HistoryPage(QWidget):
             if generation == self._generation:
                 self.summary.setText(f"The history could not be loaded: {error}")
 
-        self.state.bridge.run(
-            "load history", lambda: load_history(records, serial, offset or 0), loaded, failed
-        )
+        self.state.bridge.run("load history", load, loaded, failed)
 
     def _fill_series(self, drugs: list[str], serial: str | None = None) -> None:
         """A drug's dose first when one is known; the choice is kept while the pump is."""
@@ -304,6 +421,10 @@ class HistoryPage(QWidget):
         if h is None:
             return
         self.charts.show_history(h, self.selected_drug())
+        if self.course is not None:
+            self.charts.show_course(
+                course_bands(self.course, h.utc_offset_min), replacement_times(self.course)
+            )
         if self.range_select.currentData():
             self.show_range()
         ptm = h.ptm_by_hour
@@ -324,7 +445,7 @@ class HistoryPage(QWidget):
         )
         self.accuracy_table.setRowCount(len(h.accuracy))
         for r, a in enumerate(reversed(h.accuracy)):
-            self.accuracy_table.setItem(r, 0, QTableWidgetItem(a.at[:10]))
+            self.accuracy_table.setItem(r, 0, _refill_day(a.at, h.utc_offset_min))
             drawn = _right(ml_text(a.removed_nl))
             drawn.setToolTip(volume_text(a.removed_nl))
             self.accuracy_table.setItem(r, 1, drawn)

@@ -23,6 +23,7 @@ from programmer.patients.records import Patient, Pump
 from programmer.patients.registry import Patients, PumpSpec
 from programmer.patients.replacement import CarriedOver, propose
 from programmer.store.accounts import Principal
+from ui.patients.date_fields import DayField, labelled
 
 
 class _Form(QDialog):
@@ -45,6 +46,7 @@ class _Form(QDialog):
         self.buttons.accepted.connect(self._save)
         self.buttons.rejected.connect(self.reject)
         self.layout_.addWidget(self.buttons)
+        self.labels: dict[str, str] = {}  # the core's field name -> the label on screen
 
     def field(self, label: str, name: str, placeholder: str = "") -> QLineEdit:
         edit = QLineEdit()
@@ -52,13 +54,21 @@ class _Form(QDialog):
         edit.setPlaceholderText(placeholder)
         edit.setAccessibleName(label)
         self.form.addRow(label, edit)
+        self.labels[name] = label
+        return edit
+
+    def day(self, label: str, name: str, *, blank: bool = False) -> DayField:
+        """A date from a calendar (or typed "4 May 1961"), never ISO text."""
+        edit = DayField(name, label, blank=blank)
+        self.form.addRow(label, edit)
+        self.labels[name] = label
         return edit
 
     def _save(self) -> None:
         try:
             self.save()
         except PatientError as exc:
-            self.error.setText(str(exc))
+            self.error.setText(labelled(exc, self.labels))
             return
         self.accept()
 
@@ -72,7 +82,7 @@ class NewPatientDialog(_Form):
         self.patients, self.actor = patients, actor
         self.clinic_id = self.field("Clinic identifier", "clinic_id", "MRN-0001")
         self.name = self.field("Name", "name")
-        self.dob = self.field("Date of birth", "dob", "YYYY-MM-DD")
+        self.dob = self.day("Date of birth", "dob", blank=True)
         self.indication = QComboBox()
         self.indication.setObjectName("indication")
         self.indication.addItems(["", *INDICATIONS])
@@ -85,7 +95,7 @@ class NewPatientDialog(_Form):
 
     def save(self) -> None:
         self.created = self.patients.add(
-            self.actor, clinic_id=self.clinic_id.text(), name=self.name.text(), dob=self.dob.text(),
+            self.actor, clinic_id=self.clinic_id.text(), name=self.name.text(), dob=self.dob.iso(),
             indication=self.indication.currentText() or None, notes=self.notes.toPlainText(),
         )  # fmt: skip
 
@@ -98,7 +108,7 @@ class _PumpFields:
         form.form.addRow("Kind", self.kind)
         self.serial = form.field("Serial", "pump_serial")
         self.model = form.field("Model", "pump_model", "ITP-40")
-        self.implanted = form.field("Implanted on", "implanted_on", "YYYY-MM-DD")
+        self.implanted = form.day("Implanted on", "implanted_on")
         self.tip = form.field("Catheter tip level", "catheter_tip", "T10")
         self.length = form.field("Catheter length", "catheter_length", "60 cm")
         self.per_cm = form.field("Catheter volume per cm", "catheter_volume_per_cm", "0.0026 mL")
@@ -114,7 +124,7 @@ class _PumpFields:
     def spec(self) -> PumpSpec:
         cf = self.kind.currentText() == "constant-flow"
         return PumpSpec(
-            self.kind.currentText(), self.serial.text(), self.implanted.text(),
+            self.kind.currentText(), self.serial.text(), self.implanted.iso(),
             model=self.model.text() or None, catheter_tip=self.tip.text() or None,
             catheter_length=self.length.text() or None,
             catheter_volume_per_cm=self.per_cm.text() or None,
@@ -164,7 +174,7 @@ class ReplacePumpDialog(_Form):
 
     def save(self) -> None:
         if not self.reason.text().strip():
-            raise PatientError("reason", "say why the pump is replaced")
+            raise PatientError("replace_reason", "say why the pump is replaced")
         spec = self.pump.spec()
         new, _ = self.patients.replace_pump(self.actor, self.patient.id, spec,
                                             reason=self.reason.text(), proposed=None)  # fmt: skip
@@ -178,7 +188,7 @@ class ReplacePumpDialog(_Form):
         try:
             self.save()
         except PatientError as exc:
-            self.error.setText(str(exc))
+            self.error.setText(labelled(exc, self.labels))
             return
         self.error.clear()
         self.proposal_box.setPlainText(self.proposal_text())

@@ -23,6 +23,7 @@ from programmer.patients.records import Pump
 from programmer.patients.registry import Patients
 from ui.app_state import AppState
 from ui.pump_text import pump_text
+from ui.timefmt import day_text
 
 
 class PumpOwnerDialog(QDialog):
@@ -75,7 +76,7 @@ class PumpOwnerDialog(QDialog):
             self.error.setText(str(exc))
             return
         for r in rows:
-            item = QListWidgetItem(f"{r.name}  {r.clinic_id}  born {r.dob}"
+            item = QListWidgetItem(f"{r.name}  {r.clinic_id}  born {day_text(r.dob)}"
                                    + (f"  (has pump {r.pump_serial})" if r.pump_serial else ""))  # fmt: skip
             item.setData(256, r.id)
             self.list.addItem(item)
@@ -97,6 +98,7 @@ class PumpOwnerDialog(QDialog):
         except PatientError as exc:
             self.error.setText(str(exc))
             return
+        self.state.sig_pump_changed.emit()  # whose pump it is changed: the screens read again
         self.accept()
 
 

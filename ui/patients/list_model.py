@@ -9,6 +9,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from programmer.patients.records import PatientRow
 from programmer.patients.registry import Patients
 from programmer.store.accounts import Principal
+from ui.timefmt import day_text, stored_day, stored_text
 
 PAGE = 200
 COLUMNS = ("Name", "Clinic ID", "Born", "Pump now", "Last visit")
@@ -51,11 +52,16 @@ class PatientListModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(COLUMNS)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role != Qt.ItemDataRole.DisplayRole or not index.isValid():
+        if not index.isValid():
             return None
         r = self.rows[index.row()]
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() == len(COLUMNS) - 1:
+            return stored_text(r.last_visit_at) if r.last_visit_at else None  # its time
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
         pump = f"{r.pump_serial} ({r.pump_kind})" if r.pump_serial else "none"
-        return (r.name, r.clinic_id, r.dob, pump, (r.last_visit_at or "")[:10])[index.column()]
+        last = stored_day(r.last_visit_at) if r.last_visit_at else ""
+        return (r.name, r.clinic_id, day_text(r.dob), pump, last)[index.column()]
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole

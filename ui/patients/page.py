@@ -37,6 +37,7 @@ from ui.patients.forms import NewPatientDialog, NewPumpDialog, ReplacePumpDialog
 from ui.patients.list_model import PatientListModel
 from ui.patients.timeline_chart import TimelineChart
 from ui.pump_text import pump_text
+from ui.timefmt import day_text, stored_day, stored_text
 from ui.widgets import Banner
 
 
@@ -196,14 +197,16 @@ class PatientsPage(QWidget):
         self.current = p
         self.title.setText(f"{p.clinic_id}: {p.name}")
         self.details.setText(
-            f"Born {p.dob}; indication {p.indication or 'not recorded'}; details version {p.version} "
-            f"({p.updated_at[:10]}, {p.updated_by}). {p.notes}"
+            f"Born {day_text(p.dob)}; indication {p.indication or 'not recorded'}; details "
+            f"version {p.version} ({stored_day(p.updated_at)}, {p.updated_by}). {p.notes}"
         )
+        self.details.setToolTip(f"Details changed {stored_text(p.updated_at)} by {p.updated_by}")
         pumps = self.patients.pumps(me, p.id)
         self.pumps.setRowCount(len(pumps))
         self.pumps.setToolTip(
             "\n".join(
-                f"{x.serial}: {x.kind}, {x.implanted_on} to {x.explanted_on or 'now'}"
+                f"{x.serial}: {x.kind}, {day_text(x.implanted_on)} to "
+                f"{day_text(x.explanted_on) if x.explanted_on else 'now'}"
                 for x in pumps
             )
         )
@@ -211,8 +214,8 @@ class PatientsPage(QWidget):
             volume = volume_text(x.catheter_volume_nl) if x.catheter_volume_nl else None
             cath = " ".join(filter(None, [x.catheter_tip, volume]))
             flow = volume_rate_text(x.flow_nl_day) if x.flow_nl_day else "programmable"
-            values = [f"{x.model or ''} {x.serial}".strip(), x.kind, str(x.implanted_on),
-                      f"{x.explanted_on} ({x.explant_reason})" if x.explanted_on else "implanted now", cath, flow]  # fmt: skip
+            values = [f"{x.model or ''} {x.serial}".strip(), x.kind, day_text(x.implanted_on),
+                      f"{day_text(x.explanted_on)} ({x.explant_reason})" if x.explanted_on else "implanted now", cath, flow]  # fmt: skip
             for c, v in enumerate(values):
                 self.pumps.setItem(r, c, QTableWidgetItem(v))
         self.pumps.resizeColumnsToContents()
@@ -220,7 +223,8 @@ class PatientsPage(QWidget):
         self.chart.show_timeline(tl, timeline.daily_volumes(self.patients, me, p.id))
         self.timeline.clear()
         for e in tl.entries:
-            item = QListWidgetItem(f"{e.at[:10]}  {e.serial or ''}  {e.text}")
+            item = QListWidgetItem(f"{stored_day(e.at)}  {e.serial or ''}  {e.text}")
+            item.setToolTip(stored_text(e.at))
             if e.kind in ("replacement", "implant", "explant"):
                 font = item.font()
                 font.setBold(True)
@@ -229,7 +233,8 @@ class PatientsPage(QWidget):
         self.trials.clear()
         for t in self.patients.trials(me, p.id):
             result = f"{t.result.response}, {t.result.decision}" if t.result else "open"
-            item = QListWidgetItem(f"{t.started_at[:10]} {t.drug} {t.kind}: {result}")
+            item = QListWidgetItem(f"{stored_day(t.started_at)} {t.drug} {t.kind}: {result}")
+            item.setToolTip(f"started {stored_text(t.started_at)}")
             item.setData(Qt.ItemDataRole.UserRole, t.id)
             self.trials.addItem(item)
         self._enable()
@@ -282,6 +287,7 @@ class PatientsPage(QWidget):
         except PatientError as exc:
             self.state.sig_message.emit("error", str(exc))
             return
+        self.state.sig_pump_changed.emit()  # whose pump it is changed: the screens read again
         self.refresh()
 
     def _implant_day(self) -> str:

@@ -44,18 +44,24 @@ from programmer.store import Action
 from ui.app_state import AppState
 from ui.confirm.change_view import ChangeView
 from ui.confirm.dialog import CHANGED, OUTCOME, OverrideRow, error_text
+from ui.constant_flow.start import ConstantFlowStart
 from ui.drug_picker import ConcentrationField, DrugPicker
 from ui.fields import field_text
 from ui.inputs import guard_inputs
 from ui.numbers import clinical_percent, clinical_volume
+from ui.refill.steps import DISABLED, check_label, step_page
 from ui.style import CRITICAL, OK, WARNING
 from ui.therapy.widgets import mark
 from ui.timefmt import local_text
 from ui.widgets import Card
 
+# Step 0 without a pump: what to do for each kind (nothing connects to a constant-flow one).
+NO_PUMP = (
+    "A programmable pump: connect to it (Connect screen). A constant-flow pump: choose its "
+    "patient in the constant-flow card above and press \u201cRefill this patient's pump\u201d."
+)
 STEPS = ["Pump now", "Drawn out", "Drug", "Injected", "Catheter and bolus", "Confirm", "Summary"]
 CONFIRM, SUMMARY = 5, 6
-DISABLED = "QPushButton:disabled { background: #c8ccd0; color: #5f6368; }"
 # Which step a finding belongs to, by its field (the core's names).
 STEP_FIELDS: dict[int, tuple[str, ...]] = {
     1: ("refill.removed",),
@@ -142,7 +148,8 @@ class RefillPage(QWidget):
         self.with_therapy.setToolTip(
             "one transaction: the refill and the therapy change reach the pump together, or neither"
         )
-        self.stack.addWidget(self._page(self.now_card, self.with_therapy, reread))
+        self.cf_start = ConstantFlowStart(self.state)  # a constant-flow pump: no connecting
+        self.stack.addWidget(self._page(self.now_card, self.with_therapy, reread, self.cf_start))
         # 2. drawn out
         self.removed = self._volume_field("refill_removed", "volume drawn out, mL", "e.g. 4.6")
         self.removed_check = self._check_label("refill_discrepancy")
@@ -304,25 +311,11 @@ class RefillPage(QWidget):
 
     @staticmethod
     def _check_label(name: str) -> QLabel:
-        label = QLabel()
-        label.setObjectName(name)
-        label.setWordWrap(True)
-        return label
+        return check_label(name)
 
     @staticmethod
     def _page(*parts: Any) -> QWidget:
-        w = QWidget()
-        layout = QVBoxLayout(w)
-        for part in parts:
-            if isinstance(part, QWidget):
-                layout.addWidget(part)
-            else:
-                layout.addLayout(part)
-        layout.addStretch(1)
-        scroll = QScrollArea()  # every page fits 1024x768 and scale 2
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(w)
-        return scroll
+        return step_page(*parts)
 
     # --- navigation -------------------------------------------------------------------
 
@@ -382,6 +375,7 @@ class RefillPage(QWidget):
         self.go(0)
 
     def _user_changed(self) -> None:
+        self.cf_start.reload()
         if self.state.principal is None:
             self.reset()
 
@@ -491,7 +485,7 @@ class RefillPage(QWidget):
         """What keeps this step from moving on: empty fields, hard findings, a value to retype."""
         out: list[str] = []
         if index == 0:
-            return [] if self.state.interrogation is not None else ["connect the pump first"]
+            return [] if self.state.interrogation is not None else [NO_PUMP]
         if index == 1 and not self.removed.text().strip():
             out.append("Drawn out: required")
         if index == 2:
@@ -554,6 +548,7 @@ class RefillPage(QWidget):
 
     def _fill_now(self) -> None:
         i = self.state.interrogation
+        self.cf_start.setVisible(i is None)
         if i is None:
             self.now_card.set_rows([("Pump", "not connected")])
             self.with_therapy.setEnabled(False)
@@ -841,8 +836,13 @@ class RefillPage(QWidget):
         trail = s.trail.query(pump=p.base.serial) if session is not None else []
         opened = [r.seq for r in trail if r.action == "pump_connected"]
         trail = [r for r in trail if not opened or r.seq >= opened[-1]]  # this visit only
+        from programmer.patients.course import pumps_of_patient
+        from programmer.patients.registry import Patients
+
+        course = pumps_of_patient(Patients(s.store, s.trail), s.principal, p.base.serial)
         return visit_html(user=s.principal.name, role=str(s.principal.role), before=p.base,
-                          proposal=p, result=self.result, trail=trail, demo_key=s.demo_key)  # fmt: skip
+                          proposal=p, result=self.result, trail=trail, demo_key=s.demo_key,
+                          course=course)  # fmt: skip
 
     def export_fhir(self, path: Path | None) -> Path | None:
         from ui.clinic.fhir_export import export_visit

@@ -9,12 +9,14 @@ from fractions import Fraction
 from html import escape
 
 from programmer.formatting import dose_per_day_text, percent_text, volume_text
+from programmer.patients.course import PumpsOfPatient
 from programmer.session.drug_changes import drug_changes, profile_rows
 from programmer.session.pump_session import Interrogation, ProgramResult, Proposal
 from programmer.store import AuditRecord
 from ui.confirm.change_view import _bolus as bolus_text
 from ui.confirm.dialog import CHANGED, OUTCOME
 from ui.fields import field_text
+from ui.history.course import day_text
 from ui.numbers import clinical_percent
 from ui.timefmt import computer_text, local_text
 
@@ -59,11 +61,35 @@ def _who_did_what(trail: list[AuditRecord]) -> list[str]:
     return out
 
 
+def _pumps_of_patient(course: PumpsOfPatient) -> list[str]:
+    """The patient's pumps over time (this one marked) and each replacement, in words."""
+    h = ["<h2>The patient's pumps</h2><table border='1' cellspacing='0' cellpadding='3'>",
+         _row("Pump", "Kind", "Implanted", "Explanted", head=True)]  # fmt: skip
+    for p in course.pumps:
+        name = f"{p.model or ''} {p.serial}".strip() + (
+            " (this visit)" if p.serial == course.serial else ""
+        )
+        out = (
+            f"{day_text(p.explanted_on)} ({p.explant_reason or ''})"
+            if p.explanted_on
+            else "implanted now"
+        )
+        h.append(_row(name, p.kind, day_text(p.implanted_on), out))
+    h.append("</table>")
+    for e in course.replacements:
+        h.append(f"<p><b>{escape(e.text.replace(' -> ', ' → '))}</b></p>")
+    return h
+
+
 def visit_html(*, user: str, role: str, before: Interrogation, proposal: Proposal | None,
-               result: ProgramResult | None, trail: list[AuditRecord], demo_key: bool) -> str:  # fmt: skip
+               result: ProgramResult | None, trail: list[AuditRecord], demo_key: bool,
+               course: PumpsOfPatient | None = None) -> str:  # fmt: skip
     off = int(before.status["utc_offset_min"])
     rx = proposal.prescription if proposal is not None else {}
     patient = str(rx.get("patient") or "not given")
+    if course is not None:  # the pump is on a patient's record: name them
+        c = course.patient
+        patient = f"{c.clinic_id}, {c.name}, born {day_text(c.dob)}"
     h = ["<html><body style='font-family: sans-serif; font-size: 10pt'>",
          f"<h1>Visit report: {escape(before.model)} {escape(before.serial)}</h1>",
          "<table cellpadding='3'>",
@@ -72,6 +98,8 @@ def visit_html(*, user: str, role: str, before: Interrogation, proposal: Proposa
          _row("Pump clock at the visit", local_text(int(before.status["clock_t"]), off)),
          _row("Report by", f"{user} ({role})"),
          "</table>"]  # fmt: skip
+    if course is not None and len(course.pumps) > 1:
+        h += _pumps_of_patient(course)
     if demo_key:
         h.append("<p style='color:#9a6700'><b>DEMO KEY in use: not for clinical use.</b></p>")
     new = proposal.plan.therapy if proposal is not None else None

@@ -413,6 +413,15 @@ class TherapyModel(QObject):
 
         return self.edit(change, text or f"edit {key}")
 
+    def set_continuous_dose(self, dose: str) -> bool:
+        """A continuous program's one dose (the trial's starting dose), replacing a rate."""
+
+        def change(d: Rx) -> None:
+            d.pop("rate", None)
+            d["dose"] = dose
+
+        return self.edit(change, "use the trial's starting dose")
+
     def drugs(self) -> list[tuple[str, str]]:
         return [
             (str(d.get("name", "")), str(d.get("concentration", "")))

@@ -38,6 +38,9 @@ from PySide6.QtWidgets import (
 )
 
 from programmer.drugs import INDICATIONS, JURISDICTIONS, default_library
+from programmer.patients.access import PatientAction, may
+from programmer.patients.registry import Patients
+from programmer.patients.trial_link import first_fill_trial
 from programmer.planner import Plan
 from programmer.prescription import PrescriptionFileError
 from programmer.session.changes import daily_doses
@@ -52,6 +55,7 @@ from ui.numbers import clinical_dose
 from ui.style import CRITICAL, INFO, OK, WARNING
 from ui.therapy.chart import ProfileChart
 from ui.therapy.model import TherapyModel, severity_rank, split_quantity
+from ui.therapy.start_dose import StartDoseNote
 from ui.therapy.widgets import SEVERITY_COLOUR, FieldMessage, QuantityField, findings_text, mark
 
 COL_DAY, COL_START, COL_AMOUNT, COL_UNIT, COL_RUNS, COL_CHECK = range(6)
@@ -133,6 +137,7 @@ class TherapyPage(QWidget):
         self.confirm: QWidget | None = None
         self._filling = False
         self._drug_rows: list[_DrugRow] = []
+        self._trial_offered: str | None = None  # the pump whose first fill got its trial
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 6, 6, 6)
@@ -222,6 +227,8 @@ class TherapyPage(QWidget):
         self.who_message = FieldMessage("who_message")
         wform.addWidget(self.who_message, 2, 0, 1, 4)
         form.addWidget(who)
+        self.start_dose = StartDoseNote(self._use_start_dose)
+        form.addWidget(self.start_dose)
 
         drugs = QGroupBox("Drugs (the first is the one doses are written in)")
         self.drugs_box = QVBoxLayout(drugs)
@@ -453,6 +460,17 @@ class TherapyPage(QWidget):
             self.model.set_pump(i.pump_context(), now)
             if self.model.undo_stack.count() == 0:
                 self.start_from_pump()
+            elif (
+                "trial" not in self.model.data
+                and not i.therapy.drugs
+                and self._trial_offered != i.serial
+            ):
+                # The pump was linked to its patient after it was read: their first fill now
+                # carries their trial, once (an edit that Undo takes back for good).
+                rx = dict(self.model.data)
+                self._add_first_fill_trial(rx, i.serial, False)
+                if "trial" in rx:
+                    self.model.replace(rx, "the patient's screening trial")
         self.refresh()
 
     def changed_prescription(self) -> dict[str, Any] | None:
@@ -467,9 +485,29 @@ class TherapyPage(QWidget):
         i = self.state.interrogation
         if i is None:
             return
-        self.model.replace(
-            self.model.from_pump(i.therapy, i.serial, i.model), "start from the pump"
-        )
+        rx = self.model.from_pump(i.therapy, i.serial, i.model)
+        self._add_first_fill_trial(rx, i.serial, bool(i.therapy.drugs))
+        self.model.replace(rx, "start from the pump")
+
+    def _add_first_fill_trial(self, rx: dict[str, Any], serial: str, holds_drug: bool) -> None:
+        """A first fill of a patient's pump carries their trial: the plan proposes the start."""
+        me = self.state.principal
+        if me is None or not may(me, PatientAction.READ):
+            return
+        patients = Patients(self.state.store, self.state.trail)
+        trial, _why_not = first_fill_trial(patients, me, serial, pump_holds_drug=holds_drug)
+        if trial is not None:
+            self._trial_offered = serial
+            rx["trial"] = trial
+            owner = patients.owner_of(me, serial)
+            if owner is not None:
+                rx.setdefault("patient", owner.patient.clinic_id)
+                if owner.patient.indication:
+                    rx.setdefault("indication", owner.patient.indication)
+
+    def _use_start_dose(self, dose: str | None) -> None:
+        if dose is not None:
+            self.model.set_continuous_dose(dose)
 
     # --- files ------------------------------------------------------------------------------
 
@@ -605,6 +643,7 @@ class TherapyPage(QWidget):
             self._filling = False
         self._show_totals(p)
         self._show_findings(p)
+        self.start_dose.show_plan(p, self.model.mode == "continuous")
         unit = self.model.chart_unit(p)
         self.chart.empty_text = (
             "Mode stopped: the pump delivers nothing"

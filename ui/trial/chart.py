@@ -4,6 +4,7 @@ score scale as a line (bottom), side effects as marks. Drawing only: floats star
 from __future__ import annotations
 
 import pyqtgraph as pg
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from programmer.patients.records import Trial
@@ -29,6 +30,11 @@ class TrialChart(QWidget):
         self.dose_bars = 0
         self.score_points = 0
         self.effect_marks = 0
+
+    def sizeHint(self) -> QSize:
+        """Only the room it needs: a plot's view asks for its scene's size, which pushed
+        the trial's forms below the screen in its scrolling dialog."""
+        return QSize(360, 240)
 
     def show_trial(self, t: Trial, unit: str) -> None:
         self.doses.clear()

@@ -3,19 +3,21 @@ against doses, and the result with the decision and who made it (written once)."
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -37,19 +39,15 @@ from programmer.patients.registry import (
 )
 from programmer.patients.report import trial_lines
 from programmer.store.accounts import Principal
+from ui.patients.date_fields import MomentField, labelled
+from ui.timefmt import stored_text
 from ui.trial.chart import TrialChart
+from ui.widgets import fit_to_screen
 
-
-def _moment(text: str, field: str) -> datetime:
-    try:
-        at = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise PatientError(
-            field, f"{text!r} is not a date and time like 2026-10-01T08:00+01:00"
-        ) from None
-    if at.tzinfo is None:
-        raise PatientError(field, f"{text!r} has no UTC offset: add one, like +01:00 or Z")
-    return at
+# The core's field names as these screens name them.
+LABELS = {"started_at": "Started", "at": "At", "dose": "Dose", "drug": "Drug", "rate": "Rate",
+          "concentration": "Concentration", "effective_dose": "Effective dose",
+          "effect_duration": "Effect lasted", "note": "Note", "score": "Score"}  # fmt: skip
 
 
 def _edit(name: str, placeholder: str = "") -> QLineEdit:
@@ -73,7 +71,7 @@ class NewTrialDialog(QDialog):
         self.kind = QComboBox()
         self.kind.setObjectName("trial_kind")
         self.kind.addItems(TRIAL_KINDS)
-        self.started = _edit("trial_started", "2026-10-01T08:00+01:00")
+        self.started = MomentField("trial_started", "Started")
         self.conc = _edit("trial_conc", "50 mcg/mL")
         self.rate = _edit("trial_rate", "continuous only: 0.2 mL/day")
         for label, w in (("Drug", self.drug), ("Kind", self.kind), ("Started", self.started),
@@ -96,11 +94,11 @@ class NewTrialDialog(QDialog):
         try:
             self.created = self.patients.add_trial(
                 self.actor, self.patient.id, drug=self.drug.text(), kind=self.kind.currentText(),
-                started_at=_moment(self.started.text(), "started_at"),
+                started_at=self.started.moment(),
                 concentration=self.conc.text() or None, rate=self.rate.text() or None,
             )  # fmt: skip
         except PatientError as exc:
-            self.error.setText(str(exc))
+            self.error.setText(labelled(exc, LABELS))
             return
         self.accept()
 
@@ -111,32 +109,47 @@ class TrialDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.patients, self.actor, self.trial_id = patients, actor, trial_id
-        self.resize(980, 720)
-        layout = QVBoxLayout(self)
+        fit_to_screen(self, 980, 720)
+        # Everything but Close scrolls: the dialog fits 1024x768 and scale 2.
+        outer = QVBoxLayout(self)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        area = QScrollArea()
+        area.setObjectName("trial_scroll")
+        area.setWidgetResizable(True)
+        area.setFrameShape(QFrame.Shape.NoFrame)
+        area.setWidget(body)
+        outer.addWidget(area, 1)
         self.heading = QLabel()
+        self.heading.setWordWrap(True)
         self.heading.setProperty("role", "title")
         self.heading.setObjectName("trial_heading")
         layout.addWidget(self.heading)
         top = QHBoxLayout()
         layout.addLayout(top, 1)
+        self.chart_row = top
         self.entries = QTableWidget(0, 2)
         self.entries.setObjectName("trial_entries")
         self.entries.setHorizontalHeaderLabels(["When", "What"])
         self.entries.horizontalHeader().setStretchLastSection(True)
         self.entries.verticalHeader().setVisible(False)
-        self.entries.setColumnWidth(0, 130)
+        self.entries.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.entries.setMinimumHeight(160)
         top.addWidget(self.entries, 1)
         self.chart = TrialChart()
         self.chart.setObjectName("trial_chart")
         top.addWidget(self.chart, 2)
         self.forms = QWidget()
-        row = QHBoxLayout(self.forms)
+        row = QGridLayout(self.forms)  # two by two: four side by side are wider than 1024
         row.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.forms)
         # a dose
         dose_box = QGroupBox("Dose given")
         f = QFormLayout(dose_box)
-        self.dose_at = _edit("dose_at", "2026-10-01T08:00+01:00")
+        self.dose_at = MomentField("dose_at", "dose given at")
         self.dose = _edit("dose_amount", "50 mcg (continuous: 100 mcg/day)")
         f.addRow("At", self.dose_at)
         f.addRow("Dose", self.dose)
@@ -144,11 +157,11 @@ class TrialDialog(QDialog):
         b.setObjectName("add_dose")
         b.clicked.connect(self._add_dose)
         f.addRow(b)
-        row.addWidget(dose_box)
+        row.addWidget(dose_box, 0, 0)
         # a score
         obs_box = QGroupBox("Score")
         f = QFormLayout(obs_box)
-        self.obs_at = _edit("obs_at")
+        self.obs_at = MomentField("obs_at", "score taken at")
         self.scale = QComboBox()
         self.scale.setObjectName("obs_scale")
         self.scale.addItems(list(SCALES))
@@ -163,11 +176,11 @@ class TrialDialog(QDialog):
         b.setObjectName("add_score")
         b.clicked.connect(self._add_score)
         f.addRow(b)
-        row.addWidget(obs_box)
+        row.addWidget(obs_box, 0, 1)
         # a side effect
         side_box = QGroupBox("Side effect")
         f = QFormLayout(side_box)
-        self.side_at = _edit("side_at")
+        self.side_at = MomentField("side_at", "side effect at")
         self.effect = QComboBox()
         self.effect.setObjectName("side_effect")
         self.effect.addItems(SIDE_EFFECTS)
@@ -179,7 +192,7 @@ class TrialDialog(QDialog):
         b.setObjectName("add_side_effect")
         b.clicked.connect(self._add_side_effect)
         f.addRow(b)
-        row.addWidget(side_box)
+        row.addWidget(side_box, 1, 0)
         # the result
         res_box = QGroupBox("Result and decision")
         f = QFormLayout(res_box)
@@ -200,7 +213,7 @@ class TrialDialog(QDialog):
         b.setObjectName("record_result")
         b.clicked.connect(self._record_result)
         f.addRow(b)
-        row.addWidget(res_box)
+        row.addWidget(res_box, 1, 1)
         self.error = QLabel()
         self.error.setObjectName("form_error")
         self.error.setStyleSheet("color: #b00020")
@@ -212,7 +225,7 @@ class TrialDialog(QDialog):
         layout.addWidget(self.result_label)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        outer.addWidget(buttons)
         self.reload()
 
     def reload(self) -> None:
@@ -220,17 +233,16 @@ class TrialDialog(QDialog):
         self.trial = t
         drug = default_library().find(t.drug)
         unit = (drug.dose_unit if drug else None) or "mg"
-        self.heading.setText(
-            f"{t.drug} {t.kind} trial from {t.started_at[:16].replace('T', ' ')} UTC"
-        )
+        self.heading.setText(f"{t.drug} {t.kind} trial from {stored_text(t.started_at)}")
         self.setWindowTitle(f"Screening trial {t.id}")
-        lines = trial_lines(t, unit)
+        lines = trial_lines(t, unit)  # one per entry
         self.entries.setRowCount(len(lines))
-        for r, line in enumerate(lines):
-            when, _, what = line.partition(" ")
-            time_, _, what = what.partition(" ")
-            self.entries.setItem(r, 0, QTableWidgetItem(f"{when[5:]} {time_}"))
-            self.entries.setItem(r, 1, QTableWidgetItem(what))
+        for r, (entry, line) in enumerate(zip(t.entries, lines, strict=True)):
+            self.entries.setItem(r, 0, QTableWidgetItem(stored_text(entry.at)))
+            what = line[len(entry.at[:16]) + 1 :]  # the core's line without its ISO time
+            item = QTableWidgetItem(what)
+            item.setToolTip(what)
+            self.entries.setItem(r, 1, item)
         self.chart.show_trial(t, unit)
         closed = t.result is not None
         writable = may(self.actor, PatientAction.WRITE)
@@ -239,7 +251,7 @@ class TrialDialog(QDialog):
             res = t.result
             self.result_label.setText(
                 f"Result: {res.response}. Decision: {res.decision}, by {res.decided_by} on "
-                f"{res.decided_at[:10]}. {res.rationale}  (The trial is closed.)"
+                f"{stored_text(res.decided_at)}. {res.rationale}  (The trial is closed.)"
             )
         else:
             self.result_label.setText("No result yet.")
@@ -248,21 +260,21 @@ class TrialDialog(QDialog):
         try:
             action()  # type: ignore[operator]
         except PatientError as exc:
-            self.error.setText(str(exc))
+            self.error.setText(labelled(exc, LABELS))
             return
         self.error.clear()
         self.reload()
 
     def _add_dose(self) -> None:
         self._try(lambda: self.patients.add_trial_dose(self.actor, self.trial_id,
-                                                       _moment(self.dose_at.text(), "at"), self.dose.text()))  # fmt: skip
+                                                       self.dose_at.moment(), self.dose.text()))  # fmt: skip
 
     def _add_score(self) -> None:
-        self._try(lambda: self.patients.add_observation(self.actor, self.trial_id, _moment(self.obs_at.text(), "at"),
+        self._try(lambda: self.patients.add_observation(self.actor, self.trial_id, self.obs_at.moment(),
                                                         self.scale.currentText(), self.score.value()))  # fmt: skip
 
     def _add_side_effect(self) -> None:
-        self._try(lambda: self.patients.add_side_effect(self.actor, self.trial_id, _moment(self.side_at.text(), "at"),
+        self._try(lambda: self.patients.add_side_effect(self.actor, self.trial_id, self.side_at.moment(),
                                                         self.effect.currentText(), self.side_note.text()))  # fmt: skip
 
     def _record_result(self) -> None:
