@@ -35,7 +35,7 @@ from typing import Any
 
 import psycopg
 
-from programmer.clinic import local_state
+from programmer.clinic import local_state, pgtext
 from programmer.clinic.connection import ClinicUrl, connect
 from programmer.clinic.errors import ClinicError
 from programmer.clinic.tables import ACCOUNTS, OWNED
@@ -176,11 +176,14 @@ def mirror(
                     lconn.execute("INSERT INTO meta VALUES ('audit_key_id', ?)", (key_id,))
                     lconn.executemany(
                         f"INSERT INTO audit ({', '.join(FIELDS)}) VALUES ({', '.join('?' * len(FIELDS))})",
-                        _copy(
-                            conn,
-                            f"SELECT {', '.join(FIELDS)} FROM itp.audit WHERE origin = %s"
-                            " ORDER BY seq",
-                            (programmer,),
+                        (
+                            pgtext.decode_row(r[:-1], bool(r[-1]))
+                            for r in _copy(
+                                conn,
+                                f"SELECT {', '.join(FIELDS)}, nul_escaped FROM itp.audit"
+                                " WHERE origin = %s ORDER BY seq",
+                                (programmer,),
+                            )
                         ),
                     )
         finally:

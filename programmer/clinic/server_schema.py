@@ -39,6 +39,8 @@ DDL = (
         account text, role text, pump_serial text, before text, after text,
         reason text, outcome text, prev_mac text NOT NULL, mac text NOT NULL,
         PRIMARY KEY (origin, seq))""",
+    # text holding NUL is stored escaped (programmer/clinic/pgtext.py)
+    "ALTER TABLE itp.audit ADD COLUMN IF NOT EXISTS nul_escaped boolean NOT NULL DEFAULT false",
     "CREATE INDEX IF NOT EXISTS audit_by_pump ON itp.audit (pump_serial, ts_s)",
     """CREATE TABLE IF NOT EXISTS itp.audit_checkpoints (
         origin text NOT NULL REFERENCES itp.programmers(id),

@@ -25,7 +25,7 @@ import psycopg
 from psycopg import sql
 
 from programmer.clinic import chain as chainmod
-from programmer.clinic import local_state
+from programmer.clinic import local_state, pgtext
 from programmer.clinic.errors import ClinicDiverged, ClinicError
 from programmer.clinic.merge import merge
 from programmer.clinic.tables import HISTORY, OWNED, SHARED, HistoryTable, OwnedTable, SharedTable
@@ -982,9 +982,12 @@ def _push_audit(store: Store, conn: PgConn, origin: str, report: SyncReport, bat
                 raise ClinicError(
                     "another sync of this programmer ran at the same time; run the sync again"
                 )
-            with conn.cursor().copy(f"COPY itp.audit (origin, {_AUDIT_COLS}) FROM STDIN") as copy:
+            with conn.cursor().copy(
+                f"COPY itp.audit (origin, {_AUDIT_COLS}, nul_escaped) FROM STDIN"
+            ) as copy:
                 for row in rows:
-                    copy.write_row((origin, *row))
+                    stored, escaped = pgtext.encode_row(row)
+                    copy.write_row((origin, *stored, escaped))
             conn.execute(
                 "INSERT INTO itp.audit_checkpoints (origin, seq, mac, chain) VALUES (%s, %s, %s, %s)",
                 (origin, upto, rows[-1][12], value),
