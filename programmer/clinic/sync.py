@@ -25,7 +25,7 @@ import psycopg
 from psycopg import sql
 
 from programmer.clinic import chain as chainmod
-from programmer.clinic import local_state, pgtext
+from programmer.clinic import local_state, patients_sync, pgtext
 from programmer.clinic.errors import ClinicDiverged, ClinicError
 from programmer.clinic.merge import merge
 from programmer.clinic.tables import HISTORY, OWNED, SHARED, HistoryTable, OwnedTable, SharedTable
@@ -103,6 +103,9 @@ def sync(
         say("visits, prescriptions, refills")
         _push_owned(store, trail.sealer, conn, origin, report)
         _pull_owned(store, conn, origin, report)
+        say("patients")
+        patients_sync.push(store, conn, origin, report)
+        patients_sync.pull(store, trail, conn, origin, report)
         say("audit trail")
         _push_audit(store, conn, origin, report, audit_batch)
     except psycopg.Error as exc:
