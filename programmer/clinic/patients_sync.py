@@ -243,7 +243,11 @@ def push(store: Store, conn: PgConn, origin: str, report: SyncReport) -> None:
 # -- pull ------------------------------------------------------------------------------------
 
 
-def pull(store: Store, trail: AuditTrail, conn: PgConn, origin: str, report: SyncReport) -> None:
+def pull(
+    store: Store, trail: AuditTrail | None, conn: PgConn, origin: str, report: SyncReport
+) -> None:
+    """The other programmers' patient rows into this store. `trail` None: the review copy
+    (read-only for the app, its audit table holds one programmer's trail as it is)."""
     marks = {
         (str(o), str(k)): int(s)
         for o, k, s in store.query("SELECT origin, kind, last_oseq FROM clinic_patient_pulled")
@@ -278,7 +282,7 @@ def pull(store: Store, trail: AuditTrail, conn: PgConn, origin: str, report: Syn
                         " (origin, kind) DO UPDATE SET last_oseq = excluded.last_oseq",
                         (other, kind, last),
                     )
-                    if applied:
+                    if applied and trail is not None:
                         trail.append(
                             AuditAction.PATIENT_CHANGED,
                             account=None,

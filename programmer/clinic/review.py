@@ -38,7 +38,7 @@ from typing import Any
 
 import psycopg
 
-from programmer.clinic import local_state, pgtext
+from programmer.clinic import local_state, patients_sync, pgtext
 from programmer.clinic.connection import ClinicUrl, connect
 from programmer.clinic.errors import ClinicError
 from programmer.clinic.tables import ACCOUNTS, OWNED
@@ -181,6 +181,11 @@ def mirror(
                             )
                         ),
                     )
+            say("patients")
+            from programmer.clinic.sync import SyncReport
+
+            patients_sync.pull(store, None, conn, local_state.ensure(store, heads=False),
+                               SyncReport("review"))  # fmt: skip
             serials = [str(r[0]) for r in store.query("SELECT serial FROM pumps")]
         finally:
             store.close()

@@ -225,3 +225,19 @@ def test_a_cut_patient_sync_resumed_ends_like_one_whole_sync(
     with open_store(twin / "itp.sqlite3", create=False) as one, open_store(b, create=False) as two:
         q = "SELECT kind, origin, origin_key, base FROM clinic_patient_map"
         assert sorted(one.query(q)) == sorted(two.query(q))
+
+
+def test_the_review_copy_holds_every_programmers_patients(clinic: Clinic, tmp_path: Path) -> None:
+    from programmer.clinic.review import mirror
+
+    a, ka = _programmer(tmp_path, "a", "ITP40-000001")
+    _record_a_course(a, ka)
+    _sync(a, ka, clinic)
+    out = tmp_path / "review"
+    out.mkdir()
+    copy = mirror(parse_url(clinic.review_url), out, lazy=True)
+    try:
+        assert _dump(copy.db) == _dump(a)
+    finally:
+        assert copy.pending is not None
+        copy.pending.close()
