@@ -567,6 +567,11 @@ def patient_conflicts(store: Store, patient_id: int) -> list[Sequence[Any]]:
     """Versions made on the same version as the current one (two offline edits): each as
     (local version, name, dob, indication, notes, at, by), newest first; empty when none.
     The next edit of the patient ends the conflict (its base is the current version)."""
+    synced = store.query(
+        "SELECT count(*) FROM sqlite_schema WHERE name IN ('clinic_patient_map', 'clinic_meta')"
+    )
+    if synced[0][0] < 2:
+        return []  # never synced with a clinic: no conflict possible
     rows = store.query("SELECT version FROM patients WHERE id = ?", (patient_id,))
     if not rows:
         return []
