@@ -201,6 +201,23 @@ def _base_of(conn: sqlite3.Connection, ids: _Ids, pid: int, version: int) -> str
 
 # -- push ------------------------------------------------------------------------------------
 
+NOT_ON_CLINIC = (
+    "the clinic database does not hold patients yet (its schema predates them, or this login"
+    " may not read them): patients were not synced. Its administrator updates it with"
+    " `itp sync --clinic URL --setup` on the admin login and grants the roles again"
+    " (docs/clinic.md, Setting up a clinic)"
+)
+
+
+def on_clinic(conn: PgConn) -> bool:
+    """Whether the clinic has the patients table and this login may read it."""
+    row = conn.execute(
+        "SELECT has_table_privilege(current_user, c.oid, 'SELECT') FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = 'itp' AND c.relname = 'patient_rows'"
+    ).fetchone()
+    return row is not None and bool(row[0])
+
 
 def push(store: Store, conn: PgConn, origin: str, report: SyncReport) -> None:
     with conn.transaction():

@@ -181,11 +181,12 @@ def mirror(
                             )
                         ),
                     )
-            say("patients")
-            from programmer.clinic.sync import SyncReport
+            if patients_sync.on_clinic(conn):  # an older clinic schema: none to show
+                say("patients")
+                from programmer.clinic.sync import SyncReport
 
-            patients_sync.pull(store, None, conn, local_state.ensure(store, heads=False),
-                               SyncReport("review"))  # fmt: skip
+                patients_sync.pull(store, None, conn, local_state.ensure(store, heads=False),
+                                   SyncReport("review"))  # fmt: skip
             serials = [str(r[0]) for r in store.query("SELECT serial FROM pumps")]
         finally:
             store.close()

@@ -104,8 +104,11 @@ def sync(
         _push_owned(store, trail.sealer, conn, origin, report)
         _pull_owned(store, conn, origin, report)
         say("patients")
-        patients_sync.push(store, conn, origin, report)
-        patients_sync.pull(store, trail, conn, origin, report)
+        if patients_sync.on_clinic(conn):
+            patients_sync.push(store, conn, origin, report)
+            patients_sync.pull(store, trail, conn, origin, report)
+        else:
+            report.notes.append(patients_sync.NOT_ON_CLINIC)
         say("audit trail")
         _push_audit(store, conn, origin, report, audit_batch)
     except psycopg.Error as exc:

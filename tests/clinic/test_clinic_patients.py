@@ -241,3 +241,25 @@ def test_the_review_copy_holds_every_programmers_patients(clinic: Clinic, tmp_pa
     finally:
         assert copy.pending is not None
         copy.pending.close()
+
+
+def test_a_clinic_without_the_patients_table_still_syncs_and_reviews(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    """A clinic database set up before patients were synced: the rest syncs, the report
+    says why patients did not, and the review opens (with no patients)."""
+    from programmer.clinic.review import mirror
+
+    with clinic.admin() as conn:
+        conn.execute("DROP TABLE itp.patient_rows")
+    a, ka = _programmer(tmp_path, "a", "ITP40-000001")
+    _record_a_course(a, ka)
+    report = _sync(a, ka, clinic)
+    assert report.pushed.get("audit", 0) > 0
+    assert any("does not hold patients yet" in n for n in report.notes), report.notes
+    out = tmp_path / "review"
+    out.mkdir()
+    copy = mirror(parse_url(clinic.review_url), out, lazy=True)
+    assert copy.pending is not None
+    copy.pending.close()
+    assert _dump(copy.db)["patients"] == []
