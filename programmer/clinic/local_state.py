@@ -15,6 +15,7 @@ import sqlite3
 import uuid
 from typing import Any
 
+from programmer.clinic import patients_sync
 from programmer.clinic.tables import HISTORY
 from programmer.store import Store
 
@@ -84,6 +85,7 @@ def ensure(store: Store, *, heads: bool = True) -> str:
     with store.write() as conn:
         for statement in LOCAL_DDL:
             conn.execute(statement)
+        patients_sync.ensure_local(conn)
         if heads:
             _head_triggers(conn)
         row = conn.execute("SELECT value FROM clinic_meta WHERE key = 'programmer_id'").fetchone()

@@ -27,21 +27,25 @@ SELECT (refused otherwise, so a writable login is never used for review by mista
 from __future__ import annotations
 
 import json
+import sqlite3
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from programmer.clinic import local_state
+from programmer.clinic import local_state, patients_sync, pgtext
 from programmer.clinic.connection import ClinicUrl, connect
 from programmer.clinic.errors import ClinicError
 from programmer.clinic.tables import ACCOUNTS, OWNED
-from programmer.store import open_store
+from programmer.store import StoreError, open_store
 from programmer.store.audit_chain import FIELDS
 from programmer.store.audit_key import create_key
+from programmer.store.review import fill_on_demand
 from programmer.store.seals import SEALED, Sealer
 
 PAGE = 50_000
@@ -54,6 +58,7 @@ class ReviewCopy:
     programmer: str | None  # whose trail is in `audit`
     label: str | None
     key: Path  # the key the copy's rows are sealed with: open the copy with it
+    pending: LazyHistory | None = None  # lazy: fetches each pump's history when first read
 
 
 _HISTORY_COLS = {
@@ -100,8 +105,11 @@ def _copy(conn: psycopg.Connection[Any], query: str, params: tuple[Any, ...] = (
 
 def mirror(
     url: ClinicUrl, folder: Path | None = None, *, programmer: str | None = None,
-    progress: Progress | None = None,
+    progress: Progress | None = None, lazy: bool = False,
 ) -> ReviewCopy:  # fmt: skip
+    """The read-only review copy. `lazy`: without the pump histories, each fetched from the
+    clinic when a query first reads it (the window opens on accounts, pumps, visits and the
+    audit trail; `open_for_review` of the copy in this process fetches on demand)."""
     say = progress or (lambda _: None)
     where = folder or Path(tempfile.mkdtemp(prefix="itp-clinic-review-"))
     db = where / "clinic-review.sqlite3"
@@ -136,22 +144,9 @@ def mirror(
                     _insert("pumps", _PUMP_COLS, sealed=False),
                     _copy(conn, f"SELECT {', '.join(_PUMP_COLS)} FROM itp.pumps"),
                 )
-                say("pump history")
-                for table, columns in _HISTORY_COLS.items():
-                    key = columns[1]
-                    lconn.executemany(
-                        _insert(table, columns, sealed=True),
-                        _with_seals(
-                            sealer,
-                            table,
-                            columns,
-                            _copy(
-                                conn,
-                                f"SELECT {', '.join(columns)} FROM itp.{table}"
-                                f" ORDER BY pump_serial, {key}",
-                            ),
-                        ),
-                    )
+                if not lazy:
+                    say("pump history")
+                    _copy_history(conn, lconn, sealer, None)
                 say("visits, prescriptions, refills")
                 _owned(conn, lconn, sealer)
                 label = None
@@ -176,17 +171,108 @@ def mirror(
                     lconn.execute("INSERT INTO meta VALUES ('audit_key_id', ?)", (key_id,))
                     lconn.executemany(
                         f"INSERT INTO audit ({', '.join(FIELDS)}) VALUES ({', '.join('?' * len(FIELDS))})",
-                        _copy(
-                            conn,
-                            f"SELECT {', '.join(FIELDS)} FROM itp.audit WHERE origin = %s"
-                            " ORDER BY seq",
-                            (programmer,),
+                        (
+                            pgtext.decode_row(r[:-1], bool(r[-1]))
+                            for r in _copy(
+                                conn,
+                                f"SELECT {', '.join(FIELDS)}, nul_escaped FROM itp.audit"
+                                " WHERE origin = %s ORDER BY seq",
+                                (programmer,),
+                            )
                         ),
                     )
+            if patients_sync.on_clinic(conn):  # an older clinic schema: none to show
+                say("patients")
+                from programmer.clinic.sync import SyncReport
+
+                patients_sync.pull(store, None, conn, local_state.ensure(store, heads=False),
+                                   SyncReport("review"))  # fmt: skip
+            serials = [str(r[0]) for r in store.query("SELECT serial FROM pumps")]
         finally:
             store.close()
-    db.chmod(0o400)
-    return ReviewCopy(db, programmer, label, key_path)
+    # One self-contained file (no -wal to miss): the review opens it with no warning.
+    with closing(sqlite3.connect(db, isolation_level=None)) as settle:
+        settle.execute("PRAGMA journal_mode = DELETE")
+    pending = None
+    if lazy:
+        pending = LazyHistory(url, db, sealer, serials)
+        fill_on_demand(db, pending)
+    db.chmod(0o400)  # the writer of LazyHistory opened it before
+    return ReviewCopy(db, programmer, label, key_path, pending)
+
+
+def _copy_history(
+    conn: psycopg.Connection[Any], lconn: sqlite3.Connection, sealer: Sealer, serial: str | None
+) -> int:
+    """The clinic's history of one pump (or of all) into the copy, sealed; rows copied."""
+    n = 0
+    for table, columns in _HISTORY_COLS.items():
+        where = "" if serial is None else " WHERE pump_serial = %s"
+        rows = _copy(
+            conn,
+            f"SELECT {', '.join(columns)} FROM itp.{table}{where} ORDER BY pump_serial, {columns[1]}",
+            () if serial is None else (serial,),
+        )
+        cursor = lconn.executemany(
+            _insert(table, columns, sealed=True), _with_seals(sealer, table, columns, rows)
+        )
+        n += max(cursor.rowcount, 0)
+    return n
+
+
+class LazyHistory:
+    """Fetches a pump's history from the clinic into the review copy the first time a
+    query reads `pump_events` or `infusion_hours` with that pump's serial among its
+    parameters (a query naming no known pump fetches every pump still missing: never a
+    partial history on screen). One pump at a time, each in one local transaction."""
+
+    def __init__(self, url: ClinicUrl, db: Path, sealer: Sealer, serials: Iterable[str]) -> None:
+        self._url, self._sealer = url, sealer
+        self._pumps = frozenset(serials)
+        self._left = set(self._pumps)
+        self._lock = threading.Lock()
+        self._writer = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+        self._conn: psycopg.Connection[Any] | None = None
+        self.fetched: list[str] = []  # in order, for tests and the benchmark
+
+    def __call__(self, sql: str, params: Any) -> None:
+        if not self._left:
+            return
+        low = sql.lower()
+        if "pump_events" not in low and "infusion_hours" not in low:
+            return
+        values = params.values() if isinstance(params, dict) else params
+        named = {v for v in values if isinstance(v, str) and v in self._pumps}
+        with self._lock:
+            for serial in sorted((named or self._left) & self._left):
+                self._fetch(serial)
+
+    def _fetch(self, serial: str) -> None:
+        try:
+            if self._conn is None or self._conn.closed:
+                self._conn = connect(self._url)
+                self._conn.read_only = True
+                _check_read_only(self._conn)
+            self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                _copy_history(self._conn, self._writer, self._sealer, serial)
+                self._writer.execute("COMMIT")
+            except BaseException:
+                self._writer.execute("ROLLBACK")
+                raise
+        except (psycopg.Error, ClinicError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StoreError(
+                f"the history of pump {serial} could not be read from the clinic ({first});"
+                " nothing of it is shown: try again when the clinic can be reached"
+            ) from exc
+        self._left.discard(serial)
+        self.fetched.append(serial)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._writer.close()
 
 
 def _owned(conn: psycopg.Connection[Any], lconn: Any, sealer: Sealer) -> None:

@@ -39,6 +39,8 @@ DDL = (
         account text, role text, pump_serial text, before text, after text,
         reason text, outcome text, prev_mac text NOT NULL, mac text NOT NULL,
         PRIMARY KEY (origin, seq))""",
+    # text holding NUL is stored escaped (programmer/clinic/pgtext.py)
+    "ALTER TABLE itp.audit ADD COLUMN IF NOT EXISTS nul_escaped boolean NOT NULL DEFAULT false",
     "CREATE INDEX IF NOT EXISTS audit_by_pump ON itp.audit (pump_serial, ts_s)",
     """CREATE TABLE IF NOT EXISTS itp.audit_checkpoints (
         origin text NOT NULL REFERENCES itp.programmers(id),
@@ -79,6 +81,14 @@ DDL = (
         origin text NOT NULL REFERENCES itp.programmers(id),
         state text NOT NULL, pushed_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (kind, key, version))""",
+    # Patients' rows (programmer/clinic/patients_sync.py), numbered per programmer.
+    """CREATE TABLE IF NOT EXISTS itp.patient_rows (
+        origin text NOT NULL REFERENCES itp.programmers(id),
+        oseq bigint NOT NULL, kind text NOT NULL, local_key text NOT NULL,
+        clinic_key text NOT NULL, content text NOT NULL, sha text NOT NULL,
+        pushed_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (origin, oseq))""",
+    "CREATE INDEX IF NOT EXISTS patient_rows_by_kind ON itp.patient_rows (origin, kind, oseq)",
     """CREATE OR REPLACE FUNCTION itp.refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN RAISE EXCEPTION 'itp.%% is append-only', TG_TABLE_NAME; END $$""",
 )
@@ -91,6 +101,7 @@ APPEND_ONLY = (
     "row_versions",
     "shared_versions",
     "history_conflicts",
+    "patient_rows",
 )
 
 

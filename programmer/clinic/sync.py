@@ -25,7 +25,7 @@ import psycopg
 from psycopg import sql
 
 from programmer.clinic import chain as chainmod
-from programmer.clinic import local_state
+from programmer.clinic import local_state, patients_sync, pgtext
 from programmer.clinic.errors import ClinicDiverged, ClinicError
 from programmer.clinic.merge import merge
 from programmer.clinic.tables import HISTORY, OWNED, SHARED, HistoryTable, OwnedTable, SharedTable
@@ -103,6 +103,12 @@ def sync(
         say("visits, prescriptions, refills")
         _push_owned(store, trail.sealer, conn, origin, report)
         _pull_owned(store, conn, origin, report)
+        say("patients")
+        if patients_sync.on_clinic(conn):
+            patients_sync.push(store, conn, origin, report)
+            patients_sync.pull(store, trail, conn, origin, report)
+        else:
+            report.notes.append(patients_sync.NOT_ON_CLINIC)
         say("audit trail")
         _push_audit(store, conn, origin, report, audit_batch)
     except psycopg.Error as exc:
@@ -982,9 +988,12 @@ def _push_audit(store: Store, conn: PgConn, origin: str, report: SyncReport, bat
                 raise ClinicError(
                     "another sync of this programmer ran at the same time; run the sync again"
                 )
-            with conn.cursor().copy(f"COPY itp.audit (origin, {_AUDIT_COLS}) FROM STDIN") as copy:
+            with conn.cursor().copy(
+                f"COPY itp.audit (origin, {_AUDIT_COLS}, nul_escaped) FROM STDIN"
+            ) as copy:
                 for row in rows:
-                    copy.write_row((origin, *row))
+                    stored, escaped = pgtext.encode_row(row)
+                    copy.write_row((origin, *stored, escaped))
             conn.execute(
                 "INSERT INTO itp.audit_checkpoints (origin, seq, mac, chain) VALUES (%s, %s, %s, %s)",
                 (origin, upto, rows[-1][12], value),

@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 
 from programmer.clinic import chain as chainmod
+from programmer.clinic import pgtext
 from programmer.store.audit_chain import FIELDS, GENESIS_MAC, Mac
 
 PAGE = 20_000
@@ -75,10 +76,12 @@ def verify_one(
     cols = ", ".join(FIELDS)
     while True:
         with conn.cursor() as cur:
-            rows = cur.execute(
-                f"SELECT {cols} FROM itp.audit WHERE origin = %s AND seq > %s ORDER BY seq LIMIT %s",
+            raw = cur.execute(
+                f"SELECT {cols}, nul_escaped FROM itp.audit WHERE origin = %s AND seq > %s"
+                " ORDER BY seq LIMIT %s",
                 (origin, after, PAGE),
             ).fetchall()
+        rows = [pgtext.decode_row(r[:-1], bool(r[-1])) for r in raw]
         if not rows:
             break
         for row in rows:

@@ -11,7 +11,7 @@ import os
 import sqlite3
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,9 @@ class Store:
         self.read_only = False  # opened with mode=ro: nothing can be written here
         self.immutable = False  # a copy opened with immutable=1 (offline review)
         self.review_warnings: list[Any] = []  # review.ReviewWarning, for the app to show
+        # A review copy filled on demand (the clinic's): called with each query before it
+        # runs, so rows the copy does not hold yet are fetched first (review.fill_on_demand).
+        self.on_demand: Callable[[str, Any], None] | None = None
         # The GUI thread and the device worker share this one connection: every
         # transaction and query holds the lock, so they never interleave.
         self.lock = threading.RLock()
@@ -121,6 +124,8 @@ class Store:
             raise translate(exc, self.where) from exc
 
     def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[Any]:
+        if self.on_demand is not None:
+            self.on_demand(sql, params)
         with self.lock, translated(self.where):
             return self.conn.execute(sql, params).fetchall()
 

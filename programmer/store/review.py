@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -43,6 +44,17 @@ class ReviewWarning:
     kind: str  # maybe_missing_wal
     title: str
     message: str
+
+
+OnDemand = Callable[[str, Any], None]
+_ON_DEMAND: dict[str, OnDemand] = {}
+
+
+def fill_on_demand(path: Path, fetch: OnDemand) -> None:
+    """`path` is a review copy still being filled (the clinic's, programmer/clinic/review.py):
+    `open_for_review` then opens it read-only but not immutable (rows arrive while it is
+    open) and gives each query to `fetch` first, which fetches what the query needs."""
+    _ON_DEMAND[str(path.resolve())] = fetch
 
 
 def open_for_review(path: str | Path, *, clock: Clock = system_clock) -> Store:
@@ -82,6 +94,8 @@ def open_for_review(path: str | Path, *, clock: Clock = system_clock) -> Store:
                     "--out FILE` are always complete.",
                 )
             )
+    fetch = _ON_DEMAND.get(str(db_path.resolve()))
+    live = live or fetch is not None
     uri = db_path.resolve().as_uri() + ("?mode=ro" if live else "?mode=ro&immutable=1")
     try:
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
@@ -91,6 +105,7 @@ def open_for_review(path: str | Path, *, clock: Clock = system_clock) -> Store:
     store.read_only = True
     store.immutable = not live
     store.review_warnings = warnings
+    store.on_demand = fetch
     try:
         conn.execute("PRAGMA query_only = ON")
         conn.execute("PRAGMA trusted_schema = OFF")

@@ -61,3 +61,47 @@ def test_review_copy_holds_every_programmers_records_and_is_read_only(
 def test_review_refuses_a_login_that_can_write(clinic: Clinic, tmp_path: Path) -> None:
     with pytest.raises(ClinicError, match="read-only review login"):
         mirror(parse_url(clinic.sync_url), tmp_path)
+
+
+def test_lazy_review_fetches_a_pumps_history_when_it_is_first_read(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    """The window opens on pumps, visits and the trail; each pump's history comes from the
+    clinic the first time something reads it, whole, sealed like the rest of the copy."""
+    from programmer.history_series import load_history
+    from programmer.store.review import open_for_review
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    db_a, key_a, _ = make_visit_db(a)
+    db_b, key_b, _ = make_visit_db(b, serial="ITP40-000002")
+    run_sync(db_a, key_a, parse_url(clinic.sync_url))
+    run_sync(db_b, key_b, parse_url(clinic.sync_url))
+    with open_store(db_b, create=False) as mine:
+        one = ("ITP40-000002",)
+        want_hours = mine.query("SELECT count(*) FROM infusion_hours WHERE pump_serial = ?", one)
+        want_events = mine.query("SELECT count(*) FROM pump_events WHERE pump_serial = ?", one)
+    out = tmp_path / "review"
+    out.mkdir()
+    copy = mirror(parse_url(clinic.review_url), out, lazy=True)
+    assert copy.pending is not None
+    try:
+        store = open_for_review(copy.db)
+        assert store.review_warnings == []  # a whole file: nothing to warn about
+        trail = AuditTrail.open(store, copy.key)
+        records = Records(store, trail)
+        assert store.query("SELECT count(*) FROM visits")[0][0] == 2
+        assert copy.pending.fetched == []  # nothing of the histories before it is read
+        history = load_history(records, "ITP40-000002")
+        assert copy.pending.fetched == ["ITP40-000002"]
+        assert sum(v is not None for v in history.hour_volume_nl) == want_hours[0][0]
+        assert len(records.events("ITP40-000002")) == want_events[0][0] > 0
+        assert copy.pending.fetched == ["ITP40-000002"]  # once
+        assert list(trail.sealer.problems(store.conn)) == []
+        # a query naming no pump gets every pump's history first
+        assert store.query("SELECT count(DISTINCT pump_serial) FROM pump_events")[0][0] == 2
+        assert sorted(copy.pending.fetched) == ["ITP40-000001", "ITP40-000002"]
+        store.close()
+    finally:
+        copy.pending.close()

@@ -16,9 +16,11 @@ def open_clinic_review(url: str, programmer: str | None) -> tuple[Path, Path] | 
     """(the read-only review copy of the clinic's records, a key file for opening it), or
     None with the reason on stderr. The key is the copy's own, made with it (its rows are
     sealed with it): the reviewer does not hold the programmers' keys (the audit screen's
-    verify says so); every chain is checked with `itp audit verify --clinic URL`."""
+    verify says so); every chain is checked with `itp audit verify --clinic URL`.
+    Lazy: the window opens before the pump histories are copied; each pump's comes from
+    the clinic when a screen first reads it (programmer/clinic/review.py)."""
     try:
-        copy = mirror(parse_url(url), programmer=programmer)
+        copy = mirror(parse_url(url), programmer=programmer, lazy=True)
     except (ClinicError, StoreError, AuditKeyError) as exc:
         sys.stderr.write(f"itp: {exc}\n")
         return None

@@ -7,6 +7,8 @@ a hard stop. A constant-flow pump is never "connected": it is refilled from here
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from programmer.clinic.patients_sync import patient_conflicts
 from programmer.formatting import volume_rate_text, volume_text
 from programmer.patients import report, timeline
 from programmer.patients.access import PatientAction, may
@@ -37,8 +40,21 @@ from ui.patients.forms import NewPatientDialog, NewPumpDialog, ReplacePumpDialog
 from ui.patients.list_model import PatientListModel
 from ui.patients.timeline_chart import TimelineChart
 from ui.pump_text import pump_text
-from ui.timefmt import day_text, stored_day, stored_text
+from ui.style import WARNING
+from ui.timefmt import computer_text, day_text, stored_day, stored_text
 from ui.widgets import Banner
+
+_INDICATION = {
+    "spasticity-spinal": "spasticity of spinal origin",
+    "spasticity-cerebral": "spasticity of cerebral origin",
+    "pain-cancer": "cancer pain",
+    "pain-noncancer": "non-cancer pain",
+}
+
+
+def _seconds(utc: str) -> int:
+    """A stored UTC time ("...Z") as seconds."""
+    return int(datetime.fromisoformat(utc.replace("Z", "+00:00")).timestamp())
 
 
 class PatientsPage(QWidget):
@@ -85,6 +101,10 @@ class PatientsPage(QWidget):
         self.details.setObjectName("patient_details")
         self.details.setWordWrap(True)
         rv.addWidget(self.details)
+        # Two offline edits of these details on two programmers (docs/clinic.md)
+        self.conflict = Banner("", WARNING, "patient_conflict")
+        self.conflict.hide()
+        rv.addWidget(self.conflict)
         rv.addWidget(QLabel("Pumps over time"))
         self.pumps = QTableWidget(0, 6)
         self.pumps.setObjectName("pump_table")
@@ -190,6 +210,21 @@ class PatientsPage(QWidget):
             return None
         return next((p for p in self.patients.pumps(me, self.current.id) if p.current), None)
 
+    def _show_conflict(self, p: Patient) -> None:
+        others = patient_conflicts(self.state.store, p.id)
+        self.conflict.setVisible(bool(others))
+        if others:
+            lines = [
+                f"{computer_text(_seconds(at))} by {by}: {name}, born {dob}, "
+                f"{_INDICATION.get(indication, indication) or 'indication not recorded'}"
+                + (f"; notes: {notes.rstrip('.')}." if notes else ".")
+                for _, name, dob, indication, notes, at, by in others
+            ]
+            self.conflict.setText(
+                "TWO EDITS MADE OFFLINE on different programmers: the newer is shown above; "
+                "the other was " + " / ".join(lines) + " Edit the details to settle them."
+            )
+
     def show_patient(self, patient_id: int) -> None:
         me = self.state.principal
         assert me is not None
@@ -201,6 +236,7 @@ class PatientsPage(QWidget):
             f"version {p.version} ({stored_day(p.updated_at)}, {p.updated_by}). {p.notes}"
         )
         self.details.setToolTip(f"Details changed {stored_text(p.updated_at)} by {p.updated_by}")
+        self._show_conflict(p)
         pumps = self.patients.pumps(me, p.id)
         self.pumps.setRowCount(len(pumps))
         self.pumps.setToolTip(
