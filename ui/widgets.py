@@ -20,6 +20,16 @@ def fit_to_screen(window: QWidget, width: int, height: int) -> None:
     window.resize(max(width, 320), max(height, 240))
 
 
+class FillsItsArea(QWidget):
+    """The contents of a scroll area that fills the viewport when there is room and scrolls
+    at its minimum size when there is not. (A wrapped label makes a layout height-for-width,
+    and QScrollArea then sizes the contents to their preferred height: a page scrolled
+    although it fits.)"""
+
+    def hasHeightForWidth(self) -> bool:
+        return False
+
+
 class Banner(QLabel):
     """A line that cannot be missed: pump stopped, critical alarm, uncertain, demo key, offline."""
 

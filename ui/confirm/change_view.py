@@ -94,6 +94,13 @@ class ChangeView(QWidget):
         self.change = DrugChangeLabel("confirm_daily_change")
         self.change.setMinimumWidth(180)
         row.addWidget(self.change, 1, alignment=Qt.AlignmentFlag.AlignTop)
+        self._row = row
+
+    def take_change(self) -> DrugChangeLabel:
+        """The headline, out of this view: to stand beside Send, outside a scroll area."""
+        self._row.removeWidget(self.change)
+        self.change.setMinimumWidth(0)
+        return self.change
 
     def rows(self) -> list[list[str]]:
         """The table as text (for tests and the report)."""

@@ -16,6 +16,7 @@ from PySide6.QtGui import QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -33,7 +34,7 @@ from ui.confirm.change_view import ChangeView
 from ui.fields import field_text
 from ui.inputs import guard_inputs
 from ui.style import CRITICAL, OK, STYLE, WARNING
-from ui.widgets import fit_to_screen
+from ui.widgets import FillsItsArea, fit_to_screen
 
 STEPS = [("stage", "Stage"), ("verify", "Verify"), ("commit", "Commit"), ("read back", "Read back")]
 OUTCOME = {
@@ -124,6 +125,7 @@ class ConfirmDialog(QDialog):
             + (f" · signed in: {state.principal.name}" if state.principal else "")
         )
         who.setProperty("role", "muted")
+        who.setWordWrap(True)
         head_row = QHBoxLayout()
         head_row.addWidget(heading)
         head_row.addSpacing(16)
@@ -134,10 +136,23 @@ class ConfirmDialog(QDialog):
         self.status.setWordWrap(True)
         outer.addWidget(self.status)
 
+        # The before/after view and the findings scroll when the screen is small (scale 2
+        # on 1024x768); the headline change, the password, Send and the progress stay in view.
+        self.body_area = QScrollArea()
+        self.body_area.setObjectName("confirm_body")
+        self.body_area.setWidgetResizable(True)
+        self.body_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.body_area.setMinimumHeight(40)
+        body = FillsItsArea()
+        body_box = QVBoxLayout(body)
+        body_box.setContentsMargins(0, 0, 0, 0)
+        self.body_area.setWidget(body)
+        outer.addWidget(self.body_area, 1)
+
         self.view = ChangeView()
         self.changes = self.view.table
-        self.change = self.view.change
-        outer.addWidget(self.view, 3)
+        self.change = self.view.take_change()  # beside Send, outside the scroll area
+        body_box.addWidget(self.view, 3)
 
         self.findings_area = QScrollArea()
         self.findings_area.setWidgetResizable(True)
@@ -145,7 +160,7 @@ class ConfirmDialog(QDialog):
         self.findings_widget = QWidget()
         self.findings_box = QVBoxLayout(self.findings_widget)
         self.findings_area.setWidget(self.findings_widget)
-        outer.addWidget(self.findings_area, 2)
+        body_box.addWidget(self.findings_area, 2)
         over_row = QHBoxLayout()
         self.recheck = QPushButton("Check again with these overrides")
         self.recheck.setObjectName("recheck")
@@ -156,7 +171,8 @@ class ConfirmDialog(QDialog):
         self.override_error.setStyleSheet(f"color: {CRITICAL}; font-weight: 600;")
         over_row.addWidget(self.recheck)
         over_row.addWidget(self.override_error, 1)
-        outer.addLayout(over_row)
+        body_box.addLayout(over_row)
+        outer.addWidget(self.change)
 
         send_row = QHBoxLayout()
         self.password = QLineEdit()

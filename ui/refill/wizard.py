@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -51,7 +52,7 @@ from ui.numbers import clinical_percent, clinical_volume
 from ui.style import CRITICAL, OK, WARNING
 from ui.therapy.widgets import mark
 from ui.timefmt import local_text
-from ui.widgets import Card
+from ui.widgets import Card, FillsItsArea
 
 STEPS = ["Pump now", "Drawn out", "Drug", "Injected", "Catheter and bolus", "Confirm", "Summary"]
 CONFIRM, SUMMARY = 5, 6
@@ -87,6 +88,8 @@ def suggested_unit(text: str) -> str | None:
 
 
 class RefillPage(QWidget):
+    scrolls_itself = True  # each step scrolls; Back, Next and Send stay in view
+
     def __init__(self, state: AppState) -> None:
         super().__init__()
         guard_inputs()  # no wheel or arrow key changes a drop-down unseen
@@ -102,6 +105,7 @@ class RefillPage(QWidget):
         self.step_label = QLabel()
         self.step_label.setProperty("role", "title")
         self.step_label.setObjectName("refill_step")
+        self.step_label.setWordWrap(True)
         outer.addWidget(self.step_label)
         self.stack = QStackedWidget()
         outer.addWidget(self.stack, 1)
@@ -254,11 +258,25 @@ class RefillPage(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(findings_widget)
+        # The view and the findings scroll on a small screen; the change per drug, the
+        # password and Send stay in view (scale 2 on 1024x768).
+        body = FillsItsArea()
+        bl = QVBoxLayout(body)
+        bl.setContentsMargins(0, 0, 0, 0)
+        change = self.view.take_change()
+        bl.addWidget(self.view, 3)
+        bl.addWidget(scroll, 2)
+        body_area = QScrollArea()
+        body_area.setObjectName("refill_confirm_body")
+        body_area.setWidgetResizable(True)
+        body_area.setFrameShape(QFrame.Shape.NoFrame)
+        body_area.setMinimumHeight(40)
+        body_area.setWidget(body)
         confirm = QWidget()
         cl = QVBoxLayout(confirm)
         cl.setContentsMargins(0, 0, 0, 0)
-        cl.addWidget(self.view, 3)
-        cl.addWidget(scroll, 2)
+        cl.addWidget(body_area, 1)
+        cl.addWidget(change)
         cl.addLayout(send_row)
         cl.addWidget(self.progress)
         self.stack.addWidget(confirm)

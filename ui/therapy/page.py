@@ -53,6 +53,7 @@ from ui.style import CRITICAL, INFO, OK, WARNING
 from ui.therapy.chart import ProfileChart
 from ui.therapy.model import TherapyModel, severity_rank, split_quantity
 from ui.therapy.widgets import SEVERITY_COLOUR, FieldMessage, QuantityField, findings_text, mark
+from ui.widgets import FillsItsArea
 
 COL_DAY, COL_START, COL_AMOUNT, COL_UNIT, COL_RUNS, COL_CHECK = range(6)
 ROW_TINT = {"hard": "#fde7e9", "soft": "#fff4ce", "info": "#e8f0fe"}
@@ -124,6 +125,8 @@ class _DrugRow(QWidget):
 
 
 class TherapyPage(QWidget):
+    scrolls_itself = True  # the main window adds no scroll area: Send stays in view
+
     def __init__(self, state: AppState) -> None:
         super().__init__()
         self.setObjectName("therapy_page")
@@ -135,7 +138,7 @@ class TherapyPage(QWidget):
         self._drug_rows: list[_DrugRow] = []
 
         outer = QVBoxLayout(self)
-        outer.setContentsMargins(6, 6, 6, 6)
+        outer.setContentsMargins(4, 4, 4, 4)
         top = QHBoxLayout()
         title = QLabel("Therapy editor")
         title.setProperty("role", "title")
@@ -143,8 +146,7 @@ class TherapyPage(QWidget):
         self.verdict.setObjectName("therapy_verdict")
         self.verdict.setWordWrap(True)
         top.addWidget(title)
-        top.addSpacing(16)
-        top.addWidget(self.verdict, 1)
+        top.addStretch(1)
         outer.addLayout(top)
         self.role_note = QLabel()
         self.role_note.setObjectName("therapy_role_note")
@@ -155,11 +157,30 @@ class TherapyPage(QWidget):
         self.role_note.setVisible(False)
         outer.addWidget(self.role_note)
 
+        # The form and the chart scroll together when the screen is small (scale 2 on
+        # 1024x768); the title, the role notice and the action bar (the % change, Send)
+        # stay outside the scroll area, always on screen.
+        content = QWidget()
+        content.setObjectName("therapy_content")
+        fills = QVBoxLayout(content)
+        fills.setContentsMargins(0, 0, 0, 0)
+        inner = FillsItsArea()
+        fills.addWidget(inner)
+        column = QVBoxLayout(inner)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addLayout(self._build_tools())
         body = QHBoxLayout()
-        outer.addLayout(body, 1)
+        column.addLayout(body, 1)
         body.addWidget(self._build_form(), 6)
         body.addLayout(self._build_right(), 5)
-        outer.addLayout(self._build_buttons())
+        self.body_area = QScrollArea()
+        self.body_area.setObjectName("therapy_body")
+        self.body_area.setWidgetResizable(True)
+        self.body_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.body_area.setWidget(content)
+        self.body_area.setMinimumHeight(40)
+        outer.addWidget(self.body_area, 1)
+        outer.addWidget(self._build_action_bar())
 
         self.model.sig_changed.connect(self.refresh)
         self.model.undo_stack.canUndoChanged.connect(self.undo_button.setEnabled)
@@ -374,14 +395,9 @@ class TherapyPage(QWidget):
         heading = QLabel("Per day")
         heading.setProperty("role", "muted")
         self.change = DrugChangeLabel("daily_change")
-        change_heading = QLabel("Daily dose vs the pump")
-        change_heading.setProperty("role", "muted")
-        # Side by side when there is room; one above the other is what fits 1024x768.
         self.totals.setWordWrap(True)
         grid.addWidget(heading, 0, 0)
         grid.addWidget(self.totals, 1, 0)
-        grid.addWidget(change_heading, 2, 0, alignment=Qt.AlignmentFlag.AlignRight)
-        grid.addWidget(self.change, 3, 0)
         right.addWidget(totals)
         self.chart = ProfileChart()
         self.chart.setMinimumHeight(170)
@@ -394,7 +410,35 @@ class TherapyPage(QWidget):
         right.addWidget(self.findings, 1)
         return right
 
-    def _build_buttons(self) -> QHBoxLayout:
+    def _build_action_bar(self) -> QFrame:
+        """The % change per drug and Send: outside the scroll area, never scrolled away."""
+        bar = QFrame()
+        bar.setObjectName("therapy_action_bar")
+        grid = QGridLayout(bar)
+        grid.setContentsMargins(0, 4, 0, 0)
+        self.file_message = QLabel()
+        self.file_message.setObjectName("file_message")
+        self.file_message.setWordWrap(True)
+        self.file_message.setVisible(False)
+        self.send_button = QPushButton("Review and send…")
+        self.send_button.setObjectName("review_and_send")
+        self.send_button.setProperty("role", "primary")
+        self.send_button.setStyleSheet(DISABLED_PRIMARY)
+        self.send_button.clicked.connect(self.review_and_send)
+        self.change.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        # The verdict on its own line (it wraps), then the daily dose change per drug
+        # against the pump beside Send: this fits 512 px (scale 2 on 1024x768).
+        self.change.setAccessibleDescription("daily dose vs the pump")
+        grid.addWidget(self.verdict, 0, 0, 1, 2)
+        grid.addWidget(self.change, 1, 0)
+        grid.addWidget(self.send_button, 1, 1, Qt.AlignmentFlag.AlignRight)
+        grid.addWidget(self.file_message, 2, 0, 1, 2)
+        grid.setColumnStretch(0, 1)
+        grid.setVerticalSpacing(2)
+        return bar
+
+    def _build_tools(self) -> QHBoxLayout:
+        """From the pump, files, undo: at the top of the scrolled form."""
         row = QHBoxLayout()
         self.from_pump_button = QPushButton("From the pump")
         self.from_pump_button.setToolTip("Start again from the therapy the pump holds")
@@ -416,18 +460,9 @@ class TherapyPage(QWidget):
         self.redo_button.setToolTip("Ctrl+Shift+Z")
         self.redo_button.setEnabled(False)
         self.redo_button.clicked.connect(self.model.undo_stack.redo)
-        self.file_message = QLabel()
-        self.file_message.setObjectName("file_message")
-        self.file_message.setWordWrap(True)
-        self.send_button = QPushButton("Review and send…")
-        self.send_button.setObjectName("review_and_send")
-        self.send_button.setProperty("role", "primary")
-        self.send_button.setStyleSheet(DISABLED_PRIMARY)
-        self.send_button.clicked.connect(self.review_and_send)
         for b in (self.from_pump_button, self.open_button, self.save_button, self.undo_button, self.redo_button):  # fmt: skip
             row.addWidget(b)
-        row.addWidget(self.file_message, 1)
-        row.addWidget(self.send_button)
+        row.addStretch(1)
         undo = QShortcut(QKeySequence.StandardKey.Undo, self)
         undo.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         undo.activated.connect(self.model.undo_stack.undo)
@@ -441,7 +476,7 @@ class TherapyPage(QWidget):
     def _user_changed(self) -> None:
         if self.state.principal is None:
             self.model.reset()  # a prescription is patient data: not left for the next user
-            self.file_message.clear()
+            self._file_note("", OK)
         self.refresh()
 
     def _pump_changed(self) -> None:
@@ -507,6 +542,7 @@ class TherapyPage(QWidget):
 
     def _file_note(self, text: str, colour: str) -> None:
         self.file_message.setText(text)
+        self.file_message.setVisible(bool(text))
         self.file_message.setStyleSheet(f"color: {colour}; font-weight: 600;")
 
     # --- edits from the widgets -------------------------------------------------------------
