@@ -134,7 +134,6 @@ class ConfirmDialog(QDialog):
         self.status = QLabel("Planning against the pump as it is now…")
         self.status.setObjectName("confirm_status")
         self.status.setWordWrap(True)
-        outer.addWidget(self.status)
 
         # The before/after view and the findings scroll when the screen is small (scale 2
         # on 1024x768); the headline change, the password, Send and the progress stay in view.
@@ -148,10 +147,12 @@ class ConfirmDialog(QDialog):
         body_box.setContentsMargins(0, 0, 0, 0)
         self.body_area.setWidget(body)
         outer.addWidget(self.body_area, 1)
+        body_box.addWidget(self.status)  # wraps: in the scroll area, never clipped
 
         self.view = ChangeView()
         self.changes = self.view.table
         self.change = self.view.take_change()  # beside Send, outside the scroll area
+        self.change.setWordWrap(False)  # one line per drug: a wrapped label can be clipped
         body_box.addWidget(self.view, 3)
 
         self.findings_area = QScrollArea()

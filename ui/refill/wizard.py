@@ -102,6 +102,7 @@ class RefillPage(QWidget):
         self._overrides: list[OverrideRow] = []
         self._sending = False
         outer = QVBoxLayout(self)
+        outer.setContentsMargins(4, 4, 4, 4)
         self.step_label = QLabel()
         self.step_label.setProperty("role", "title")
         self.step_label.setObjectName("refill_step")
@@ -113,7 +114,17 @@ class RefillPage(QWidget):
         self.step_problem.setObjectName("refill_step_problem")
         self.step_problem.setWordWrap(True)
         self.step_problem.setStyleSheet(f"color: {CRITICAL}; font-weight: 600;")
-        outer.addWidget(self.step_problem)
+        # A long list scrolls in a few lines instead of pushing Next (or the window) off
+        # the screen at scale 2.
+        self.problem_area = QScrollArea()
+        self.problem_area.setObjectName("refill_step_problem_area")
+        self.problem_area.setWidgetResizable(True)
+        self.problem_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.problem_area.setWidget(self.step_problem)
+        self.problem_area.setMaximumHeight(5 * self.fontMetrics().lineSpacing())
+        self.step_problem.setVisible(False)
+        self.problem_area.setVisible(False)
+        outer.addWidget(self.problem_area)
         nav = QHBoxLayout()
         self.back = QPushButton("Back")
         self.back.setObjectName("refill_back")
@@ -264,13 +275,14 @@ class RefillPage(QWidget):
         bl = QVBoxLayout(body)
         bl.setContentsMargins(0, 0, 0, 0)
         change = self.view.take_change()
+        change.setWordWrap(False)  # one line per drug: a wrapped label can be clipped
         bl.addWidget(self.view, 3)
         bl.addWidget(scroll, 2)
         body_area = QScrollArea()
         body_area.setObjectName("refill_confirm_body")
         body_area.setWidgetResizable(True)
         body_area.setFrameShape(QFrame.Shape.NoFrame)
-        body_area.setMinimumHeight(40)
+        body_area.setMinimumHeight(24)
         body_area.setWidget(body)
         confirm = QWidget()
         cl = QVBoxLayout(confirm)
@@ -539,7 +551,7 @@ class RefillPage(QWidget):
                 out.append(f"{self._field_name(f.field)}: the value typed again is not the same")
             elif f.severity is Severity.HARD:
                 out.append(f"{self._field_name(f.field)}: {f.message}")
-        return out
+        return list(dict.fromkeys(out))  # one line per problem, however many findings say it
 
     @staticmethod
     def _field_name(field: str) -> str:
@@ -561,6 +573,7 @@ class RefillPage(QWidget):
         self.next.setToolTip("\n".join(problems))
         self.step_problem.setText("\n".join(problems))
         self.step_problem.setVisible(bool(problems))
+        self.problem_area.setVisible(bool(problems))
         mark(self.removed, "hard" if index == 1 and problems else None)
         mark(self.added, "hard" if index == 3 and problems else None)
         if p is None:

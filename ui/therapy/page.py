@@ -168,6 +168,7 @@ class TherapyPage(QWidget):
         fills.addWidget(inner)
         column = QVBoxLayout(inner)
         column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.verdict)  # wraps: in the scroll area, never clipped
         column.addLayout(self._build_tools())
         body = QHBoxLayout()
         column.addLayout(body, 1)
@@ -426,13 +427,14 @@ class TherapyPage(QWidget):
         self.send_button.setStyleSheet(DISABLED_PRIMARY)
         self.send_button.clicked.connect(self.review_and_send)
         self.change.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        # The verdict on its own line (it wraps), then the daily dose change per drug
-        # against the pump beside Send: this fits 512 px (scale 2 on 1024x768).
+        # The daily dose change per drug against the pump, one line each (never wrapped:
+        # a wrapped label is clipped when the window is at its smallest), then Send: this
+        # fits 512 px (scale 2 on 1024x768).
         self.change.setAccessibleDescription("daily dose vs the pump")
-        grid.addWidget(self.verdict, 0, 0, 1, 2)
-        grid.addWidget(self.change, 1, 0)
+        self.change.setWordWrap(False)
+        grid.addWidget(self.change, 0, 0, 1, 2)
+        grid.addWidget(self.file_message, 1, 0)
         grid.addWidget(self.send_button, 1, 1, Qt.AlignmentFlag.AlignRight)
-        grid.addWidget(self.file_message, 2, 0, 1, 2)
         grid.setColumnStretch(0, 1)
         grid.setVerticalSpacing(2)
         return bar
