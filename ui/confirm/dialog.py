@@ -34,7 +34,7 @@ from ui.confirm.change_view import ChangeView
 from ui.fields import field_text
 from ui.inputs import guard_inputs
 from ui.style import CRITICAL, OK, STYLE, WARNING
-from ui.widgets import FillsItsArea, fit_to_screen
+from ui.widgets import FillsItsArea, chain_tabs, fit_to_screen
 
 STEPS = [("stage", "Stage"), ("verify", "Verify"), ("commit", "Commit"), ("read back", "Read back")]
 OUTCOME = {
@@ -142,6 +142,7 @@ class ConfirmDialog(QDialog):
         self.body_area.setWidgetResizable(True)
         self.body_area.setFrameShape(QFrame.Shape.NoFrame)
         self.body_area.setMinimumHeight(40)
+        self.body_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes to its fields
         body = FillsItsArea()
         body_box = QVBoxLayout(body)
         body_box.setContentsMargins(0, 0, 0, 0)
@@ -322,6 +323,11 @@ class ConfirmDialog(QDialog):
                 label.setStyleSheet(f"color: {colour};")
                 self.findings_box.addWidget(label)
         self.findings_box.addStretch(1)
+        # Tab as drawn: each finding's fields, then Check again, the password, Send, Cancel.
+        fields: list[QWidget] = [*self._retypes.values()]
+        for o in self._overrides:
+            fields += [o.box, o.reason]
+        chain_tabs(*fields, self.recheck, self.password, self.send_button, self.close_button)
 
     def _retype_row(self, f: Finding, typed: str) -> QWidget:
         """A suspected slip: the value must be typed again (a reason alone never clears it)."""

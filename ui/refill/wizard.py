@@ -52,7 +52,7 @@ from ui.numbers import clinical_percent, clinical_volume
 from ui.style import CRITICAL, OK, WARNING
 from ui.therapy.widgets import mark
 from ui.timefmt import local_text
-from ui.widgets import Card, FillsItsArea
+from ui.widgets import Card, FillsItsArea, chain_tabs, last_focusable
 
 STEPS = ["Pump now", "Drawn out", "Drug", "Injected", "Catheter and bolus", "Confirm", "Summary"]
 CONFIRM, SUMMARY = 5, 6
@@ -120,6 +120,7 @@ class RefillPage(QWidget):
         self.problem_area.setObjectName("refill_step_problem_area")
         self.problem_area.setWidgetResizable(True)
         self.problem_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.problem_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.problem_area.setWidget(self.step_problem)
         self.problem_area.setMaximumHeight(5 * self.fontMetrics().lineSpacing())
         self.step_problem.setVisible(False)
@@ -283,6 +284,7 @@ class RefillPage(QWidget):
         body_area.setWidgetResizable(True)
         body_area.setFrameShape(QFrame.Shape.NoFrame)
         body_area.setMinimumHeight(24)
+        body_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         body_area.setWidget(body)
         confirm = QWidget()
         cl = QVBoxLayout(confirm)
@@ -351,6 +353,7 @@ class RefillPage(QWidget):
         layout.addStretch(1)
         scroll = QScrollArea()  # every page fits 1024x768 and scale 2
         scroll.setWidgetResizable(True)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes to the step's fields
         scroll.setWidget(w)
         return scroll
 
@@ -365,6 +368,9 @@ class RefillPage(QWidget):
         if index <= self.stack.currentIndex():
             here = index
         self.stack.setCurrentIndex(here)
+        # Tab goes through the step's fields, then Back and Next (built before the steps;
+        # set here, in the window: moving the page into the window reorders the chain).
+        chain_tabs(last_focusable(self.stack), self.back, self.next)
         self.step_label.setText(f"Refill — step {here + 1} of {len(STEPS)}: {STEPS[here]}")
         self.back.setEnabled(0 < here <= CONFIRM and not self._sending)
         self.next.setVisible(here < CONFIRM)
@@ -790,6 +796,8 @@ class RefillPage(QWidget):
             row.reason.textChanged.connect(lambda _: self._update_send())
             self.findings_box.addWidget(row)
             self._overrides.append(row)
+        fields = [w for o in self._overrides for w in (o.box, o.reason)]
+        chain_tabs(*fields, self.recheck_button, self.password, self.send_button, self.back)
         self._update_send()
 
     def _overrides_current(self) -> bool:

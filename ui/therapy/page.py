@@ -53,7 +53,7 @@ from ui.style import CRITICAL, INFO, OK, WARNING
 from ui.therapy.chart import ProfileChart
 from ui.therapy.model import TherapyModel, severity_rank, split_quantity
 from ui.therapy.widgets import SEVERITY_COLOUR, FieldMessage, QuantityField, findings_text, mark
-from ui.widgets import FillsItsArea
+from ui.widgets import FillsItsArea, chain_tabs
 
 COL_DAY, COL_START, COL_AMOUNT, COL_UNIT, COL_RUNS, COL_CHECK = range(6)
 ROW_TINT = {"hard": "#fde7e9", "soft": "#fff4ce", "info": "#e8f0fe"}
@@ -180,6 +180,7 @@ class TherapyPage(QWidget):
         self.body_area.setFrameShape(QFrame.Shape.NoFrame)
         self.body_area.setWidget(content)
         self.body_area.setMinimumHeight(40)
+        self.body_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes to its fields
         outer.addWidget(self.body_area, 1)
         outer.addWidget(self._build_action_bar())
 
@@ -702,13 +703,11 @@ class TherapyPage(QWidget):
             self.drugs_box.insertWidget(len(self._drug_rows), r)
             self._drug_rows.append(r)
         if grew:  # rows made later would otherwise come last in the tab order
-            before: QWidget = self.jurisdiction
-            for r in self._drug_rows:
-                for w in (r.name, r.conc.strength, r.conc.number, r.conc.unit, r.remove):
-                    QWidget.setTabOrder(before, w)
-                    before = w
-            QWidget.setTabOrder(before, self.add_drug_button)
-            QWidget.setTabOrder(self.add_drug_button, self.mode)
+            # As drawn, row by row: Patient, Labels (beside it), Indication, then the drugs.
+            rows = [w for r in self._drug_rows
+                    for w in (r.name, r.conc.strength, r.conc.number, r.conc.unit, r.remove)]  # fmt: skip
+            chain_tabs(self.patient, self.jurisdiction, self.indication, *rows,
+                       self.add_drug_button, self.mode)  # fmt: skip
         for i, (name, conc) in enumerate(drugs):
             r = self._drug_rows[i]
             r.name.blockSignals(True)
