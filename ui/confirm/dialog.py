@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from programmer.findings import Finding, Severity
+from programmer.findings import Finding, Severity, readable_message
 from programmer.session.pump_session import ProgramResult, Proposal
 from ui.app_state import AppState
 from ui.confirm.change_view import ChangeView
@@ -81,15 +81,17 @@ class OverrideRow(QWidget):
         self.finding = f
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 2, 0, 2)
-        text = QLabel(f"<b>SOFT</b> ({field_text(f.field)}): {f.message}<br><i>{f.remedy}</i>")
+        text = QLabel(
+            f"<b>SOFT</b> ({field_text(f.field)}): {readable_message(f)}<br><i>{f.remedy}</i>"
+        )
         text.setWordWrap(True)
         text.setStyleSheet(f"color: {WARNING};")
         self.box = QCheckBox("Override")
         self.box.setObjectName(f"override_{f.code}")
-        self.box.setAccessibleName(f"override: {f.message}")
+        self.box.setAccessibleName(f"override: {readable_message(f)}")
         self.reason = QLineEdit()
         self.reason.setObjectName(f"reason_{f.code}")
-        self.reason.setAccessibleName(f"reason for overriding: {f.message}")
+        self.reason.setAccessibleName(f"reason for overriding: {readable_message(f)}")
         self.reason.setPlaceholderText("clinical reason (required to override)")
         self.reason.setEnabled(False)
         self.box.toggled.connect(self.reason.setEnabled)
@@ -298,7 +300,7 @@ class ConfirmDialog(QDialog):
                 continue
             if f.severity is Severity.SOFT:
                 if f.code in seen:  # an override is per code; show its other messages together
-                    extra = QLabel(f"      also: {f.message}")
+                    extra = QLabel(f"      also: {readable_message(f)}")
                     extra.setWordWrap(True)
                     extra.setStyleSheet(f"color: {WARNING};")
                     self.findings_box.addWidget(extra)
@@ -317,7 +319,7 @@ class ConfirmDialog(QDialog):
             else:
                 colour = CRITICAL if f.severity is Severity.HARD else "#5f6368"
                 word = "HARD (blocks sending)" if f.severity is Severity.HARD else "INFO"
-                label = QLabel(f"<b>{word}</b> ({field_text(f.field)}): {f.message}")
+                label = QLabel(f"<b>{word}</b> ({field_text(f.field)}): {readable_message(f)}")
                 label.setObjectName(f"finding_{f.code}")
                 label.setWordWrap(True)
                 label.setStyleSheet(f"color: {colour};")
@@ -334,7 +336,9 @@ class ConfirmDialog(QDialog):
         row = QWidget()
         grid = QGridLayout(row)
         grid.setContentsMargins(0, 2, 0, 2)
-        text = QLabel(f"<b>HARD until typed again</b> ({field_text(f.field)}): {f.message}")
+        text = QLabel(
+            f"<b>HARD until typed again</b> ({field_text(f.field)}): {readable_message(f)}"
+        )
         text.setWordWrap(True)
         text.setStyleSheet(f"color: {CRITICAL};")
         edit = QLineEdit(typed)

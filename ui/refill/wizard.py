@@ -34,10 +34,10 @@ from PySide6.QtWidgets import (
 )
 
 from programmer.checks import check_discrepancy, discrepancy
-from programmer.findings import Finding, Severity
-from programmer.formatting import concentration_text, volume_rate_text, volume_text
+from programmer.findings import Finding, Severity, readable_message
+from programmer.formatting import concentration_text, mass_text, volume_rate_text, volume_text
 from programmer.planner import Plan, plan
-from programmer.quantities import Dimension, QuantityError, parse_quantity
+from programmer.quantities import MASS_UNITS, Dimension, QuantityError, parse_quantity
 from programmer.session.pump_session import ProgramResult, Proposal
 from programmer.session.refill_rx import prescription_from_therapy, with_refill
 from programmer.session.visit_report import REASONS
@@ -48,7 +48,7 @@ from ui.confirm.dialog import CHANGED, OUTCOME, OverrideRow, error_text
 from ui.drug_picker import ConcentrationField, DrugPicker
 from ui.fields import field_text
 from ui.inputs import guard_inputs
-from ui.numbers import clinical_percent, clinical_volume
+from ui.numbers import clinical_percent, clinical_volume, significant
 from ui.style import CRITICAL, OK, WARNING
 from ui.therapy.widgets import mark
 from ui.timefmt import local_text
@@ -556,7 +556,7 @@ class RefillPage(QWidget):
             elif f.code == "confirm_value_mismatch":
                 out.append(f"{self._field_name(f.field)}: the value typed again is not the same")
             elif f.severity is Severity.HARD:
-                out.append(f"{self._field_name(f.field)}: {f.message}")
+                out.append(f"{self._field_name(f.field)}: {readable_message(f)}")
         return list(dict.fromkeys(out))  # one line per problem, however many findings say it
 
     @staticmethod
@@ -648,14 +648,14 @@ class RefillPage(QWidget):
         if rc is None:
             skipped = codes.get("refill_check_skipped")
             self._tell(self.removed_check, f"Expected to draw out about {expected}. "
-                       + (skipped.message if skipped else ""), WARNING)  # fmt: skip
+                       + (readable_message(skipped) if skipped else ""), WARNING)  # fmt: skip
             return
         text = (f"Expected to draw out about {expected} (the pump's estimate). Programmed delivery since "
                 f"the last fill {clinical_volume(rc.programmed_nl)}; actual {clinical_volume(rc.actual_nl)}: "
                 f"{clinical_percent(rc.deviation)}.")  # fmt: skip
         flag = (codes.get("refill_over_infusion") or codes.get("refill_under_infusion")
                 or codes.get("refill_removed_over_fill"))  # fmt: skip
-        self._tell(self.removed_check, text + (f"\n{flag.message}. {flag.remedy}" if flag
+        self._tell(self.removed_check, text + (f"\n{readable_message(flag)}. {flag.remedy}" if flag
                    else "\nWithin the pump's ±14.5 %."), CRITICAL if flag else OK)  # fmt: skip
 
     def _fill_drug(self, p: Plan) -> None:
@@ -682,7 +682,7 @@ class RefillPage(QWidget):
         changed = self._conc_changed()
         lines.append("The concentration changes: the daily dose is kept, the rates are recomputed."
                      if changed else "Same drug and concentration.")  # fmt: skip
-        lines += [f"{x.severity.upper()}: {x.message}" for x in msgs]
+        lines += [f"{x.severity.upper()}: {readable_message(x)}" for x in msgs]
         bad = (suspect is not None and not retyped) or any(
             x.severity is Severity.HARD for x in msgs
         )
@@ -697,7 +697,7 @@ class RefillPage(QWidget):
         assert i is not None
         msgs = [x for x in p.findings if x.field.startswith("refill.added")]
         self._tell(self.added_check, f"Capacity {clinical_volume(int(i.status['reservoir_capacity_nl']))}.\n"
-                   + "\n".join(f"{x.severity.upper()}: {x.message}" for x in msgs),
+                   + "\n".join(f"{x.severity.upper()}: {readable_message(x)}" for x in msgs),
                    CRITICAL if any(x.severity is Severity.HARD for x in msgs) else OK)  # fmt: skip
 
     def _fill_bolus(self, p: Plan) -> None:
@@ -719,18 +719,29 @@ class RefillPage(QWidget):
             )
             return
         codes = {x.code: x for x in p.findings}
+        self.bridge_text.setToolTip("")
         if p.bolus is not None:
             b = p.bolus
+            # Each drug's dose (the core's figures, rounded as written), its volume beside.
+            doses = ", ".join(f"{d.drug} {significant(d.ng / MASS_UNITS[d.unit])} {d.unit}"
+                              for d in b.doses) or "saline only"  # fmt: skip
+            fill = "the old fill" if b.kind == "bridge" else "the new fill"
             self.bridge_text.setText(
-                f"{b.kind.capitalize()} bolus {volume_text(b.volume_nl)} at {volume_rate_text(b.rate_nl_day)}: "
-                f"pump tubing {volume_text(b.inputs['pump_tubing_nl'])} ({b.inputs['pump_tubing_source']}) "
-                f"+ catheter {volume_text(b.inputs['catheter_volume_nl'])}; rate: {b.inputs['rate_source']}."
+                f"{b.kind.capitalize()} bolus: {doses} ({clinical_volume(b.volume_nl)} of {fill}) "
+                f"at {volume_rate_text(b.rate_nl_day)}: pump tubing "
+                f"{clinical_volume(b.inputs['pump_tubing_nl'])} + catheter "
+                f"{clinical_volume(b.inputs['catheter_volume_nl'])}; rate: {b.inputs['rate_source']}."
+            )  # fmt: skip
+            exact = "; ".join(f"{d.drug} {mass_text(d.ng, d.unit)}" for d in b.doses)
+            self.bridge_text.setToolTip(
+                f"exactly: {exact or 'saline only'} in {volume_text(b.volume_nl)}; pump tubing "
+                f"{volume_text(b.inputs['pump_tubing_nl'])} ({b.inputs['pump_tubing_source']})"
             )  # fmt: skip
         elif not changed and self.no_bolus.isChecked():
             self.bridge_text.setText("No bridge bolus needed: the concentration does not change.")
         else:
             why = codes.get("invalid_bolus") or codes.get("bridge_bolus_needed")
-            self.bridge_text.setText(why.message if why else "No bolus.")
+            self.bridge_text.setText(readable_message(why) if why else "No bolus.")
 
     @staticmethod
     def _tell(label: QLabel, text: str, colour: str) -> None:
@@ -780,7 +791,7 @@ class RefillPage(QWidget):
         kept = {o.finding.code: o.reason.text() for o in self._overrides if o.box.isChecked()}
         self._clear_overrides()
         hard = [f for f in p.findings if f.severity is Severity.HARD]
-        self.findings.setText("\n".join(f"HARD: {f.message}" for f in hard) or
+        self.findings.setText("\n".join(f"HARD: {readable_message(f)}" for f in hard) or
                               ("No findings." if not p.findings else ""))  # fmt: skip
         self.findings.setStyleSheet(f"color: {CRITICAL if hard else OK}; font-weight: 600;")
         for f in p.findings:

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from programmer.drugs import INDICATIONS, JURISDICTIONS, default_library
+from programmer.findings import readable_message
 from programmer.planner import Plan
 from programmer.prescription import PrescriptionFileError
 from programmer.session.changes import daily_doses
@@ -834,7 +835,9 @@ class TherapyPage(QWidget):
         self.findings.clear()
         order = {"hard": 0, "soft": 1, "info": 2}
         for f in sorted(p.findings, key=lambda f: order[str(f.severity)]):
-            item = QListWidgetItem(f"{f.severity.upper()}  {field_text(f.field)}: {f.message}")
+            item = QListWidgetItem(
+                f"{f.severity.upper()}  {field_text(f.field)}: {readable_message(f)}"
+            )
             item.setForeground(QBrush(QColor(SEVERITY_COLOUR[str(f.severity)])))
             item.setToolTip(f.remedy)
             item.setData(Qt.ItemDataRole.UserRole, f.field)
