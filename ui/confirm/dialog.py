@@ -33,6 +33,7 @@ from ui.app_state import AppState
 from ui.confirm.change_view import ChangeView
 from ui.fields import field_text
 from ui.inputs import guard_inputs
+from ui.numbers import rounded_text
 from ui.style import CRITICAL, OK, STYLE, WARNING
 from ui.widgets import FillsItsArea, chain_tabs, fit_to_screen
 
@@ -81,9 +82,11 @@ class OverrideRow(QWidget):
         self.finding = f
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 2, 0, 2)
+        said = readable_message(f)
         text = QLabel(
-            f"<b>SOFT</b> ({field_text(f.field)}): {readable_message(f)}<br><i>{f.remedy}</i>"
+            f"<b>SOFT</b> ({field_text(f.field)}): {rounded_text(said)}<br><i>{f.remedy}</i>"
         )
+        text.setToolTip(said)  # the exact figures
         text.setWordWrap(True)
         text.setStyleSheet(f"color: {WARNING};")
         self.box = QCheckBox("Override")
@@ -319,7 +322,9 @@ class ConfirmDialog(QDialog):
             else:
                 colour = CRITICAL if f.severity is Severity.HARD else "#5f6368"
                 word = "HARD (blocks sending)" if f.severity is Severity.HARD else "INFO"
-                label = QLabel(f"<b>{word}</b> ({field_text(f.field)}): {readable_message(f)}")
+                said = readable_message(f)
+                label = QLabel(f"<b>{word}</b> ({field_text(f.field)}): {rounded_text(said)}")
+                label.setToolTip(said)  # the exact figures
                 label.setObjectName(f"finding_{f.code}")
                 label.setWordWrap(True)
                 label.setStyleSheet(f"color: {colour};")

@@ -48,7 +48,7 @@ from ui.confirm.dialog import CHANGED, OUTCOME, OverrideRow, error_text
 from ui.drug_picker import ConcentrationField, DrugPicker
 from ui.fields import field_text
 from ui.inputs import guard_inputs
-from ui.numbers import clinical_percent, clinical_volume, significant
+from ui.numbers import clinical_percent, clinical_volume, rounded_text, significant
 from ui.style import CRITICAL, OK, WARNING
 from ui.therapy.widgets import mark
 from ui.timefmt import local_text
@@ -577,7 +577,8 @@ class RefillPage(QWidget):
         problems = self.step_problems(index) if index < CONFIRM else []
         self.next.setEnabled(not problems)
         self.next.setToolTip("\n".join(problems))
-        self.step_problem.setText("\n".join(problems))
+        self.step_problem.setText(rounded_text("\n".join(problems)))
+        self.step_problem.setToolTip("\n".join(problems))  # the exact figures
         self.step_problem.setVisible(bool(problems))
         self.problem_area.setVisible(bool(problems))
         mark(self.removed, "hard" if index == 1 and problems else None)
@@ -726,12 +727,12 @@ class RefillPage(QWidget):
             doses = ", ".join(f"{d.drug} {significant(d.ng / MASS_UNITS[d.unit])} {d.unit}"
                               for d in b.doses) or "saline only"  # fmt: skip
             fill = "the old fill" if b.kind == "bridge" else "the new fill"
-            self.bridge_text.setText(
+            self.bridge_text.setText(rounded_text(
                 f"{b.kind.capitalize()} bolus: {doses} ({clinical_volume(b.volume_nl)} of {fill}) "
                 f"at {volume_rate_text(b.rate_nl_day)}: pump tubing "
                 f"{clinical_volume(b.inputs['pump_tubing_nl'])} + catheter "
                 f"{clinical_volume(b.inputs['catheter_volume_nl'])}; rate: {b.inputs['rate_source']}."
-            )  # fmt: skip
+            ))  # fmt: skip
             exact = "; ".join(f"{d.drug} {mass_text(d.ng, d.unit)}" for d in b.doses)
             self.bridge_text.setToolTip(
                 f"exactly: {exact or 'saline only'} in {volume_text(b.volume_nl)}; pump tubing "

@@ -49,7 +49,7 @@ from ui.drug_change import DrugChangeLabel, over_the_limit
 from ui.drug_picker import ConcentrationField, DrugPicker
 from ui.fields import field_text
 from ui.inputs import guard_inputs
-from ui.numbers import clinical_dose
+from ui.numbers import clinical_dose, rounded_text
 from ui.style import CRITICAL, INFO, OK, WARNING
 from ui.therapy.chart import ProfileChart
 from ui.therapy.model import TherapyModel, severity_rank, split_quantity
@@ -835,11 +835,14 @@ class TherapyPage(QWidget):
         self.findings.clear()
         order = {"hard": 0, "soft": 1, "info": 2}
         for f in sorted(p.findings, key=lambda f: order[str(f.severity)]):
+            said = readable_message(f)
             item = QListWidgetItem(
-                f"{f.severity.upper()}  {field_text(f.field)}: {readable_message(f)}"
+                f"{f.severity.upper()}  {field_text(f.field)}: {rounded_text(said)}"
             )
             item.setForeground(QBrush(QColor(SEVERITY_COLOUR[str(f.severity)])))
-            item.setToolTip(f.remedy)
+            item.setToolTip(
+                f.remedy + (f"\n\nexactly: {said}" if rounded_text(said) != said else "")
+            )
             item.setData(Qt.ItemDataRole.UserRole, f.field)
             self.findings.addItem(item)
         if not p.findings:
