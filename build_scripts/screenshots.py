@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -61,7 +62,7 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     QApplication(sys.argv[:1])
     tmp = Path(tempfile.mkdtemp())
-    inprocess.install(PumpModel("ITP-40", START_T), speed=0)
+    inprocess.install(PumpModel("ITP-40", START_T), speed=Fraction(0))
     fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     state = AppState(tmp / "itp.sqlite3", audit_key=tmp / "audit.key", hasher=fast)
     window = MainWindow(state)
@@ -106,7 +107,7 @@ def main() -> int:
     refill_screens(window, state)  # 14-15
     from ui.history.screens import take_screenshots as history_screens
 
-    history_screens(window, state, OUT)  # 10-13: history, audit, accounts, offline review
+    history_screens(window, state, OUT, SIZE)  # 10-13: history, audit, accounts, offline review
     state.shutdown()
     return 0
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cache, cached_property
@@ -161,6 +162,31 @@ class DrugLibrary:
     change_slip_factor: int = 8
     over_max_suspect_factor: int = 2
     min_refill_interval_days: int = 14
+
+    def source_title(self, key: str) -> str:
+        """A source as a clinician names it: "PACC 2017", "Classen et al. 2004",
+        "Infumorph prescribing information"; the key itself if the library has no such source."""
+        citation = self.sources.get(key)
+        if citation is None:
+            return key
+        year = re.search(r"\b(19|20)\d\d\b", citation)
+        authors = re.match(r"([A-Z][a-zA-Z'-]+) [A-Z]{1,3}(?: et al\.|,)", citation)
+        if authors and year:
+            acronym = re.search(r"\(([A-Z]{3,})\)", citation)
+            if acronym:
+                return f"{acronym.group(1)} {year.group(0)}"
+            return f"{authors.group(1)} et al. {year.group(0)}"
+        title = re.split(r" \(|[:;,]| cited ", citation, maxsplit=1)[0].strip()
+        if "prescribing information" in citation and "prescribing information" not in title:
+            title += " prescribing information"
+        return title
+
+    def readable(self, text: str) -> str:
+        """`text` with every source key ("TITRATION_SECONDARY") replaced by its title."""
+        if not self.sources:
+            return text
+        keys = "|".join(sorted(map(re.escape, self.sources), key=len, reverse=True))
+        return re.sub(rf"\b({keys})\b", lambda m: self.source_title(m.group(1)), text)
 
     def find(self, name: str) -> Drug | None:
         key = name.strip().lower()

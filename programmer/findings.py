@@ -321,7 +321,7 @@ _KINDS = [
     FindingKind(
         "priming_path_not_stated",
         Severity.HARD,
-        "State bolus.fluid_path (new-pump, new-catheter or emptied-and-aspirated), or use a bridge bolus.",
+        "Say what the fluid path is (a new pump, a new catheter, or emptied and aspirated), or use a bridge bolus.",
     ),
     FindingKind(
         "priming_path_holds_drug",
@@ -396,3 +396,11 @@ def finding(code: str, field: str, message: str, value: str | None = None) -> Fi
     """A finding of a declared kind. A retype kind names the `value` text to type again."""
     kind = KINDS[code]
     return Finding(code, kind.severity, field, message, kind.remedy, kind.retype, value)
+
+
+def readable_message(f: Finding) -> str:
+    """The message as a person reads it: the drug library's source keys ("ITP_POLICY")
+    replaced by their titles. The message itself (the CLI's JSON) is unchanged."""
+    from programmer.drugs import default_library  # the library imports nothing from here
+
+    return default_library().readable(f.message)

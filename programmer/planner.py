@@ -9,7 +9,7 @@ finding. Nothing here sends anything.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from fractions import Fraction
 from math import floor
@@ -267,6 +267,8 @@ def _check(
     add_all(priming.check_catheter(rx))
     add_all(priming.check_priming(rx, in_path, pump))
     add_all(priming.bolus_doses(bolus, therapy, in_path, lib))
+    if bolus is not None:
+        out.bolus = replace(bolus, doses=priming.doses_of(bolus, therapy, in_path, lib))
 
     # --- doses ---
     single_dose = bolus.volume_nl if bolus is not None and bolus.kind == "single" else 0

@@ -76,6 +76,12 @@ class RefillEntry:
 # path holds no drug because the pump is new, the catheter is new (and the pump held none),
 # or the reservoir was emptied and the catheter access port aspirated.
 FLUID_PATHS = ("new-pump", "new-catheter", "emptied-and-aspirated")
+# The same statements as a person says them (the codes are for files and the CLI).
+FLUID_PATH_WORDS = {
+    "new-pump": "a new pump",
+    "new-catheter": "a new catheter",
+    "emptied-and-aspirated": "emptied and aspirated",
+}
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ class DrugChangeLabel(QLabel):
             lines.append(
                 f"<span style='font-size:11pt;color:#5f6368'>{html.escape(c.drug)}</span> "
                 f"<span style='font-size:{size}pt;font-weight:800;color:{colour}'>"
-                f"{html.escape(word)}</span>"
+                f"{html.escape(word).replace(' ', '&nbsp;')}</span>"  # "+35 %" stays whole
             )
             exact = [f"{c.drug}: {c.text(c.before_ng)} → {c.text(c.after_ng)}"]
             if c.change is not None:

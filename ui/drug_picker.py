@@ -114,7 +114,8 @@ class ConcentrationField(QWidget):
         row.addWidget(self.strength, 2)
         row.addWidget(self.number, 1)
         row.addWidget(self.unit)
-        self.setFocusProxy(self.number)
+        # The first control drawn: with the number as proxy, Tab jumped past the strength.
+        self.setFocusProxy(self.strength)
         self._drug: Drug | None = None
         self.strength.activated.connect(lambda _: self._strength_chosen())
         self.number.textChanged.connect(lambda _: self._typed())

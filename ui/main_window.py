@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QStackedWidget,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -79,6 +80,7 @@ class MainWindow(QMainWindow):
         fit_to_screen(self, 1280, 800)  # never larger than the screen it opens on
         root = QWidget()
         outer = QVBoxLayout(root)
+        outer.setContentsMargins(6, 6, 6, 6)  # every pixel counts at scale 2 on 1024x768
         header = QHBoxLayout()
         self.user_label = QLabel()
         self.user_label.setObjectName("user_label")
@@ -90,13 +92,15 @@ class MainWindow(QMainWindow):
         self.pump_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.busy_label = QLabel()
         self.busy_label.setProperty("role", "muted")
+        for label in (self.user_label, self.pump_label, self.busy_label):
+            label.setWordWrap(True)  # wraps on a narrow screen instead of widening the window
         self.lock_button = QPushButton("Lock")
         self.lock_button.clicked.connect(state.lock)
         self.signout_button = QPushButton("Sign out")
         self.signout_button.clicked.connect(state.sign_out)
-        header.addWidget(self.user_label)
+        header.addWidget(self.user_label, 1)  # wraps only when the window is narrow
         header.addSpacing(24)
-        header.addWidget(self.pump_label, 1)
+        header.addWidget(self.pump_label, 2)
         header.addWidget(self.busy_label)
         header.addWidget(self.lock_button)
         header.addWidget(self.signout_button)
@@ -107,7 +111,7 @@ class MainWindow(QMainWindow):
         self.nav = QListWidget()
         self.nav.setObjectName("nav")
         self.nav.setAccessibleName("screens")
-        self.nav.setFixedWidth(190)
+        self.nav.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
         self.stack = QStackedWidget()
         body.addWidget(self.nav)
         body.addWidget(self.stack, 1)
@@ -121,9 +125,15 @@ class MainWindow(QMainWindow):
         self.specs = pages if pages is not None else default_pages()
         self._had_pump = False
         self._built: dict[str, QWidget] = {}
-        self._areas: dict[str, QScrollArea] = {}
+        self._areas: dict[str, QWidget] = {}
         for title, *_ in self.specs:
             self.nav.addItem(title)
+        # As wide as its longest title (not a fixed 190 px): at scale 2 on 1024x768 the
+        # window is 512 px wide, and every pixel the list does not need goes to the screen.
+        self.nav.ensurePolished()
+        self.nav.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        bar = self.nav.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        self.nav.setFixedWidth(self.nav.sizeHintForColumn(0) + 2 * self.nav.frameWidth() + bar)
         self.nav.currentRowChanged.connect(self._show_row)
         # Keyboard: Ctrl+1..8 opens a screen, Ctrl+L locks.
         for row, (title, *_) in enumerate(self.specs[:9]):
@@ -151,6 +161,12 @@ class MainWindow(QMainWindow):
             target = next(t for name, t, *_ in self.specs if name == title)
             widget = build_page(target, self.state)
             self._built[title] = widget
+            if getattr(widget, "scrolls_itself", False):
+                # It scrolls its body and keeps its action bar (Send, the % change) in
+                # view: an outer scroll area would scroll that bar away.
+                self._areas[title] = widget
+                self.stack.addWidget(widget)
+                return widget
             # Each screen in a scroll area: on a small screen (1024x768, scale 2) what does
             # not fit scrolls instead of growing the window past the screen's edge.
             area = QScrollArea()

@@ -3,6 +3,7 @@ for the tooltip beside them. Only for reading: nothing typed or sent passes thro
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 from programmer.quantities import MASS_UNITS, NL_PER_ML
@@ -41,3 +42,18 @@ def clinical_dose(ng_per_day: Fraction | int, unit: str) -> str:
 
 def clinical_volume(nl: Fraction | int) -> str:
     return f"{significant(Fraction(nl, NL_PER_ML))} mL"
+
+
+_DECIMAL = re.compile(r"(?<![\d.\-:])(\d+\.\d+)(?![\d.\-:])")
+
+
+def rounded_text(text: str) -> str:
+    """Every decimal in `text` as a clinician writes it: three significant figures, whole
+    numbers of 100 and more to the unit ("15.661209 mL" -> "15.7 mL", "2083.33333" ->
+    "2083"). Times, dates and versions are left alone. Keep the exact text for the tooltip."""
+
+    def one(m: re.Match[str]) -> str:
+        value = Fraction(m.group(1))
+        return _digits(value, 0) if value >= 100 else significant(value)
+
+    return _DECIMAL.sub(one, text)

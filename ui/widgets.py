@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
@@ -18,6 +20,35 @@ def fit_to_screen(window: QWidget, width: int, height: int) -> None:
         width = min(width, room.width() - 16)
         height = min(height, room.height() - 48)  # the title bar
     window.resize(max(width, 320), max(height, 240))
+
+
+def chain_tabs(*widgets: QWidget) -> None:
+    """Tab goes through `widgets` in this order (the order they are drawn in). Rows added
+    after a form was built would otherwise come last, after its buttons."""
+    for a, b in itertools.pairwise(widgets):
+        QWidget.setTabOrder(a, b)
+
+
+def last_focusable(container: QWidget) -> QWidget:
+    """The last widget inside `container` in its window's focus chain (where the buttons
+    that follow it go). Its children are not always next to it in the chain."""
+    start = container.window()
+    last, w = container, start.nextInFocusChain()
+    while w is not None and w is not start:
+        if container.isAncestorOf(w):
+            last = w
+        w = w.nextInFocusChain()
+    return last
+
+
+class FillsItsArea(QWidget):
+    """The contents of a scroll area that fills the viewport when there is room and scrolls
+    at its minimum size when there is not. (A wrapped label makes a layout height-for-width,
+    and QScrollArea then sizes the contents to their preferred height: a page scrolled
+    although it fits.)"""
+
+    def hasHeightForWidth(self) -> bool:
+        return False
 
 
 class Banner(QLabel):

@@ -6,6 +6,7 @@ The rules import this module; it imports no rule and not the planner.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from programmer.drugs import Drug
@@ -31,11 +32,21 @@ class PumpContext:
 
 
 @dataclass(frozen=True)
+class BolusDose:
+    """One drug's share of a one-time bolus: exact ng, and the unit its doses are written in."""
+
+    drug: str
+    ng: Fraction
+    unit: str
+
+
+@dataclass(frozen=True)
 class BolusPlan:
     kind: str
     volume_nl: int
     rate_nl_day: int
     inputs: dict[str, Any]
+    doses: tuple[BolusDose, ...] = ()  # the planner fills these in
 
     def to_wire(self) -> dict[str, Any]:
         return {"kind": self.kind, "volume_nl": self.volume_nl, "rate_nl_day": self.rate_nl_day}

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from programmer.dose.context import BolusPlan, PumpContext, unit_for
+from programmer.dose.context import BolusDose, BolusPlan, PumpContext, unit_for
 from programmer.drugs import DrugLibrary
 from programmer.findings import Finding, finding
 from programmer.formatting import concentration_text, decimal_text, mass_text, volume_text
-from programmer.prescription import FLUID_PATHS, Prescription
+from programmer.prescription import FLUID_PATH_WORDS, FLUID_PATHS, Prescription
 from programmer.quantities import Dimension, QuantityError, parse_quantity
 from programmer.therapy import DrugFill, Therapy, dose_ng
 
@@ -71,20 +71,23 @@ def check_priming(
         return []
     path = rx.bolus.fluid_path
     if path is None:
+        said = ", ".join(FLUID_PATH_WORDS[p] for p in FLUID_PATHS)
         return [finding("priming_path_not_stated", "bolus.fluid_path",
                         "a priming bolus pushes what the pump tubing and catheter hold at the "
-                        "pump's fastest rate: state why they hold no drug, fluid_path one of "
-                        f"{', '.join(FLUID_PATHS)}")]  # fmt: skip
+                        "pump's fastest rate: say why they hold no drug (the path is one of: "
+                        f"{said})")]  # fmt: skip
     held = [d for d in previous or () if d.conc_ng_ml > 0]
     if held and path in ("new-pump", "new-catheter"):
         names = ", ".join(d.name for d in held)
-        where = "the pump" if pump is not None and pump.therapy is not None else "previous.drugs"
+        where = ("the pump" if pump is not None and pump.therapy is not None
+                 else "the previous fill")  # fmt: skip
         what = ("the pump is not new" if path == "new-pump"
                 else "its tubing still holds it with a new catheter")  # fmt: skip
         return [finding("priming_path_holds_drug", "bolus.fluid_path",
-                        f"fluid_path {path}, but {where} says the path holds {names}: {what}. "
-                        "Empty the reservoir and aspirate the catheter access port (then "
-                        "emptied-and-aspirated), or use a bridge bolus")]  # fmt: skip
+                        f"priming for {FLUID_PATH_WORDS[path]}, but {where} says the path holds "
+                        f"{names}: {what}. Empty the reservoir and aspirate the catheter access "
+                        f"port (then the path is {FLUID_PATH_WORDS['emptied-and-aspirated']}), "
+                        "or use a bridge bolus")]  # fmt: skip
     return []
 
 
@@ -118,6 +121,17 @@ def bolus_doses(
     doses = "; ".join(parts) if parts else "saline only"
     return [finding("bolus_dose", "bolus",
                     f"the {bolus.kind} bolus gives {pace}: {what}: {doses}")]  # fmt: skip
+
+
+def doses_of(
+    bolus: BolusPlan, therapy: Therapy, previous: tuple[DrugFill, ...] | None, lib: DrugLibrary
+) -> tuple[BolusDose, ...]:
+    """The one-time bolus as the dose of each drug it moves: a bridge bolus the old fill
+    still in the path, any other the new fill (for priming: what fills the path)."""
+    fills = tuple(previous or ()) if bolus.kind == "bridge" else therapy.drugs
+    return tuple(BolusDose(f.name, dose_ng(bolus.volume_nl, f.conc_ng_ml),
+                           unit_for(lib.find(f.name), f.conc_ng_ml))
+                 for f in fills if f.conc_ng_ml > 0)  # fmt: skip
 
 
 def _duration_text(minutes: Fraction) -> str:

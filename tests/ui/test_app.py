@@ -141,7 +141,9 @@ def test_refill_wizard_end_to_end(
     wizard.go(4)
     assert wizard.cath_volume.text() == "0.15", "the catheter the pump keeps"
     wizard.bridge.setChecked(True)
-    assert "Bridge bolus 0.29 mL at 0.1 mL/day" in wizard.bridge_text.text()
+    assert "Bridge bolus: morphine 2.9 mg (0.29 mL of the old fill) at 0.1 mL/day" in (
+        wizard.bridge_text.text()
+    )  # each drug's dose first, its volume beside (issue 14)
     wizard.go(5)
     qtbot.waitUntil(lambda: wizard.proposal is not None, timeout=10_000)
     wizard.password.setText(DOC_PW)

@@ -23,7 +23,7 @@ from programmer.session.drug_changes import ProfileRow, bolus_doses, drug_change
 from programmer.session.pump_session import Proposal
 from programmer.therapy import Therapy
 from ui.drug_change import DrugChangeLabel, over_the_limit
-from ui.numbers import clinical_dose, clinical_percent, significant
+from ui.numbers import clinical_dose, clinical_percent, rounded_text, significant
 from ui.style import CRITICAL
 
 # Rows of the core's change list the profile already shows in dose form.
@@ -94,6 +94,13 @@ class ChangeView(QWidget):
         self.change = DrugChangeLabel("confirm_daily_change")
         self.change.setMinimumWidth(180)
         row.addWidget(self.change, 1, alignment=Qt.AlignmentFlag.AlignTop)
+        self._row = row
+
+    def take_change(self) -> DrugChangeLabel:
+        """The headline, out of this view: to stand beside Send, outside a scroll area."""
+        self._row.removeWidget(self.change)
+        self.change.setMinimumWidth(0)
+        return self.change
 
     def rows(self) -> list[list[str]]:
         """The table as text (for tests and the report)."""
@@ -141,7 +148,11 @@ class ChangeView(QWidget):
         for row in proposal.changes:
             if row.field.startswith(SHOWN_AS_DOSES):
                 continue
-            lines.append((row.field[:1].upper() + row.field[1:], row.old, row.new, "", "", False))
+            # Rounded as written; the core's exact figures on hover.
+            exact = f"now: {row.old}\nwill be: {row.new}"
+            shown = exact if rounded_text(exact) != exact else ""
+            lines.append((row.field[:1].upper() + row.field[1:], rounded_text(row.old),
+                          rounded_text(row.new), "", shown, False))  # fmt: skip
         self._fill(lines)
 
     @staticmethod

@@ -16,6 +16,7 @@ from PySide6.QtGui import QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -26,14 +27,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from programmer.findings import Finding, Severity
+from programmer.findings import Finding, Severity, readable_message
 from programmer.session.pump_session import ProgramResult, Proposal
 from ui.app_state import AppState
 from ui.confirm.change_view import ChangeView
 from ui.fields import field_text
 from ui.inputs import guard_inputs
+from ui.numbers import rounded_text
 from ui.style import CRITICAL, OK, STYLE, WARNING
-from ui.widgets import fit_to_screen
+from ui.widgets import FillsItsArea, chain_tabs, fit_to_screen
 
 STEPS = [("stage", "Stage"), ("verify", "Verify"), ("commit", "Commit"), ("read back", "Read back")]
 OUTCOME = {
@@ -80,15 +82,19 @@ class OverrideRow(QWidget):
         self.finding = f
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 2, 0, 2)
-        text = QLabel(f"<b>SOFT</b> ({field_text(f.field)}): {f.message}<br><i>{f.remedy}</i>")
+        said = readable_message(f)
+        text = QLabel(
+            f"<b>SOFT</b> ({field_text(f.field)}): {rounded_text(said)}<br><i>{f.remedy}</i>"
+        )
+        text.setToolTip(said)  # the exact figures
         text.setWordWrap(True)
         text.setStyleSheet(f"color: {WARNING};")
         self.box = QCheckBox("Override")
         self.box.setObjectName(f"override_{f.code}")
-        self.box.setAccessibleName(f"override: {f.message}")
+        self.box.setAccessibleName(f"override: {readable_message(f)}")
         self.reason = QLineEdit()
         self.reason.setObjectName(f"reason_{f.code}")
-        self.reason.setAccessibleName(f"reason for overriding: {f.message}")
+        self.reason.setAccessibleName(f"reason for overriding: {readable_message(f)}")
         self.reason.setPlaceholderText("clinical reason (required to override)")
         self.reason.setEnabled(False)
         self.box.toggled.connect(self.reason.setEnabled)
@@ -124,6 +130,7 @@ class ConfirmDialog(QDialog):
             + (f" · signed in: {state.principal.name}" if state.principal else "")
         )
         who.setProperty("role", "muted")
+        who.setWordWrap(True)
         head_row = QHBoxLayout()
         head_row.addWidget(heading)
         head_row.addSpacing(16)
@@ -132,12 +139,27 @@ class ConfirmDialog(QDialog):
         self.status = QLabel("Planning against the pump as it is now…")
         self.status.setObjectName("confirm_status")
         self.status.setWordWrap(True)
-        outer.addWidget(self.status)
+
+        # The before/after view and the findings scroll when the screen is small (scale 2
+        # on 1024x768); the headline change, the password, Send and the progress stay in view.
+        self.body_area = QScrollArea()
+        self.body_area.setObjectName("confirm_body")
+        self.body_area.setWidgetResizable(True)
+        self.body_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.body_area.setMinimumHeight(40)
+        self.body_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes to its fields
+        body = FillsItsArea()
+        body_box = QVBoxLayout(body)
+        body_box.setContentsMargins(0, 0, 0, 0)
+        self.body_area.setWidget(body)
+        outer.addWidget(self.body_area, 1)
+        body_box.addWidget(self.status)  # wraps: in the scroll area, never clipped
 
         self.view = ChangeView()
         self.changes = self.view.table
-        self.change = self.view.change
-        outer.addWidget(self.view, 3)
+        self.change = self.view.take_change()  # beside Send, outside the scroll area
+        self.change.setWordWrap(False)  # one line per drug: a wrapped label can be clipped
+        body_box.addWidget(self.view, 3)
 
         self.findings_area = QScrollArea()
         self.findings_area.setWidgetResizable(True)
@@ -145,7 +167,7 @@ class ConfirmDialog(QDialog):
         self.findings_widget = QWidget()
         self.findings_box = QVBoxLayout(self.findings_widget)
         self.findings_area.setWidget(self.findings_widget)
-        outer.addWidget(self.findings_area, 2)
+        body_box.addWidget(self.findings_area, 2)
         over_row = QHBoxLayout()
         self.recheck = QPushButton("Check again with these overrides")
         self.recheck.setObjectName("recheck")
@@ -156,7 +178,8 @@ class ConfirmDialog(QDialog):
         self.override_error.setStyleSheet(f"color: {CRITICAL}; font-weight: 600;")
         over_row.addWidget(self.recheck)
         over_row.addWidget(self.override_error, 1)
-        outer.addLayout(over_row)
+        body_box.addLayout(over_row)
+        outer.addWidget(self.change)
 
         send_row = QHBoxLayout()
         self.password = QLineEdit()
@@ -280,7 +303,7 @@ class ConfirmDialog(QDialog):
                 continue
             if f.severity is Severity.SOFT:
                 if f.code in seen:  # an override is per code; show its other messages together
-                    extra = QLabel(f"      also: {f.message}")
+                    extra = QLabel(f"      also: {readable_message(f)}")
                     extra.setWordWrap(True)
                     extra.setStyleSheet(f"color: {WARNING};")
                     self.findings_box.addWidget(extra)
@@ -299,19 +322,28 @@ class ConfirmDialog(QDialog):
             else:
                 colour = CRITICAL if f.severity is Severity.HARD else "#5f6368"
                 word = "HARD (blocks sending)" if f.severity is Severity.HARD else "INFO"
-                label = QLabel(f"<b>{word}</b> ({field_text(f.field)}): {f.message}")
+                said = readable_message(f)
+                label = QLabel(f"<b>{word}</b> ({field_text(f.field)}): {rounded_text(said)}")
+                label.setToolTip(said)  # the exact figures
                 label.setObjectName(f"finding_{f.code}")
                 label.setWordWrap(True)
                 label.setStyleSheet(f"color: {colour};")
                 self.findings_box.addWidget(label)
         self.findings_box.addStretch(1)
+        # Tab as drawn: each finding's fields, then Check again, the password, Send, Cancel.
+        fields: list[QWidget] = [*self._retypes.values()]
+        for o in self._overrides:
+            fields += [o.box, o.reason]
+        chain_tabs(*fields, self.recheck, self.password, self.send_button, self.close_button)
 
     def _retype_row(self, f: Finding, typed: str) -> QWidget:
         """A suspected slip: the value must be typed again (a reason alone never clears it)."""
         row = QWidget()
         grid = QGridLayout(row)
         grid.setContentsMargins(0, 2, 0, 2)
-        text = QLabel(f"<b>HARD until typed again</b> ({field_text(f.field)}): {f.message}")
+        text = QLabel(
+            f"<b>HARD until typed again</b> ({field_text(f.field)}): {readable_message(f)}"
+        )
         text.setWordWrap(True)
         text.setStyleSheet(f"color: {CRITICAL};")
         edit = QLineEdit(typed)

@@ -63,13 +63,14 @@ def _wait_loaded(page: object, seconds: float = 30.0) -> None:
         time.sleep(0.02)
 
 
-def take_screenshots(window: QMainWindow, state: AppState, out_dir: Path) -> list[Path]:
+def take_screenshots(window: QMainWindow, state: AppState, out_dir: Path,
+                     size: tuple[int, int] = (1366, 768)) -> list[Path]:  # fmt: skip
     """10-history.png, 11-audit.png, 12-accounts.png, 13-offline-review.png in out_dir."""
     out_dir.mkdir(parents=True, exist_ok=True)
     saved: list[Path] = []
     if not state.store.query("SELECT 1 FROM pumps WHERE serial = ?", (SERIAL,)):
         fill_demo_history(state.records, end_t=DEMO_END_T, days=5 * 365)
-    window.resize(1366, 768)
+    window.resize(*size)
     history = _show(window, "History")
     history.reload()  # type: ignore[attr-defined]
     select = history.pump_select  # type: ignore[attr-defined]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 DISABLED = "QPushButton:disabled { background: #c8ccd0; color: #5f6368; }"
@@ -33,5 +34,6 @@ def step_page(*parts: Any) -> QWidget:
     layout.addStretch(1)
     scroll = QScrollArea()  # every page fits 1024x768 and scale 2
     scroll.setWidgetResizable(True)
+    scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes to the step's fields
     scroll.setWidget(w)
     return scroll

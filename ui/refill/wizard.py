@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -33,10 +34,10 @@ from PySide6.QtWidgets import (
 )
 
 from programmer.checks import check_discrepancy, discrepancy
-from programmer.findings import Finding, Severity
-from programmer.formatting import concentration_text, volume_rate_text, volume_text
+from programmer.findings import Finding, Severity, readable_message
+from programmer.formatting import concentration_text, mass_text, volume_rate_text, volume_text
 from programmer.planner import Plan, plan
-from programmer.quantities import Dimension, QuantityError, parse_quantity
+from programmer.quantities import MASS_UNITS, Dimension, QuantityError, parse_quantity
 from programmer.session.pump_session import ProgramResult, Proposal
 from programmer.session.refill_rx import prescription_from_therapy, with_refill
 from programmer.session.visit_report import REASONS
@@ -48,12 +49,12 @@ from ui.constant_flow.start import ConstantFlowStart
 from ui.drug_picker import ConcentrationField, DrugPicker
 from ui.fields import field_text
 from ui.inputs import guard_inputs
-from ui.numbers import clinical_percent, clinical_volume
+from ui.numbers import clinical_percent, clinical_volume, rounded_text, significant
 from ui.refill.steps import DISABLED, check_label, step_page
 from ui.style import CRITICAL, OK, WARNING
 from ui.therapy.widgets import mark
 from ui.timefmt import local_text
-from ui.widgets import Card
+from ui.widgets import Card, FillsItsArea, chain_tabs, last_focusable
 
 # Step 0 without a pump: what to do for each kind (nothing connects to a constant-flow one).
 NO_PUMP = (
@@ -93,6 +94,8 @@ def suggested_unit(text: str) -> str | None:
 
 
 class RefillPage(QWidget):
+    scrolls_itself = True  # each step scrolls; Back, Next and Send stay in view
+
     def __init__(self, state: AppState) -> None:
         super().__init__()
         guard_inputs()  # no wheel or arrow key changes a drop-down unseen
@@ -105,9 +108,11 @@ class RefillPage(QWidget):
         self._overrides: list[OverrideRow] = []
         self._sending = False
         outer = QVBoxLayout(self)
+        outer.setContentsMargins(4, 4, 4, 4)
         self.step_label = QLabel()
         self.step_label.setProperty("role", "title")
         self.step_label.setObjectName("refill_step")
+        self.step_label.setWordWrap(True)
         outer.addWidget(self.step_label)
         self.stack = QStackedWidget()
         outer.addWidget(self.stack, 1)
@@ -115,7 +120,18 @@ class RefillPage(QWidget):
         self.step_problem.setObjectName("refill_step_problem")
         self.step_problem.setWordWrap(True)
         self.step_problem.setStyleSheet(f"color: {CRITICAL}; font-weight: 600;")
-        outer.addWidget(self.step_problem)
+        # A long list scrolls in a few lines instead of pushing Next (or the window) off
+        # the screen at scale 2.
+        self.problem_area = QScrollArea()
+        self.problem_area.setObjectName("refill_step_problem_area")
+        self.problem_area.setWidgetResizable(True)
+        self.problem_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.problem_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.problem_area.setWidget(self.step_problem)
+        self.problem_area.setMaximumHeight(5 * self.fontMetrics().lineSpacing())
+        self.step_problem.setVisible(False)
+        self.problem_area.setVisible(False)
+        outer.addWidget(self.problem_area)
         nav = QHBoxLayout()
         self.back = QPushButton("Back")
         self.back.setObjectName("refill_back")
@@ -261,11 +277,27 @@ class RefillPage(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(findings_widget)
+        # The view and the findings scroll on a small screen; the change per drug, the
+        # password and Send stay in view (scale 2 on 1024x768).
+        body = FillsItsArea()
+        bl = QVBoxLayout(body)
+        bl.setContentsMargins(0, 0, 0, 0)
+        change = self.view.take_change()
+        change.setWordWrap(False)  # one line per drug: a wrapped label can be clipped
+        bl.addWidget(self.view, 3)
+        bl.addWidget(scroll, 2)
+        body_area = QScrollArea()
+        body_area.setObjectName("refill_confirm_body")
+        body_area.setWidgetResizable(True)
+        body_area.setFrameShape(QFrame.Shape.NoFrame)
+        body_area.setMinimumHeight(24)
+        body_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        body_area.setWidget(body)
         confirm = QWidget()
         cl = QVBoxLayout(confirm)
         cl.setContentsMargins(0, 0, 0, 0)
-        cl.addWidget(self.view, 3)
-        cl.addWidget(scroll, 2)
+        cl.addWidget(body_area, 1)
+        cl.addWidget(change)
         cl.addLayout(send_row)
         cl.addWidget(self.progress)
         self.stack.addWidget(confirm)
@@ -328,6 +360,9 @@ class RefillPage(QWidget):
         if index <= self.stack.currentIndex():
             here = index
         self.stack.setCurrentIndex(here)
+        # Tab goes through the step's fields, then Back and Next (built before the steps;
+        # set here, in the window: moving the page into the window reorders the chain).
+        chain_tabs(last_focusable(self.stack), self.back, self.next)
         self.step_label.setText(f"Refill — step {here + 1} of {len(STEPS)}: {STEPS[here]}")
         self.back.setEnabled(0 < here <= CONFIRM and not self._sending)
         self.next.setVisible(here < CONFIRM)
@@ -514,8 +549,8 @@ class RefillPage(QWidget):
             elif f.code == "confirm_value_mismatch":
                 out.append(f"{self._field_name(f.field)}: the value typed again is not the same")
             elif f.severity is Severity.HARD:
-                out.append(f"{self._field_name(f.field)}: {f.message}")
-        return out
+                out.append(f"{self._field_name(f.field)}: {readable_message(f)}")
+        return list(dict.fromkeys(out))  # one line per problem, however many findings say it
 
     @staticmethod
     def _field_name(field: str) -> str:
@@ -535,8 +570,10 @@ class RefillPage(QWidget):
         problems = self.step_problems(index) if index < CONFIRM else []
         self.next.setEnabled(not problems)
         self.next.setToolTip("\n".join(problems))
-        self.step_problem.setText("\n".join(problems))
+        self.step_problem.setText(rounded_text("\n".join(problems)))
+        self.step_problem.setToolTip("\n".join(problems))  # the exact figures
         self.step_problem.setVisible(bool(problems))
+        self.problem_area.setVisible(bool(problems))
         mark(self.removed, "hard" if index == 1 and problems else None)
         mark(self.added, "hard" if index == 3 and problems else None)
         if p is None:
@@ -606,14 +643,14 @@ class RefillPage(QWidget):
         if rc is None:
             skipped = codes.get("refill_check_skipped")
             self._tell(self.removed_check, f"Expected to draw out about {expected}. "
-                       + (skipped.message if skipped else ""), WARNING)  # fmt: skip
+                       + (readable_message(skipped) if skipped else ""), WARNING)  # fmt: skip
             return
         text = (f"Expected to draw out about {expected} (the pump's estimate). Programmed delivery since "
                 f"the last fill {clinical_volume(rc.programmed_nl)}; actual {clinical_volume(rc.actual_nl)}: "
                 f"{clinical_percent(rc.deviation)}.")  # fmt: skip
         flag = (codes.get("refill_over_infusion") or codes.get("refill_under_infusion")
                 or codes.get("refill_removed_over_fill"))  # fmt: skip
-        self._tell(self.removed_check, text + (f"\n{flag.message}. {flag.remedy}" if flag
+        self._tell(self.removed_check, text + (f"\n{readable_message(flag)}. {flag.remedy}" if flag
                    else "\nWithin the pump's ±14.5 %."), CRITICAL if flag else OK)  # fmt: skip
 
     def _fill_drug(self, p: Plan) -> None:
@@ -640,7 +677,7 @@ class RefillPage(QWidget):
         changed = self._conc_changed()
         lines.append("The concentration changes: the daily dose is kept, the rates are recomputed."
                      if changed else "Same drug and concentration.")  # fmt: skip
-        lines += [f"{x.severity.upper()}: {x.message}" for x in msgs]
+        lines += [f"{x.severity.upper()}: {readable_message(x)}" for x in msgs]
         bad = (suspect is not None and not retyped) or any(
             x.severity is Severity.HARD for x in msgs
         )
@@ -655,7 +692,7 @@ class RefillPage(QWidget):
         assert i is not None
         msgs = [x for x in p.findings if x.field.startswith("refill.added")]
         self._tell(self.added_check, f"Capacity {clinical_volume(int(i.status['reservoir_capacity_nl']))}.\n"
-                   + "\n".join(f"{x.severity.upper()}: {x.message}" for x in msgs),
+                   + "\n".join(f"{x.severity.upper()}: {readable_message(x)}" for x in msgs),
                    CRITICAL if any(x.severity is Severity.HARD for x in msgs) else OK)  # fmt: skip
 
     def _fill_bolus(self, p: Plan) -> None:
@@ -677,18 +714,29 @@ class RefillPage(QWidget):
             )
             return
         codes = {x.code: x for x in p.findings}
+        self.bridge_text.setToolTip("")
         if p.bolus is not None:
             b = p.bolus
-            self.bridge_text.setText(
-                f"{b.kind.capitalize()} bolus {volume_text(b.volume_nl)} at {volume_rate_text(b.rate_nl_day)}: "
-                f"pump tubing {volume_text(b.inputs['pump_tubing_nl'])} ({b.inputs['pump_tubing_source']}) "
-                f"+ catheter {volume_text(b.inputs['catheter_volume_nl'])}; rate: {b.inputs['rate_source']}."
+            # Each drug's dose (the core's figures, rounded as written), its volume beside.
+            doses = ", ".join(f"{d.drug} {significant(d.ng / MASS_UNITS[d.unit])} {d.unit}"
+                              for d in b.doses) or "saline only"  # fmt: skip
+            fill = "the old fill" if b.kind == "bridge" else "the new fill"
+            self.bridge_text.setText(rounded_text(
+                f"{b.kind.capitalize()} bolus: {doses} ({clinical_volume(b.volume_nl)} of {fill}) "
+                f"at {volume_rate_text(b.rate_nl_day)}: pump tubing "
+                f"{clinical_volume(b.inputs['pump_tubing_nl'])} + catheter "
+                f"{clinical_volume(b.inputs['catheter_volume_nl'])}; rate: {b.inputs['rate_source']}."
+            ))  # fmt: skip
+            exact = "; ".join(f"{d.drug} {mass_text(d.ng, d.unit)}" for d in b.doses)
+            self.bridge_text.setToolTip(
+                f"exactly: {exact or 'saline only'} in {volume_text(b.volume_nl)}; pump tubing "
+                f"{volume_text(b.inputs['pump_tubing_nl'])} ({b.inputs['pump_tubing_source']})"
             )  # fmt: skip
         elif not changed and self.no_bolus.isChecked():
             self.bridge_text.setText("No bridge bolus needed: the concentration does not change.")
         else:
             why = codes.get("invalid_bolus") or codes.get("bridge_bolus_needed")
-            self.bridge_text.setText(why.message if why else "No bolus.")
+            self.bridge_text.setText(readable_message(why) if why else "No bolus.")
 
     @staticmethod
     def _tell(label: QLabel, text: str, colour: str) -> None:
@@ -738,7 +786,7 @@ class RefillPage(QWidget):
         kept = {o.finding.code: o.reason.text() for o in self._overrides if o.box.isChecked()}
         self._clear_overrides()
         hard = [f for f in p.findings if f.severity is Severity.HARD]
-        self.findings.setText("\n".join(f"HARD: {f.message}" for f in hard) or
+        self.findings.setText("\n".join(f"HARD: {readable_message(f)}" for f in hard) or
                               ("No findings." if not p.findings else ""))  # fmt: skip
         self.findings.setStyleSheet(f"color: {CRITICAL if hard else OK}; font-weight: 600;")
         for f in p.findings:
@@ -754,6 +802,8 @@ class RefillPage(QWidget):
             row.reason.textChanged.connect(lambda _: self._update_send())
             self.findings_box.addWidget(row)
             self._overrides.append(row)
+        fields = [w for o in self._overrides for w in (o.box, o.reason)]
+        chain_tabs(*fields, self.recheck_button, self.password, self.send_button, self.back)
         self._update_send()
 
     def _overrides_current(self) -> bool:

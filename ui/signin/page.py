@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from programmer.store import AccountError, AuthError
 from ui.app_state import AppState
@@ -14,9 +23,20 @@ class SignInPage(QWidget):
     def __init__(self, state: AppState) -> None:
         super().__init__()
         self.state = state
-        layout = QVBoxLayout(self)
+        # The form scrolls inside the page, not the window past the screen (scale 2).
+        area = QScrollArea()
+        area.setObjectName("signin_scroll")
+        area.setWidgetResizable(True)
+        area.setFrameShape(QFrame.Shape.NoFrame)
+        form_page = QWidget()
+        area.setWidget(form_page)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(area)
+        layout = QVBoxLayout(form_page)
         self.title = QLabel()
         self.title.setProperty("role", "title")
+        self.title.setWordWrap(True)  # "Create the administrator account" fits 512 px
         self.hint = QLabel()
         self.hint.setWordWrap(True)
         self.hint.setProperty("role", "muted")

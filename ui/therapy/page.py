@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from programmer.drugs import INDICATIONS, JURISDICTIONS, default_library
+from programmer.findings import readable_message
 from programmer.patients.access import PatientAction, may
 from programmer.patients.registry import Patients
 from programmer.patients.trial_link import first_fill_trial
@@ -51,12 +52,13 @@ from ui.drug_change import DrugChangeLabel, over_the_limit
 from ui.drug_picker import ConcentrationField, DrugPicker
 from ui.fields import field_text
 from ui.inputs import guard_inputs
-from ui.numbers import clinical_dose
+from ui.numbers import clinical_dose, rounded_text
 from ui.style import CRITICAL, INFO, OK, WARNING
 from ui.therapy.chart import ProfileChart
 from ui.therapy.model import TherapyModel, severity_rank, split_quantity
 from ui.therapy.start_dose import StartDoseNote
 from ui.therapy.widgets import SEVERITY_COLOUR, FieldMessage, QuantityField, findings_text, mark
+from ui.widgets import FillsItsArea, chain_tabs
 
 COL_DAY, COL_START, COL_AMOUNT, COL_UNIT, COL_RUNS, COL_CHECK = range(6)
 ROW_TINT = {"hard": "#fde7e9", "soft": "#fff4ce", "info": "#e8f0fe"}
@@ -128,6 +130,8 @@ class _DrugRow(QWidget):
 
 
 class TherapyPage(QWidget):
+    scrolls_itself = True  # the main window adds no scroll area: Send stays in view
+
     def __init__(self, state: AppState) -> None:
         super().__init__()
         self.setObjectName("therapy_page")
@@ -140,7 +144,7 @@ class TherapyPage(QWidget):
         self._trial_offered: str | None = None  # the pump whose first fill got its trial
 
         outer = QVBoxLayout(self)
-        outer.setContentsMargins(6, 6, 6, 6)
+        outer.setContentsMargins(4, 4, 4, 4)
         top = QHBoxLayout()
         title = QLabel("Therapy editor")
         title.setProperty("role", "title")
@@ -148,8 +152,7 @@ class TherapyPage(QWidget):
         self.verdict.setObjectName("therapy_verdict")
         self.verdict.setWordWrap(True)
         top.addWidget(title)
-        top.addSpacing(16)
-        top.addWidget(self.verdict, 1)
+        top.addStretch(1)
         outer.addLayout(top)
         self.role_note = QLabel()
         self.role_note.setObjectName("therapy_role_note")
@@ -160,11 +163,32 @@ class TherapyPage(QWidget):
         self.role_note.setVisible(False)
         outer.addWidget(self.role_note)
 
+        # The form and the chart scroll together when the screen is small (scale 2 on
+        # 1024x768); the title, the role notice and the action bar (the % change, Send)
+        # stay outside the scroll area, always on screen.
+        content = QWidget()
+        content.setObjectName("therapy_content")
+        fills = QVBoxLayout(content)
+        fills.setContentsMargins(0, 0, 0, 0)
+        inner = FillsItsArea()
+        fills.addWidget(inner)
+        column = QVBoxLayout(inner)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.verdict)  # wraps: in the scroll area, never clipped
+        column.addLayout(self._build_tools())
         body = QHBoxLayout()
-        outer.addLayout(body, 1)
+        column.addLayout(body, 1)
         body.addWidget(self._build_form(), 6)
         body.addLayout(self._build_right(), 5)
-        outer.addLayout(self._build_buttons())
+        self.body_area = QScrollArea()
+        self.body_area.setObjectName("therapy_body")
+        self.body_area.setWidgetResizable(True)
+        self.body_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.body_area.setWidget(content)
+        self.body_area.setMinimumHeight(40)
+        self.body_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes to its fields
+        outer.addWidget(self.body_area, 1)
+        outer.addWidget(self._build_action_bar())
 
         self.model.sig_changed.connect(self.refresh)
         self.model.undo_stack.canUndoChanged.connect(self.undo_button.setEnabled)
@@ -381,14 +405,9 @@ class TherapyPage(QWidget):
         heading = QLabel("Per day")
         heading.setProperty("role", "muted")
         self.change = DrugChangeLabel("daily_change")
-        change_heading = QLabel("Daily dose vs the pump")
-        change_heading.setProperty("role", "muted")
-        # Side by side when there is room; one above the other is what fits 1024x768.
         self.totals.setWordWrap(True)
         grid.addWidget(heading, 0, 0)
         grid.addWidget(self.totals, 1, 0)
-        grid.addWidget(change_heading, 2, 0, alignment=Qt.AlignmentFlag.AlignRight)
-        grid.addWidget(self.change, 3, 0)
         right.addWidget(totals)
         self.chart = ProfileChart()
         self.chart.setMinimumHeight(170)
@@ -401,7 +420,36 @@ class TherapyPage(QWidget):
         right.addWidget(self.findings, 1)
         return right
 
-    def _build_buttons(self) -> QHBoxLayout:
+    def _build_action_bar(self) -> QFrame:
+        """The % change per drug and Send: outside the scroll area, never scrolled away."""
+        bar = QFrame()
+        bar.setObjectName("therapy_action_bar")
+        grid = QGridLayout(bar)
+        grid.setContentsMargins(0, 4, 0, 0)
+        self.file_message = QLabel()
+        self.file_message.setObjectName("file_message")
+        self.file_message.setWordWrap(True)
+        self.file_message.setVisible(False)
+        self.send_button = QPushButton("Review and send…")
+        self.send_button.setObjectName("review_and_send")
+        self.send_button.setProperty("role", "primary")
+        self.send_button.setStyleSheet(DISABLED_PRIMARY)
+        self.send_button.clicked.connect(self.review_and_send)
+        self.change.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        # The daily dose change per drug against the pump, one line each (never wrapped:
+        # a wrapped label is clipped when the window is at its smallest), then Send: this
+        # fits 512 px (scale 2 on 1024x768).
+        self.change.setAccessibleDescription("daily dose vs the pump")
+        self.change.setWordWrap(False)
+        grid.addWidget(self.change, 0, 0, 1, 2)
+        grid.addWidget(self.file_message, 1, 0)
+        grid.addWidget(self.send_button, 1, 1, Qt.AlignmentFlag.AlignRight)
+        grid.setColumnStretch(0, 1)
+        grid.setVerticalSpacing(2)
+        return bar
+
+    def _build_tools(self) -> QHBoxLayout:
+        """From the pump, files, undo: at the top of the scrolled form."""
         row = QHBoxLayout()
         self.from_pump_button = QPushButton("From the pump")
         self.from_pump_button.setToolTip("Start again from the therapy the pump holds")
@@ -423,18 +471,9 @@ class TherapyPage(QWidget):
         self.redo_button.setToolTip("Ctrl+Shift+Z")
         self.redo_button.setEnabled(False)
         self.redo_button.clicked.connect(self.model.undo_stack.redo)
-        self.file_message = QLabel()
-        self.file_message.setObjectName("file_message")
-        self.file_message.setWordWrap(True)
-        self.send_button = QPushButton("Review and send…")
-        self.send_button.setObjectName("review_and_send")
-        self.send_button.setProperty("role", "primary")
-        self.send_button.setStyleSheet(DISABLED_PRIMARY)
-        self.send_button.clicked.connect(self.review_and_send)
         for b in (self.from_pump_button, self.open_button, self.save_button, self.undo_button, self.redo_button):  # fmt: skip
             row.addWidget(b)
-        row.addWidget(self.file_message, 1)
-        row.addWidget(self.send_button)
+        row.addStretch(1)
         undo = QShortcut(QKeySequence.StandardKey.Undo, self)
         undo.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         undo.activated.connect(self.model.undo_stack.undo)
@@ -448,7 +487,7 @@ class TherapyPage(QWidget):
     def _user_changed(self) -> None:
         if self.state.principal is None:
             self.model.reset()  # a prescription is patient data: not left for the next user
-            self.file_message.clear()
+            self._file_note("", OK)
         self.refresh()
 
     def _pump_changed(self) -> None:
@@ -545,6 +584,7 @@ class TherapyPage(QWidget):
 
     def _file_note(self, text: str, colour: str) -> None:
         self.file_message.setText(text)
+        self.file_message.setVisible(bool(text))
         self.file_message.setStyleSheet(f"color: {colour}; font-weight: 600;")
 
     # --- edits from the widgets -------------------------------------------------------------
@@ -703,13 +743,11 @@ class TherapyPage(QWidget):
             self.drugs_box.insertWidget(len(self._drug_rows), r)
             self._drug_rows.append(r)
         if grew:  # rows made later would otherwise come last in the tab order
-            before: QWidget = self.jurisdiction
-            for r in self._drug_rows:
-                for w in (r.name, r.conc.strength, r.conc.number, r.conc.unit, r.remove):
-                    QWidget.setTabOrder(before, w)
-                    before = w
-            QWidget.setTabOrder(before, self.add_drug_button)
-            QWidget.setTabOrder(self.add_drug_button, self.mode)
+            # As drawn, row by row: Patient, Labels (beside it), Indication, then the drugs.
+            rows = [w for r in self._drug_rows
+                    for w in (r.name, r.conc.strength, r.conc.number, r.conc.unit, r.remove)]  # fmt: skip
+            chain_tabs(self.patient, self.jurisdiction, self.indication, *rows,
+                       self.add_drug_button, self.mode)  # fmt: skip
         for i, (name, conc) in enumerate(drugs):
             r = self._drug_rows[i]
             r.name.blockSignals(True)
@@ -836,9 +874,14 @@ class TherapyPage(QWidget):
         self.findings.clear()
         order = {"hard": 0, "soft": 1, "info": 2}
         for f in sorted(p.findings, key=lambda f: order[str(f.severity)]):
-            item = QListWidgetItem(f"{f.severity.upper()}  {field_text(f.field)}: {f.message}")
+            said = readable_message(f)
+            item = QListWidgetItem(
+                f"{f.severity.upper()}  {field_text(f.field)}: {rounded_text(said)}"
+            )
             item.setForeground(QBrush(QColor(SEVERITY_COLOUR[str(f.severity)])))
-            item.setToolTip(f.remedy)
+            item.setToolTip(
+                f.remedy + (f"\n\nexactly: {said}" if rounded_text(said) != said else "")
+            )
             item.setData(Qt.ItemDataRole.UserRole, f.field)
             self.findings.addItem(item)
         if not p.findings:

@@ -6,7 +6,7 @@ from PySide6.QtCore import QRegularExpression, Qt, Signal
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 
-from programmer.findings import Finding
+from programmer.findings import Finding, readable_message
 from ui.style import CRITICAL, INFO, WARNING
 
 SEVERITY_COLOUR = {"hard": CRITICAL, "soft": WARNING, "info": INFO}
@@ -27,7 +27,7 @@ def mark(widget: QWidget, severity: str | None, tooltip: str = "") -> None:
 
 
 def findings_text(findings: list[Finding]) -> str:
-    return "\n".join(f"{f.severity.upper()}: {f.message}" for f in findings)
+    return "\n".join(f"{f.severity.upper()}: {readable_message(f)}" for f in findings)
 
 
 class QuantityField(QWidget):
