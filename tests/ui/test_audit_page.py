@@ -68,7 +68,7 @@ def test_filters_filter(qtbot, state: AppState) -> None:  # type: ignore[no-unty
     assert column(page, 4) == ["P1", "P1"]
     page.pump_filter.setCurrentIndex(0)
     page.action_filter.setCurrentIndex(page.action_filter.findData("account_changed"))
-    assert set(column(page, 5)) == {"account changed"} and page.model.rowCount() == 3
+    assert set(column(page, 5)) == {"Account changed"} and page.model.rowCount() == 3
     page.account_filter.setCurrentIndex(page.account_filter.findData("nurse.kim"))
     assert page.model.rowCount() == 0  # nurse.kim changed no account
     page.clear_filters()
