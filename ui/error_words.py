@@ -7,11 +7,10 @@ first window does not load the pump session layer.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cache
 
-from ui.timefmt import computer_text
+from ui.timefmt import local_stamps
 
 
 @dataclass(frozen=True)
@@ -40,9 +39,6 @@ PUMP_CODES: dict[str, tuple[str, str]] = {
     "bad_request": ("The pump could not understand the request",
                     "Connect again; if it repeats, note the pump's serial and call service."),
 }  # fmt: skip
-_ISO = re.compile(
-    r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})\b"
-)
 
 
 @cache
@@ -115,20 +111,6 @@ def table() -> tuple[ErrorWords, ...]:
         ErrorWords(OSError, "A file or connection failed", "Check the file, folder or cable, then try again."),
         ErrorWords(ValueError, "A value is not valid", "Correct it and try again."),
     )  # fmt: skip
-
-
-def local_stamps(text: str) -> str:
-    """ISO time stamps in `text` (from the core) in this computer's local time."""
-    from datetime import datetime
-
-    def local(m: re.Match[str]) -> str:
-        try:
-            stamp = datetime.fromisoformat(m.group(0).replace("Z", "+00:00"))
-        except ValueError:
-            return m.group(0)
-        return computer_text(int(stamp.timestamp()))
-
-    return _ISO.sub(local, text)
 
 
 def _detail(error: BaseException) -> str:

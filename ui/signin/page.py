@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QPushButton, QVBox
 
 from programmer.store import AccountError, AuthError
 from ui.app_state import AppState
+from ui.timefmt import local_stamps
 
 
 class SignInPage(QWidget):
@@ -100,7 +101,7 @@ class SignInPage(QWidget):
             else:
                 self.state.sign_in(name, password)
         except (AuthError, AccountError, ValueError) as exc:
-            self.error.setText(str(exc))
+            self.error.setText(local_stamps(str(exc)))  # the core's words, times local
             return
         finally:
             self.password.clear()
