@@ -72,3 +72,15 @@ def test_a_locked_account_is_told_when_in_local_time(qtbot, state: AppState) -> 
     page.submit()
     said = page.error.text()
     assert "locked until" in said and not ISO.search(said), said
+
+
+def test_connecting_names_the_emulator_in_words(qtbot, state: AppState) -> None:  # type: ignore[no-untyped-def]
+    from ui.connect.page import ConnectPage
+
+    page = ConnectPage(state)
+    qtbot.addWidget(page)
+    page.use_address("emulator:")
+    page.connect_pump()  # the answer comes later, on the GUI thread: this is what shows now
+    assert page.status.text() == "Connecting to the built-in emulator…"  # before: "emulator:…"
+    qtbot.waitUntil(lambda: not state.bridge.busy, timeout=10_000)
+    assert "emulator:" not in page.status.text()

@@ -126,7 +126,9 @@ class ConnectPage(QWidget):
 
     def connect_pump(self) -> None:
         key = self.key_file.text().strip()
-        self.status.setText(f"Connecting to {self.address()}…")
+        address = self.address()
+        where = "the built-in emulator" if address == EMULATOR else pump_text(address)
+        self.status.setText(f"Connecting to {where}…")
         self.button.setEnabled(False)
 
         def done(_: object) -> None:
