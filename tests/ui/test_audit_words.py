@@ -16,7 +16,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from programmer.store import AuditAction
 from ui.app_state import AppState
-from ui.audit.page import AuditPage
+from ui.audit.page import ACTION, DETAILS, OUTCOME, AuditPage, local_date_format
 from ui.audit.words import describe
 from ui.timefmt import computer_text
 
@@ -66,7 +66,7 @@ def test_times_are_local_with_the_utc_stamp_on_hover(qtbot, state: AppState) -> 
 
 def test_each_record_reads_as_a_sentence_with_its_json_on_hover(qtbot, state: AppState) -> None:  # type: ignore[no-untyped-def]
     page = page_for(qtbot, state)
-    details = COLUMNS_DETAILS = page.model.columnCount() - 1
+    details = DETAILS
     newest_outcome = row_of(page, "program_outcome", 0)
     first_outcome = row_of(page, "program_outcome", 1)
     assert page.model.cell(newest_outcome, details) == (
@@ -86,7 +86,7 @@ def test_each_record_reads_as_a_sentence_with_its_json_on_hover(qtbot, state: Ap
         f"at t: {computer_text(1_767_225_600)}; ok now: yes; sensor level: 3; vials: a b, c"
     )
     for row in range(page.model.rowCount()):
-        text = page.model.cell(row, COLUMNS_DETAILS)
+        text = page.model.cell(row, DETAILS)
         assert not set(text) & set('{}[]"'), text
         assert not CODE.search(text) and not ISO.search(text), text
     tip = page.model.data(page.model.index(newest_outcome, details), Qt.ItemDataRole.ToolTipRole)
@@ -98,7 +98,7 @@ def test_each_record_reads_as_a_sentence_with_its_json_on_hover(qtbot, state: Ap
 
 def test_actions_and_outcomes_are_words(qtbot, state: AppState) -> None:  # type: ignore[no-untyped-def]
     page = page_for(qtbot, state)
-    action, outcome = 5, 6
+    action, outcome = ACTION, OUTCOME
     assert page.model.cell(row_of(page, "history_read"), action) == "Pump log read"
     assert page.model.cell(row_of(page, "refill_recorded"), outcome) == "refill check skipped"
     for row in range(page.model.rowCount()):
@@ -108,4 +108,5 @@ def test_actions_and_outcomes_are_words(qtbot, state: AppState) -> None:  # type
     assert "Pump log read" in items and not any("_" in i for i in items)
     page.action_filter.setCurrentIndex(page.action_filter.findData("history_read"))
     assert page.model.rowCount() == 1
-    assert page.since_edit.displayFormat() != "yyyy-MM-dd"
+    # The filter's dates as this computer's locale writes them (before: always yyyy-MM-dd).
+    assert page.since_edit.displayFormat() == local_date_format()

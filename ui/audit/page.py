@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractTableModel,
     QDate,
+    QLocale,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
@@ -62,8 +63,9 @@ from ui.timefmt import computer_text
 
 MAX_ROWS = 5_000  # newest first; narrow the filters to see older records
 ANY = ""
-COLUMNS = ("Time", "Seq", "Account", "Role", "Pump", "Action", "Outcome", "Reason", "What happened")  # fmt: skip
-DETAILS = len(COLUMNS) - 1
+# What happened comes early: at 1024 pixels it is read without scrolling sideways.
+COLUMNS = ("Time", "Seq", "Who", "What happened", "Outcome", "Pump", "Action", "Reason")
+WHO, DETAILS, OUTCOME, PUMP, ACTION, REASON = 2, 3, 4, 5, 6, 7
 # Outcomes of a program that reached the pump: their daily doses are "before" for the next.
 _GIVEN = ("applied", "uncertain_resolved")
 _NUMERIC = {1}
@@ -108,8 +110,9 @@ class AuditModel(QAbstractTableModel):
         r = self.records[row]
         if column == DETAILS:
             return describe(r, self.earlier.get(r.seq))
-        values = (computer_text(r.ts_s), str(r.seq), r.account, r.role, r.pump_serial,
-                  action_words(r.action), outcome_words(r.outcome), r.reason)  # fmt: skip
+        who = f"{r.account or '-'}{f' ({r.role})' if r.role else ''}"
+        values = (computer_text(r.ts_s), str(r.seq), who, "", outcome_words(r.outcome),
+                  r.pump_serial, action_words(r.action), r.reason)  # fmt: skip
         return values[column] or ""
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # fmt: skip
@@ -125,11 +128,20 @@ class AuditModel(QAbstractTableModel):
             if index.column() == DETAILS:  # the words, then the record as stored
                 raw = raw_text(r)
                 return self.cell(index.row(), DETAILS) + (f"\n\nAs stored:\n{raw}" if raw else "")
-            if index.column() == 7:
+            if index.column() == REASON:
                 return r.reason or None
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in _NUMERIC:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
+
+
+def local_date_format() -> str:
+    """This computer's short date format ("dd/MM/yyyy", "M/d/yyyy"), the year in full.
+    Numbers only: a month name in a date edit crashed Qt here (tests/ui, offscreen)."""
+    fmt = QLocale().dateFormat(QLocale.FormatType.ShortFormat)
+    if "yyyy" not in fmt:
+        fmt = fmt.replace("yy", "yyyy")
+    return fmt if "MMM" not in fmt else "dd/MM/yyyy"
 
 
 class AuditPage(QWidget):
@@ -222,7 +234,7 @@ class AuditPage(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for col, width in enumerate((150, 55, 100, 85, 115, 165, 100, 140)):
+        for col, width in enumerate((175, 45, 130, 430, 100, 115, 165)):
             self.table.setColumnWidth(col, width)
         self.detail = QPlainTextEdit()
         self.detail.setObjectName("detail_text")
@@ -284,7 +296,8 @@ class AuditPage(QWidget):
         edit.setObjectName(name)
         edit.setAccessibleName(accessible)
         edit.setCalendarPopup(True)
-        edit.setDisplayFormat("ddd d MMM yyyy")  # as the rest of the app writes dates
+        # The clinic's own way of writing a date (its locale), with a four-digit year.
+        edit.setDisplayFormat(local_date_format())
         today = datetime.now().date()  # the clinic's day, not UTC's
         edit.setDate(QDate(today.year, today.month, today.day))
         return edit
