@@ -138,7 +138,10 @@ class AuditModel(QAbstractTableModel):
 def local_date_format() -> str:
     """This computer's short date format ("dd/MM/yyyy", "M/d/yyyy"), the year in full.
     Numbers only: a month name in a date edit crashed Qt here (tests/ui, offscreen)."""
-    fmt = QLocale().dateFormat(QLocale.FormatType.ShortFormat)
+    locale = QLocale()
+    if locale.language() == QLocale.Language.C:  # no locale set: day first, as timefmt writes
+        return "dd/MM/yyyy"
+    fmt = locale.dateFormat(QLocale.FormatType.ShortFormat)
     if "yyyy" not in fmt:
         fmt = fmt.replace("yy", "yyyy")
     return fmt if "MMM" not in fmt else "dd/MM/yyyy"
@@ -314,6 +317,9 @@ class AuditPage(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        # The longest local time whole, in the font the window's style sheet gave the table.
+        widest = self.table.fontMetrics().horizontalAdvance("Wed 22 Sep 2026, 22:22")
+        self.table.setColumnWidth(0, max(self.table.columnWidth(0), widest + 20))
         if self._dirty:
             self.refresh_choices()
 

@@ -148,8 +148,9 @@ def describe(r: AuditRecord, earlier_doses: Mapping[str, int] | None = None) -> 
     match r.action:
         case "sign_in" | "sign_out" | "lock" | "unlock" | "sign_in_failed":
             text = f"{action_words(r.action)}: {r.account or 'unknown account'}"
-            if a.get("locked_until"):
-                text += f"; locked until {value_words('', a['locked_until'])}"
+            if a.get("locked_until"):  # a lock-out after failed sign-ins, not a screen lock
+                text = (f"Account {r.account or ''} locked until "
+                        f"{value_words('', a['locked_until'])}")  # fmt: skip
         case "pump_connected":
             text = (f"Connected to {pump_text(str(a.get('model') or 'a pump'))} {pump}"
                     f"{', firmware ' + pump_text(str(a['firmware'])) if a.get('firmware') else ''}"

@@ -101,7 +101,8 @@ class SignInPage(QWidget):
             else:
                 self.state.sign_in(name, password)
         except (AuthError, AccountError, ValueError) as exc:
-            self.error.setText(local_stamps(str(exc)))  # the core's words, times local
+            said = local_stamps(str(exc))  # the core's words, times local
+            self.error.setText(said[:1].upper() + said[1:])
             return
         finally:
             self.password.clear()
