@@ -440,7 +440,9 @@ class AppState(QObject):
 
     def _failed(self, error: BaseException) -> None:
         self.note_link_error(error)
-        self.sig_message.emit("error", f"{type(error).__name__}: {error}")
+        from ui.error_words import error_text
+
+        self.sig_message.emit("error", error_text(error))
 
     def note_link_error(self, error: BaseException) -> None:
         """A link failure: every screen with pump data says so, with the values' age."""

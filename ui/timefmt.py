@@ -3,6 +3,7 @@ never ISO text in front of a person."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
 
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -78,3 +79,23 @@ def stored_day(text: str | None) -> str:
         return day_text(text)
     at = stored_moment(text)
     return day_text(at.astimezone().date()) if at is not None else (text or "")
+
+
+_ISO = re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})")
+
+
+def stamp_text(iso: str) -> str:
+    """A stored ISO stamp with its offset ("2026-03-12T13:05:00Z") as this computer's
+    local time; text that is not such a stamp is returned as it is."""
+    try:
+        stamp = datetime.fromisoformat(iso.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return iso
+    if stamp.tzinfo is None:
+        return iso  # no offset: which zone it meant is unknown, so it is not converted
+    return computer_text(int(stamp.timestamp()))
+
+
+def local_stamps(text: str) -> str:
+    """Every ISO stamp with an offset in `text` (a core message) in local time."""
+    return _ISO.sub(lambda m: stamp_text(m.group(0)), text)

@@ -16,7 +16,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from programmer.store import AuditAction, Principal, Role
 from ui.app_state import AppState
-from ui.audit.page import AuditPage
+from ui.audit.page import ACTION, PUMP, AuditPage
 
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
@@ -65,10 +65,10 @@ def test_the_trail_in_a_table_newest_first(qtbot, state: AppState) -> None:  # t
 def test_filters_filter(qtbot, state: AppState) -> None:  # type: ignore[no-untyped-def]
     page = page_for(qtbot, state)
     page.pump_filter.setCurrentIndex(page.pump_filter.findData("P1"))
-    assert column(page, 4) == ["P1", "P1"]
+    assert column(page, PUMP) == ["P1", "P1"]
     page.pump_filter.setCurrentIndex(0)
     page.action_filter.setCurrentIndex(page.action_filter.findData("account_changed"))
-    assert set(column(page, 5)) == {"account changed"} and page.model.rowCount() == 3
+    assert set(column(page, ACTION)) == {"Account changed"} and page.model.rowCount() == 3
     page.account_filter.setCurrentIndex(page.account_filter.findData("nurse.kim"))
     assert page.model.rowCount() == 0  # nurse.kim changed no account
     page.clear_filters()

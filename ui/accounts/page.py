@@ -28,7 +28,9 @@ from programmer.store import AccountError, AuthError, NotAllowed, Role, StoreErr
 from programmer.store.accounts import AccountInfo
 from programmer.store.roles import Action
 from ui.app_state import AppState
+from ui.error_words import error_text
 from ui.style import CRITICAL, OK, banner_css
+from ui.timefmt import stamp_text
 
 REFUSALS = (NotAllowed, AccountError, AuthError, StoreError, ValueError)
 
@@ -51,7 +53,7 @@ class AccountsPage(QWidget):
         self.table = QTableWidget(0, 5)
         self.table.setObjectName("accounts_table")
         self.table.setAccessibleName("accounts")
-        self.table.setHorizontalHeaderLabels(["Name", "Role", "Status", "Created (UTC)", "Created by"])  # fmt: skip
+        self.table.setHorizontalHeaderLabels(["Name", "Role", "Status", "Created", "Created by"])  # fmt: skip
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -159,15 +161,19 @@ class AccountsPage(QWidget):
             try:
                 self.accounts = self.state.accounts.list(actor=p)
             except REFUSALS as exc:
-                self._say(str(exc), ok=False)
+                self._say(error_text(exc), ok=False)
         self.table.setRowCount(len(self.accounts))
         for r, a in enumerate(self.accounts):
             status = "enabled" if a.enabled else "DISABLED"
             if a.locked_until:
-                status += f", locked until {a.locked_until}"
-            created = a.created_at[:16].replace("T", " ")
+                status += f", locked until {stamp_text(a.locked_until)}"
+            created = stamp_text(a.created_at)
             for c, text in enumerate((a.name, str(a.role), status, created, a.created_by or "")):
-                self.table.setItem(r, c, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                if c in (2, 3):  # the exact stamps as stored, one hover away
+                    item.setToolTip(f"{a.created_at} (UTC)" if c == 3 else
+                                    f"locked until {a.locked_until} (UTC)" if a.locked_until else "")  # fmt: skip
+                self.table.setItem(r, c, item)
 
     def _say(self, text: str, ok: bool) -> None:
         self.message.setText(text)

@@ -8,13 +8,15 @@ written (except from a read-only copy, which cannot record it, and says so).
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, time, timedelta
+from collections.abc import Mapping
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
     QDate,
+    QLocale,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
@@ -54,11 +56,18 @@ from programmer.store.audit_chain import FIELDS
 from programmer.store.audit_review import export_shown
 from programmer.store.roles import Action, NotAllowed, authorize
 from ui.app_state import AppState, unverified_text
+from ui.audit.words import action_words, describe, outcome_words, raw_text
+from ui.error_words import error_text
 from ui.style import CRITICAL, OK, WARNING, banner_css
+from ui.timefmt import computer_text
 
 MAX_ROWS = 5_000  # newest first; narrow the filters to see older records
 ANY = ""
-COLUMNS = ("Time (UTC)", "Seq", "Account", "Role", "Pump", "Action", "Outcome", "Reason", "Before", "After")  # fmt: skip
+# What happened comes early: at 1024 pixels it is read without scrolling sideways.
+COLUMNS = ("Time", "Seq", "Who", "What happened", "Outcome", "Pump", "Action", "Reason")
+WHO, DETAILS, OUTCOME, PUMP, ACTION, REASON = 2, 3, 4, 5, 6, 7
+# Outcomes of a program that reached the pump: their daily doses are "before" for the next.
+_GIVEN = ("applied", "uncertain_resolved")
 _NUMERIC = {1}
 
 
@@ -76,10 +85,14 @@ class AuditModel(QAbstractTableModel):
     def __init__(self) -> None:
         super().__init__()
         self.records: list[AuditRecord] = []
+        # seq of a program outcome -> the daily doses its pump was given before it
+        self.earlier: dict[int, Mapping[str, int]] = {}
 
-    def set_records(self, records: list[AuditRecord]) -> None:
+    def set_records(self, records: list[AuditRecord],
+                    earlier: dict[int, Mapping[str, int]] | None = None) -> None:  # fmt: skip
         self.beginResetModel()
         self.records = records
+        self.earlier = earlier or {}
         self.endResetModel()
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
@@ -95,8 +108,11 @@ class AuditModel(QAbstractTableModel):
 
     def cell(self, row: int, column: int) -> str:
         r = self.records[row]
-        values = (r.ts[:19].replace("T", " "), str(r.seq), r.account, r.role, r.pump_serial, r.action.replace("_", " "),
-                  r.outcome, r.reason, r.before, r.after)  # fmt: skip
+        if column == DETAILS:
+            return describe(r, self.earlier.get(r.seq))
+        who = f"{r.account or '-'}{f' ({r.role})' if r.role else ''}"
+        values = (computer_text(r.ts_s), str(r.seq), who, "", outcome_words(r.outcome),
+                  r.pump_serial, action_words(r.action), r.reason)  # fmt: skip
         return values[column] or ""
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # fmt: skip
@@ -105,11 +121,30 @@ class AuditModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             text = self.cell(index.row(), index.column())
             return text if len(text) <= 80 else text[:79] + "…"
-        if role == Qt.ItemDataRole.ToolTipRole and index.column() >= 7:
-            return self.cell(index.row(), index.column()) or None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            r = self.records[index.row()]
+            if index.column() == 0:
+                return f"{r.ts} (UTC, as stored)"
+            if index.column() == DETAILS:  # the words, then the record as stored
+                raw = raw_text(r)
+                return self.cell(index.row(), DETAILS) + (f"\n\nAs stored:\n{raw}" if raw else "")
+            if index.column() == REASON:
+                return r.reason or None
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in _NUMERIC:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
+
+
+def local_date_format() -> str:
+    """This computer's short date format ("dd/MM/yyyy", "M/d/yyyy"), the year in full.
+    Numbers only: a month name in a date edit crashed Qt here (tests/ui, offscreen)."""
+    locale = QLocale()
+    if locale.language() == QLocale.Language.C:  # no locale set: day first, as timefmt writes
+        return "dd/MM/yyyy"
+    fmt = locale.dateFormat(QLocale.FormatType.ShortFormat)
+    if "yyyy" not in fmt:
+        fmt = fmt.replace("yy", "yyyy")
+    return fmt if "MMM" not in fmt else "dd/MM/yyyy"
 
 
 class AuditPage(QWidget):
@@ -137,8 +172,8 @@ class AuditPage(QWidget):
         self.range_check = QCheckBox("Dates")
         self.range_check.setObjectName("range_check")
         self.range_check.setAccessibleName("filter by a date range")
-        self.since_edit = self._date("since_edit", "from this date (UTC), inclusive")
-        self.until_edit = self._date("until_edit", "to this date (UTC), inclusive")
+        self.since_edit = self._date("since_edit", "from this date, inclusive")
+        self.until_edit = self._date("until_edit", "to this date, inclusive")
         for col, (label, widget) in enumerate(
             (("Account", self.account_filter), ("Pump", self.pump_filter), ("Action", self.action_filter))
         ):  # fmt: skip
@@ -202,7 +237,7 @@ class AuditPage(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for col, width in enumerate((165, 55, 100, 85, 125, 145, 100, 140, 120)):
+        for col, width in enumerate((175, 45, 130, 430, 100, 115, 165)):
             self.table.setColumnWidth(col, width)
         self.detail = QPlainTextEdit()
         self.detail.setObjectName("detail_text")
@@ -264,8 +299,9 @@ class AuditPage(QWidget):
         edit.setObjectName(name)
         edit.setAccessibleName(accessible)
         edit.setCalendarPopup(True)
-        edit.setDisplayFormat("yyyy-MM-dd")
-        today = datetime.now(UTC).date()
+        # The clinic's own way of writing a date (its locale), with a four-digit year.
+        edit.setDisplayFormat(local_date_format())
+        today = datetime.now().date()  # the clinic's day, not UTC's
         edit.setDate(QDate(today.year, today.month, today.day))
         return edit
 
@@ -281,6 +317,9 @@ class AuditPage(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        # The longest local time whole, in the font the window's style sheet gave the table.
+        widest = self.table.fontMetrics().horizontalAdvance("Wed 22 Sep 2026, 22:22")
+        self.table.setColumnWidth(0, max(self.table.columnWidth(0), widest + 20))
         if self._dirty:
             self.refresh_choices()
 
@@ -290,7 +329,7 @@ class AuditPage(QWidget):
         combo.clear()
         combo.addItem(f"(any {label})", ANY)
         for v in values:
-            combo.addItem(v.replace("_", " ") if label == "action" else v, v)
+            combo.addItem(action_words(v) if label == "action" else v, v)
         i = combo.findData(current) if current else 0
         combo.setCurrentIndex(max(i, 0))
         combo.blockSignals(False)
@@ -321,8 +360,9 @@ class AuditPage(QWidget):
         if self.range_check.isChecked():
             since = self.since_edit.date().toPython()
             until = self.until_edit.date().toPython()
-            out["since"] = datetime.combine(since, time(), UTC)  # type: ignore[arg-type]
-            out["until"] = datetime.combine(until, time(), UTC) + timedelta(days=1)  # type: ignore[arg-type]
+            # The clinic's local days, midnight to midnight (a UTC day splits an evening).
+            out["since"] = datetime.combine(since, time()).astimezone()  # type: ignore[arg-type]
+            out["until"] = datetime.combine(until + timedelta(days=1), time()).astimezone()  # type: ignore[arg-type, operator]
         return out
 
     def reload(self) -> None:
@@ -336,7 +376,7 @@ class AuditPage(QWidget):
             authorize(principal.role, Action.REVIEW_AUDIT)
         except NotAllowed as exc:
             self.model.set_records([])
-            self._say(str(exc), ok=False)
+            self._say(error_text(exc), ok=False)
             return
         where, params = self._where()
         total = self.state.store.query(f"SELECT count(*) FROM audit {where}", tuple(params))[0][0]
@@ -344,7 +384,8 @@ class AuditPage(QWidget):
             f"SELECT {', '.join(FIELDS)} FROM audit {where} ORDER BY seq DESC LIMIT {MAX_ROWS}",
             tuple(params),
         )
-        self.model.set_records([AuditRecord.from_row(r) for r in rows])
+        records = [AuditRecord.from_row(r) for r in rows]
+        self.model.set_records(records, self._earlier_doses(records))
         shown = len(rows)
         self.count_label.setText(
             f"{total} records"
@@ -353,6 +394,31 @@ class AuditPage(QWidget):
         )
         self.detail.clear()
         self.sig_loaded.emit(shown)
+
+    def _earlier_doses(self, records: list[AuditRecord]) -> dict[int, Mapping[str, int]]:
+        """For each program outcome shown, the daily doses its pump had been given before
+        (the previous program that reached it), for "0.5 → 0.6 mg/day"."""
+        wanted = {r.seq for r in records if r.action == "program_outcome"}
+        if not wanted:
+            return {}
+        given: dict[str | None, Mapping[str, int]] = {}
+        out: dict[int, Mapping[str, int]] = {}
+        for seq, serial, after, outcome in self.state.store.query(
+            "SELECT seq, pump_serial, after, outcome FROM audit WHERE action = 'program_outcome'"
+            " AND seq <= ? ORDER BY seq", (max(wanted),)
+        ):  # fmt: skip
+            if seq in wanted and serial in given:
+                out[seq] = given[serial]
+            if outcome not in _GIVEN:
+                continue
+            try:
+                doses = json.loads(after or "null")
+            except ValueError:
+                continue
+            doses = doses.get("daily_doses_ng") if isinstance(doses, dict) else None
+            if isinstance(doses, dict) and all(isinstance(v, int) for v in doses.values()):
+                given[serial] = doses
+        return out
 
     def _where(self) -> tuple[str, list[Any]]:
         f = self.filters()
@@ -374,13 +440,13 @@ class AuditPage(QWidget):
             self.detail.clear()
             return
         r = self.model.records[row]
-        lines = [f"Record {r.seq} at {r.ts}: {r.action}", f"Account: {r.account or '-'} ({r.role or '-'})",
-                 f"Pump: {r.pump_serial or '-'}", f"Outcome: {r.outcome or '-'}", f"Reason: {r.reason or '-'}"]  # fmt: skip
-        for label, text in (("Before", r.before), ("After", r.after)):
-            if text is not None:
-                lines.append(
-                    f"{label}:\n{json.dumps(json.loads(text), indent=2, ensure_ascii=False)}"
-                )
+        lines = [f"Record {r.seq}, {computer_text(r.ts_s)}: {action_words(r.action)}",
+                 self.model.cell(row, DETAILS),
+                 f"Account: {r.account or '-'} ({r.role or '-'})", f"Pump: {r.pump_serial or '-'}",
+                 f"Outcome: {outcome_words(r.outcome) or '-'}", f"Reason: {r.reason or '-'}"]  # fmt: skip
+        raw = raw_text(r)
+        lines.append(f"\nAs stored ({r.ts} UTC, action {r.action}, outcome {r.outcome or '-'}):"
+                     f"\n{raw}" if raw else f"\nAs stored: {r.ts} UTC, action {r.action}")  # fmt: skip
         self.detail.setPlainText("\n".join(lines))
 
     # --- verify and export -------------------------------------------------------------------
@@ -406,7 +472,7 @@ class AuditPage(QWidget):
         try:
             result = verify_trail(self.state.trail, principal)
         except (NotAllowed, StoreError) as exc:
-            self._say(f"Cannot verify: {exc}", ok=False)
+            self._say(f"Cannot verify. {error_text(exc)}", ok=False)
             return None
         self._say(result_text(result, "this database's trail"), result.ok)
         return result
@@ -450,7 +516,7 @@ class AuditPage(QWidget):
                     count = self.state.trail.export(fmt, out)
                     note = self._copy_note()
         except (NotAllowed, StoreError, OSError, ValueError) as exc:
-            self._say(f"Nothing exported: {exc}", ok=False)
+            self._say(f"Nothing exported. {error_text(exc)}", ok=False)
             return None
         self._say(
             f"Exported the whole trail, {count} records, to {path} ({fmt.upper()}).{note}", ok=True
@@ -472,7 +538,7 @@ class AuditPage(QWidget):
                 count = export_shown(self.state.trail, principal, fmt, out, records, shown,
                                      record=record)  # fmt: skip
         except (NotAllowed, StoreError, OSError, ValueError) as exc:
-            self._say(f"Nothing exported: {exc}", ok=False)
+            self._say(f"Nothing exported. {error_text(exc)}", ok=False)
             return None
         self._say(f"Exported the {count} records the filters show to {path} ({fmt.upper()}): a "
                   "part of the trail, so its chain cannot be verified on its own (Export "
@@ -504,7 +570,7 @@ class AuditPage(QWidget):
             # The key stays in the core object; only its bytes are handed to the verifier.
             result = verify_export(path, self.state.trail.key)
         except (NotAllowed, StoreError, OSError) as exc:
-            self._say(f"Cannot verify {path.name}: {exc}", ok=False)
+            self._say(f"Cannot verify {path.name}. {error_text(exc)}", ok=False)
             return None
         self._say(result_text(result, f"the exported copy {path.name}"), result.ok)
         return result

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.app_state import EMULATOR, AppState
+from ui.error_words import error_text
 from ui.pump_text import pump_text
 from ui.style import WARNING, banner_css
 
@@ -125,7 +126,9 @@ class ConnectPage(QWidget):
 
     def connect_pump(self) -> None:
         key = self.key_file.text().strip()
-        self.status.setText(f"Connecting to {self.address()}…")
+        address = self.address()
+        where = "the built-in emulator" if address == EMULATOR else pump_text(address)
+        self.status.setText(f"Connecting to {where}…")
         self.button.setEnabled(False)
 
         def done(_: object) -> None:
@@ -139,7 +142,7 @@ class ConnectPage(QWidget):
             self.state.connect_pump(self.address(), Path(key) if key else None, done)
         except Exception as exc:  # a bad key file, say: shown, never a traceback
             self.button.setEnabled(True)
-            self.status.setText(str(exc))
+            self.status.setText(error_text(exc))
             return
         self.state.sig_message.connect(self._on_message)
 

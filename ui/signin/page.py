@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from programmer.store import AccountError, AuthError
 from ui.app_state import AppState
+from ui.timefmt import local_stamps
 
 
 class SignInPage(QWidget):
@@ -120,7 +121,8 @@ class SignInPage(QWidget):
             else:
                 self.state.sign_in(name, password)
         except (AuthError, AccountError, ValueError) as exc:
-            self.error.setText(str(exc))
+            said = local_stamps(str(exc))  # the core's words, times local
+            self.error.setText(said[:1].upper() + said[1:])
             return
         finally:
             self.password.clear()
