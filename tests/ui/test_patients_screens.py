@@ -360,3 +360,39 @@ def test_the_trial_dialog_fits_1024x768_at_scale_2(qtbot: Any, app_state: AppSta
     qtbot.addWidget(dialog)
     least = dialog.minimumSizeHint()
     assert least.width() <= 512 and least.height() <= 384, least
+
+
+def test_the_replacement_proposal_reads_as_words_not_json(qtbot: Any, app_state: AppState) -> None:
+    """The proposed first program after a replacement: drugs, doses and the first fill as
+    a clinician writes them, the day in local words; never a JSON dump with ISO times."""
+    from programmer.planner import plan
+    from programmer.store import Records
+
+    sign_in_physician(app_state)
+    pid = _patient(app_state)
+    me = app_state.principal
+    assert me is not None
+    pts = Patients(app_state.store, app_state.trail)
+    old = pts.add_pump(me, pid, PumpSpec("programmable", "ITP40-000555", "2020-02-03",
+                                         model="ITP-40", catheter_tip="T9"))  # fmt: skip
+    records = Records(app_state.store, app_state.trail)
+    records.upsert_pump(old.serial, "ITP-40")
+    rx = {"patient": "MRN-0001", "pump_model": "ITP-40", "indication": "pain-cancer",
+          "pump_serial": old.serial, "drugs": [{"name": "morphine", "concentration": "10 mg/mL"}],
+          "mode": "continuous", "dose": "3 mg/day"}  # fmt: skip
+    p = plan(rx, now=datetime.now(UTC))
+    sent = records.record_prescription_sent(me, old.serial, rx, {"daily_doses_ng": {
+        d.drug: round(d.amount_ng) for d in p.daily_doses}})  # fmt: skip
+    records.set_prescription_outcome(sent, "applied", "test")
+    dialog = ReplacePumpDialog(pts, me, pts.get(me, pid), old)
+    qtbot.addWidget(dialog)
+    dialog.pump.serial.setText("ITP40-000901")
+    dialog.pump.model.setText("ITP-40")
+    dialog.pump.implanted.set_day(date(2026, 12, 2))
+    dialog.reason.setText("battery at elective replacement")
+    dialog.buttons.accepted.emit()
+    text = dialog.proposal_box.toPlainText()
+    assert "morphine 10 mg/mL" in text and "3 mg/day" in text
+    assert "2 Dec 2026" in text
+    assert not ISO_DAY.search(text) and "{" not in text and '"' not in text, text
+    assert "new-pump" not in text and "ng/day" not in text  # no internal codes or raw units

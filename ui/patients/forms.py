@@ -24,6 +24,7 @@ from programmer.patients.registry import Patients, PumpSpec
 from programmer.patients.replacement import CarriedOver, propose
 from programmer.store.accounts import Principal
 from ui.patients.date_fields import DayField, labelled
+from ui.patients.proposal_text import proposal_lines
 
 
 class _Form(QDialog):
@@ -204,5 +205,8 @@ class ReplacePumpDialog(_Form):
         if c.prescription is None:
             return f"No first program proposed: {c.source}. " + "; ".join(c.notes)
         body: dict[str, Any] = c.prescription
-        return (f"Proposed first program (from {c.source}):\n" + json.dumps(body, indent=2)
+        # In words for the person; the exact prescription (JSON) on hover.
+        self.proposal_box.setToolTip(json.dumps(body, indent=2))
+        return (f"Proposed first program (from {c.source}):\n"
+                + "\n".join(proposal_lines(body))
                 + "\n" + "\n".join(f"- {n}" for n in c.notes))  # fmt: skip
