@@ -396,3 +396,25 @@ def test_the_replacement_proposal_reads_as_words_not_json(qtbot: Any, app_state:
     assert "2 Dec 2026" in text
     assert not ISO_DAY.search(text) and "{" not in text and '"' not in text, text
     assert "new-pump" not in text and "ng/day" not in text  # no internal codes or raw units
+
+
+def test_the_patient_forms_fit_1024x768_at_scale_2(qtbot: Any, app_state: AppState) -> None:
+    """512x384 logical pixels: each form asks for no more, even with the replacement's
+    proposal shown (the form scrolls, Save and Cancel stay in view)."""
+    sign_in_physician(app_state)
+    pid = _patient(app_state)
+    me = app_state.principal
+    assert me is not None
+    pts = Patients(app_state.store, app_state.trail)
+    old = pts.add_pump(me, pid, PumpSpec("programmable", "ITP40-000555", "2020-02-03"))
+    replace = ReplacePumpDialog(pts, me, pts.get(me, pid), old)
+    new_patient = NewPatientDialog(pts, me)
+    for d in (replace, new_patient):
+        qtbot.addWidget(d)
+    replace.pump.serial.setText("ITP40-000901")
+    replace.reason.setText("battery at elective replacement")
+    replace.buttons.accepted.emit()
+    assert replace.new_pump is not None and not replace.proposal_box.isHidden()
+    for d in (replace, new_patient):
+        least = d.minimumSizeHint()
+        assert least.width() <= 512 and least.height() <= 384, (type(d).__name__, least)

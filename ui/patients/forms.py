@@ -10,9 +10,11 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -25,6 +27,7 @@ from programmer.patients.replacement import CarriedOver, propose
 from programmer.store.accounts import Principal
 from ui.patients.date_fields import DayField, labelled
 from ui.patients.proposal_text import proposal_lines
+from ui.widgets import fit_to_screen
 
 
 class _Form(QDialog):
@@ -33,7 +36,18 @@ class _Form(QDialog):
     def __init__(self, title: str, parent: QWidget | None) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
-        self.layout_ = QVBoxLayout(self)
+        # The fields scroll; Save and Cancel stay in view (1024x768 at scale 2).
+        outer = QVBoxLayout(self)
+        body = QWidget()
+        self.layout_ = QVBoxLayout(body)
+        self.layout_.setContentsMargins(0, 0, 0, 0)
+        area = QScrollArea()
+        area.setObjectName("form_scroll")
+        area.setWidgetResizable(True)
+        area.setFrameShape(QFrame.Shape.NoFrame)
+        area.setWidget(body)
+        outer.addWidget(area, 1)
+        self.scroll_area = area
         self.form = QFormLayout()
         self.layout_.addLayout(self.form)
         self.error = QLabel()
@@ -46,7 +60,7 @@ class _Form(QDialog):
         )
         self.buttons.accepted.connect(self._save)
         self.buttons.rejected.connect(self.reject)
-        self.layout_.addWidget(self.buttons)
+        outer.addWidget(self.buttons)
         self.labels: dict[str, str] = {}  # the core's field name -> the label on screen
 
     def field(self, label: str, name: str, placeholder: str = "") -> QLineEdit:
@@ -169,7 +183,7 @@ class ReplacePumpDialog(_Form):
         self.proposal_box.setObjectName("proposal")
         self.proposal_box.setReadOnly(True)
         self.proposal_box.setVisible(False)
-        self.layout_.insertWidget(self.layout_.count() - 1, self.proposal_box)
+        self.layout_.addWidget(self.proposal_box)
         self.carried: CarriedOver | None = None
         self.new_pump: Pump | None = None
 
@@ -194,6 +208,10 @@ class ReplacePumpDialog(_Form):
         self.error.clear()
         self.proposal_box.setPlainText(self.proposal_text())
         self.proposal_box.setVisible(True)
+        # Room for the proposal where the screen has it; otherwise scrolled to it.
+        hint = self.sizeHint()
+        fit_to_screen(self, max(self.width(), hint.width()), max(self.height(), hint.height()))
+        self.scroll_area.ensureWidgetVisible(self.proposal_box)
         save = self.buttons.button(QDialogButtonBox.StandardButton.Save)
         save.setText("Close")
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setVisible(False)

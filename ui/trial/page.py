@@ -138,10 +138,10 @@ class TrialDialog(QDialog):
             0, QHeaderView.ResizeMode.ResizeToContents
         )
         self.entries.setMinimumHeight(160)
-        top.addWidget(self.entries, 1)
+        top.addWidget(self.entries, 2)
         self.chart = TrialChart()
         self.chart.setObjectName("trial_chart")
-        top.addWidget(self.chart, 2)
+        top.addWidget(self.chart, 3)
         self.forms = QWidget()
         row = QGridLayout(self.forms)  # two by two: four side by side are wider than 1024
         row.setContentsMargins(0, 0, 0, 0)
@@ -247,6 +247,7 @@ class TrialDialog(QDialog):
         closed = t.result is not None
         writable = may(self.actor, PatientAction.WRITE)
         self.forms.setEnabled(writable and not closed)
+        self.forms.setVisible(not closed)  # nothing more to add: the chart takes the room
         if t.result is not None:
             res = t.result
             self.result_label.setText(
