@@ -264,9 +264,12 @@ class HistoryPage(QWidget):
         acc_title.setBuddy(self.accuracy_table)
         side_box.addWidget(self.accuracy_table, 1)
         split.addWidget(side)
+        # The side panel as wide as the accuracy table's figures, the charts the rest.
+        fm = self.accuracy_table.fontMetrics()
+        side.setMinimumWidth(fm.horizontalAdvance("27 Nov 2025 17.75 mL ≈17.45 mL Accuracy") + 110)
         split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
-        split.setSizes([600, 500])  # the accuracy table's figures whole at 1024x768
+        split.setStretchFactor(1, 1)
+        split.setSizes([760, 390])
         self.splitter = split
         outer.addWidget(split, 1)
         self.pump_select.currentIndexChanged.connect(lambda _: self.reload())
