@@ -46,10 +46,11 @@ def flow_trend(patients: Patients, actor: Principal, pump: Pump) -> list[tuple[s
 
 def trial_lines(t: Trial, unit: str) -> list[str]:
     """Each entry in words, its time in the clinic's local time (plain text)."""
-    return [f"{stored_text(e.at)} {what}" for e, what in _trial_entries(t, unit)]
+    return [f"{stored_text(e.at)} {what}" for e, what in trial_entries(t, unit)]
 
 
-def _trial_entries(t: Trial, unit: str) -> list[tuple[TrialEntry, str]]:
+def trial_entries(t: Trial, unit: str) -> list[tuple[TrialEntry, str]]:
+    """(entry, what it was in words) for each entry of the trial, in order."""
     out = []
     for e in t.entries:
         if e.kind == "dose" and e.amount_ng is not None:
@@ -134,7 +135,7 @@ def html(
         h.append(f"<h3>{escape(t.drug)} trial, {escape(word(TRIAL_KIND, t.kind))}, started "
                  f"{stored_html(t.started_at)}</h3><ul>")  # fmt: skip
         h.extend(
-            f"<li>{stored_html(e.at)} {escape(what)}</li>" for e, what in _trial_entries(t, unit)
+            f"<li>{stored_html(e.at)} {escape(what)}</li>" for e, what in trial_entries(t, unit)
         )
         h.append("</ul>")
         r = t.result

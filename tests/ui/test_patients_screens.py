@@ -111,11 +111,11 @@ def test_trial_screen_records_doses_scores_side_effects_and_the_decision(
     dialog._add_dose()
     for hours, score in ((0, 8), (2, 4), (6, 3)):
         dialog.obs_at.set_moment(t0 + timedelta(hours=hours))
-        dialog.scale.setCurrentText("pain")
+        dialog.scale.setCurrentIndex(dialog.scale.findData("pain"))
         dialog.score.setValue(score)
         dialog._add_score()
     dialog.side_at.set_moment(t0 + timedelta(hours=3))
-    dialog.effect.setCurrentText("pruritus")
+    dialog.effect.setCurrentIndex(dialog.effect.findData("pruritus"))
     dialog._add_side_effect()
     dialog.dose.setText("0.2 mg/day")  # a bolus is a mass: refused, naming the field
     dialog._add_dose()
@@ -126,8 +126,8 @@ def test_trial_screen_records_doses_scores_side_effects_and_the_decision(
         and dialog.chart.effect_marks == 1
     )
     assert dialog.entries.rowCount() == 5
-    dialog.response.setCurrentText("positive")
-    dialog.decision.setCurrentText("implant")
+    dialog.response.setCurrentIndex(dialog.response.findData("positive"))
+    dialog.decision.setCurrentIndex(dialog.decision.findData("implant"))
     dialog.effective.setText("0.2 mg")
     dialog.duration.setText("20 h")
     dialog._record_result()
@@ -167,7 +167,7 @@ def test_constant_flow_refill_measures_the_flow_and_needs_a_reason_when_it_drift
     result = second.check()
     assert not result.ok and not second.record.isEnabled()
     assert "flow_deviation" in [f.code for f in result.findings]
-    assert "(measured)" in second.summary.text()
+    assert "(measured at this refill)" in second.summary.text()
     for code, box in second.reasons.items():
         box.setText(f"accepted for {code}: dye study booked")
     result = second.check()

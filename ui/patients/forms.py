@@ -20,11 +20,13 @@ from PySide6.QtWidgets import (
 )
 
 from programmer.drugs import INDICATIONS
-from programmer.patients.fields import PatientError
+from programmer.patients.fields import PUMP_KINDS, PatientError
 from programmer.patients.records import Patient, Pump
 from programmer.patients.registry import Patients, PumpSpec
 from programmer.patients.replacement import CarriedOver, propose
+from programmer.patients.words import INDICATION, PUMP_KIND
 from programmer.store.accounts import Principal
+from ui.patients.choices import chosen_code, fill_choices
 from ui.patients.date_fields import DayField, labelled
 from ui.patients.proposal_text import proposal_lines
 from ui.widgets import fit_to_screen
@@ -100,7 +102,7 @@ class NewPatientDialog(_Form):
         self.dob = self.day("Date of birth", "dob", blank=True)
         self.indication = QComboBox()
         self.indication.setObjectName("indication")
-        self.indication.addItems(["", *INDICATIONS])
+        fill_choices(self.indication, INDICATION, INDICATIONS, blank="")
         self.form.addRow("Indication", self.indication)
         self.notes = QPlainTextEdit()
         self.notes.setObjectName("notes")
@@ -111,7 +113,7 @@ class NewPatientDialog(_Form):
     def save(self) -> None:
         self.created = self.patients.add(
             self.actor, clinic_id=self.clinic_id.text(), name=self.name.text(), dob=self.dob.iso(),
-            indication=self.indication.currentText() or None, notes=self.notes.toPlainText(),
+            indication=chosen_code(self.indication) or None, notes=self.notes.toPlainText(),
         )  # fmt: skip
 
 
@@ -119,7 +121,7 @@ class _PumpFields:
     def __init__(self, form: _Form) -> None:
         self.kind = QComboBox()
         self.kind.setObjectName("pump_kind")
-        self.kind.addItems(["programmable", "constant-flow"])
+        fill_choices(self.kind, PUMP_KIND, PUMP_KINDS)
         form.form.addRow("Kind", self.kind)
         self.serial = form.field("Serial", "pump_serial")
         self.model = form.field("Model", "pump_model", "ITP-40")
@@ -127,19 +129,19 @@ class _PumpFields:
         self.tip = form.field("Catheter tip level", "catheter_tip", "T10")
         self.length = form.field("Catheter length", "catheter_length", "60 cm")
         self.per_cm = form.field("Catheter volume per cm", "catheter_volume_per_cm", "0.0026 mL")
-        self.flow = form.field("Nominal flow (constant-flow)", "flow", "1 mL/day")
-        self.capacity = form.field("Capacity (constant-flow)", "capacity", "35 mL")
-        self.kind.currentTextChanged.connect(self._kind)
-        self._kind(self.kind.currentText())
+        self.flow = form.field("Nominal flow (constant-flow pump)", "flow", "1 mL/day")
+        self.capacity = form.field("Capacity (constant-flow pump)", "capacity", "35 mL")
+        self.kind.currentIndexChanged.connect(lambda _: self._kind(chosen_code(self.kind)))
+        self._kind(chosen_code(self.kind))
 
     def _kind(self, kind: str) -> None:
         for w in (self.flow, self.capacity):
             w.setEnabled(kind == "constant-flow")
 
     def spec(self) -> PumpSpec:
-        cf = self.kind.currentText() == "constant-flow"
+        cf = chosen_code(self.kind) == "constant-flow"
         return PumpSpec(
-            self.kind.currentText(), self.serial.text(), self.implanted.iso(),
+            chosen_code(self.kind), self.serial.text(), self.implanted.iso(),
             model=self.model.text() or None, catheter_tip=self.tip.text() or None,
             catheter_length=self.length.text() or None,
             catheter_volume_per_cm=self.per_cm.text() or None,
