@@ -14,6 +14,11 @@ def _at(t: int, offset_min: int) -> datetime:
     return datetime.fromtimestamp(t, timezone(timedelta(minutes=offset_min)))
 
 
+def local_moment(t: int, offset_min: int) -> datetime:
+    """A pump time (seconds, with the pump's UTC offset) as a datetime in that offset."""
+    return _at(t, offset_min)
+
+
 def local_date(t: int, offset_min: int) -> str:
     d = _at(t, offset_min)
     return f"{DAYS[d.weekday()]} {d.day} {MONTHS[d.month - 1]} {d.year}"

@@ -13,8 +13,22 @@ from html import escape
 from programmer.constant_flow import FLOW_DEVIATION_LIMIT
 from programmer.formatting import decimal_text, dose_per_day_text, mass_text, volume_rate_text
 from programmer.patients import timeline
-from programmer.patients.records import Pump, Trial
+from programmer.patients.records import Pump, Trial, TrialEntry
 from programmer.patients.registry import Patients
+from programmer.patients.words import (
+    DECISION,
+    INDICATION,
+    PUMP_KIND,
+    RESPONSE,
+    SCALE,
+    SIDE_EFFECT,
+    TRIAL_KIND,
+    day_text,
+    moment_text,
+    stored_html,
+    stored_text,
+    word,
+)
 from programmer.store.accounts import Principal
 
 
@@ -31,21 +45,25 @@ def flow_trend(patients: Patients, actor: Principal, pump: Pump) -> list[tuple[s
 
 
 def trial_lines(t: Trial, unit: str) -> list[str]:
-    lines = []
+    """Each entry in words, its time in the clinic's local time (plain text)."""
+    return [f"{stored_text(e.at)} {what}" for e, what in trial_entries(t, unit)]
+
+
+def trial_entries(t: Trial, unit: str) -> list[tuple[TrialEntry, str]]:
+    """(entry, what it was in words) for each entry of the trial, in order."""
+    out = []
     for e in t.entries:
-        when = e.at[:16].replace("T", " ")
         if e.kind == "dose" and e.amount_ng is not None:
             amount = (
                 dose_per_day_text(e.amount_ng, unit) if e.per_day else mass_text(e.amount_ng, unit)
             )
-            lines.append(f"{when} dose {amount}")
+            what = f"dose {amount}"
         elif e.kind == "observation":
-            lines.append(f"{when} {e.scale} score {e.score}")
+            what = f"{word(SCALE, e.scale)} score {e.score}"
         else:
-            lines.append(f"{when} side effect: {e.effect}")
-        if e.note:
-            lines[-1] += f" ({e.note})"
-    return lines
+            what = f"side effect: {word(SIDE_EFFECT, e.effect)}"
+        out.append((e, what + (f" ({e.note})" if e.note else "")))
+    return out
 
 
 def html(
@@ -54,17 +72,21 @@ def html(
     from programmer.drugs import default_library
 
     p = patients.get(actor, patient_id)
-    made = (created or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
+    moment = created or datetime.now(UTC)
+    made = (
+        f"<span title='{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC'>"
+        f"{escape(moment_text(moment))}</span>"
+    )
     h = [
         "<html><body style='font-family: sans-serif; font-size: 10pt'>",
         f"<h1>Patient report: {escape(p.clinic_id)}</h1>",
         f"<p>Prepared {made} by {escape(actor.name)} ({escape(str(actor.role))}).</p>",
         "<table cellpadding='3'>",
         f"<tr><td>Name</td><td>{escape(p.name)}</td></tr>",
-        f"<tr><td>Date of birth</td><td>{p.dob.isoformat()}</td></tr>",
-        f"<tr><td>Indication</td><td>{escape(p.indication or 'not recorded')}</td></tr>",
+        f"<tr><td>Date of birth</td><td>{escape(day_text(p.dob))}</td></tr>",
+        f"<tr><td>Indication</td><td>{escape(word(INDICATION, p.indication) or 'not recorded')}</td></tr>",
         f"<tr><td>Notes</td><td>{escape(p.notes)}</td></tr>",
-        f"<tr><td>Details version</td><td>{p.version} ({escape(p.updated_at[:10])}, {escape(p.updated_by)})</td></tr>",
+        f"<tr><td>Details version</td><td>{p.version} ({stored_html(p.updated_at, day=True)}, {escape(p.updated_by)})</td></tr>",
         "</table>",
         "<h2>Pumps over time</h2><table border='1' cellpadding='3' cellspacing='0'>",
         "<tr><th>Pump</th><th>Kind</th><th>Implanted</th><th>Explanted</th><th>Catheter</th><th>Flow</th></tr>",
@@ -76,13 +98,15 @@ def html(
             cath += f" {decimal_text(Fraction(pump.catheter_volume_nl, 1_000_000))} mL"
         flow = volume_rate_text(pump.flow_nl_day) if pump.flow_nl_day else "programmable"
         out = (
-            pump.explanted_on.isoformat() + f" ({pump.explant_reason})"
+            day_text(pump.explanted_on) + f" ({pump.explant_reason})"
             if pump.explanted_on
             else "implanted now"
         )
         h.append(
-            f"<tr><td>{escape((pump.model or '') + ' ' + pump.serial)}</td><td>{pump.kind}</td>"
-            f"<td>{pump.implanted_on}</td><td>{escape(out)}</td><td>{escape(cath.strip())}</td>"
+            f"<tr><td>{escape((pump.model or '') + ' ' + pump.serial)}</td>"
+            f"<td>{escape(word(PUMP_KIND, pump.kind))}</td>"
+            f"<td>{escape(day_text(pump.implanted_on))}</td><td>{escape(out)}</td>"
+            f"<td>{escape(cath.strip())}</td>"
             f"<td>{escape(flow)}</td></tr>"
         )
     h.append("</table>")
@@ -98,7 +122,7 @@ def html(
                 if abs(dev) > FLOW_DEVIATION_LIMIT
                 else ""
             )
-            h.append(f"<li>{escape(at[:10])}: {escape(volume_rate_text(flow_nl))} "
+            h.append(f"<li>{stored_html(at)}: {escape(volume_rate_text(flow_nl))} "
                      f"({decimal_text(dev * 100, Fraction(1, 10))} %){mark}</li>")  # fmt: skip
         h.append("</ul>")
     trials = patients.trials(actor, patient_id)
@@ -108,10 +132,11 @@ def html(
     for t in trials:
         drug = lib.find(t.drug)
         unit = (drug.dose_unit if drug else None) or "mg"
-        h.append(
-            f"<h3>{escape(t.drug)} {escape(t.kind)} trial, {escape(t.started_at[:10])}</h3><ul>"
+        h.append(f"<h3>{escape(t.drug)} trial, {escape(word(TRIAL_KIND, t.kind))}, started "
+                 f"{stored_html(t.started_at)}</h3><ul>")  # fmt: skip
+        h.extend(
+            f"<li>{stored_html(e.at)} {escape(what)}</li>" for e, what in trial_entries(t, unit)
         )
-        h.extend(f"<li>{escape(line)}</li>" for line in trial_lines(t, unit))
         h.append("</ul>")
         r = t.result
         if r is None:
@@ -127,8 +152,9 @@ def html(
                 if r.effect_duration_min is not None
                 else ""
             )
-            h.append(f"<p><b>Result: {escape(r.response)}{escape(dose)}{escape(effect)}. Decision: "
-                     f"{escape(r.decision)}</b>, by {escape(r.decided_by)} on {escape(r.decided_at[:10])}. "
+            h.append(f"<p><b>Result: {escape(word(RESPONSE, r.response))}{escape(dose)}{escape(effect)}. "
+                     f"Decision: {escape(word(DECISION, r.decision))}</b>, by {escape(r.decided_by)} on "
+                     f"{stored_html(r.decided_at)}. "
                      f"{escape(r.rationale)}</p>")  # fmt: skip
     tl = timeline.build(patients, actor, patient_id)
     h.append("<h2>Timeline</h2>")
@@ -141,7 +167,7 @@ def html(
         style = (
             " style='font-weight:bold'" if e.kind in ("replacement", "implant", "explant") else ""
         )
-        h.append(f"<tr{style}><td>{escape(e.at[:16].replace('T', ' '))}</td><td>{escape(e.serial or '')}</td>"
+        h.append(f"<tr{style}><td>{stored_html(e.at)}</td><td>{escape(e.serial or '')}</td>"
                  f"<td>{escape(e.text)}</td></tr>")  # fmt: skip
     h.append("</table></body></html>")
     return "\n".join(h)

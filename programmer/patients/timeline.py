@@ -16,6 +16,17 @@ from programmer.formatting import volume_rate_text, volume_text
 from programmer.patients.access import PatientAction, require
 from programmer.patients.records import Pump
 from programmer.patients.registry import Patients
+from programmer.patients.words import (
+    DECISION,
+    FLOW_SOURCE,
+    PROGRAM_OUTCOME,
+    PUMP_KIND,
+    RESPONSE,
+    TRIAL_KIND,
+    VISIT_KIND,
+    day_text,
+    word,
+)
 from programmer.store.accounts import Principal
 
 MAX_ENTRIES = 5_000
@@ -33,9 +44,9 @@ class Stretch:
 
     @property
     def label(self) -> str:
-        what = self.model or self.kind
-        until = self.end.isoformat() if self.end else "now"
-        return f"{what} {self.serial}: {self.start.isoformat()} to {until}"
+        what = self.model or f"{word(PUMP_KIND, self.kind)} pump"
+        until = day_text(self.end) if self.end else "now"
+        return f"{what} {self.serial}: {day_text(self.start)} to {until}"
 
 
 @dataclass(frozen=True)
@@ -65,7 +76,7 @@ def build(patients: Patients, actor: Principal, patient_id: int) -> Timeline:
     by_id = {p.id: p for p in pumps}
     entries: list[Entry] = []
     for p in pumps:
-        what = p.model or p.kind
+        what = p.model or f"{word(PUMP_KIND, p.kind)} pump"
         entries.append(Entry(p.implanted_on.isoformat(), p.serial, "implant",
                              f"{what} {p.serial} implanted" + _catheter(p)))  # fmt: skip
         if p.explanted_on is not None:
@@ -75,10 +86,15 @@ def build(patients: Patients, actor: Principal, patient_id: int) -> Timeline:
         serial = by_id[v.pump_id].serial if v.pump_id in by_id else None
         entries.append(Entry(v.at, serial, v.kind, _visit_text(v.kind, v.summary, v.account)))
     for t in patients.trials(actor, patient_id):
-        entries.append(Entry(t.started_at, None, "trial", f"{t.drug} {t.kind} trial started"))
+        entries.append(
+            Entry(
+                t.started_at, None, "trial", f"{t.drug} trial started ({word(TRIAL_KIND, t.kind)})"
+            )
+        )
         if t.result is not None:
             entries.append(Entry(t.result.decided_at, None, "trial-result",
-                                 f"{t.drug} trial {t.result.response}; decision: {t.result.decision} "
+                                 f"{t.drug} trial {word(RESPONSE, t.result.response)}; decision: "
+                                 f"{word(DECISION, t.result.decision)} "
                                  f"(by {t.result.decided_by})"))  # fmt: skip
     store = patients.store
     for p in pumps:
@@ -86,7 +102,14 @@ def build(patients: Patients, actor: Principal, patient_id: int) -> Timeline:
             "SELECT at, account, outcome FROM prescriptions_sent WHERE pump_serial = ? "
             "ORDER BY at_s LIMIT ?", (p.serial, MAX_ENTRIES),
         ):  # fmt: skip
-            entries.append(Entry(at, p.serial, "program", f"program sent by {account}: {outcome}"))
+            entries.append(
+                Entry(
+                    at,
+                    p.serial,
+                    "program",
+                    f"program sent by {account}: {word(PROGRAM_OUTCOME, outcome)}",
+                )
+            )
         for at, account, removed, added in store.query(
             "SELECT at, account, removed_nl, added_nl FROM refills WHERE pump_serial = ? "
             "ORDER BY at_s LIMIT ?", (p.serial, MAX_ENTRIES),
@@ -115,9 +138,10 @@ def _visit_text(kind: str, summary: dict[str, Any], account: str) -> str:
     if kind == "refill" and "concentrations" in summary:
         conc = ", ".join(f"{c['drug']} {c['text']}" for c in summary.get("concentrations", []))
         flow = summary.get("flow_nl_day")
-        flow_text = f" at {volume_rate_text(flow)} ({summary.get('flow_source')})" if flow else ""
+        source = word(FLOW_SOURCE, str(summary.get("flow_source", "")))
+        flow_text = f" at {volume_rate_text(flow)} ({source})" if flow else ""
         return f"constant-flow refill by {account}: {conc}{flow_text}"
-    return f"{kind} by {account}"
+    return f"{word(VISIT_KIND, kind)} by {account}"
 
 
 def daily_volumes(

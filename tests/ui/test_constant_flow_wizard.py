@@ -92,7 +92,10 @@ def test_the_constant_flow_wizard_steps_through_to_its_visit_report(
     assert w.next.isEnabled()
     w.next.click()
     assert w.stack.currentIndex() == 1
-    assert "(measured)" in w.flow_text.text() and "occlusion or pump failure" in w.flow_text.text()
+    assert (
+        "(measured at this refill)" in w.flow_text.text()
+        and "occlusion or pump failure" in w.flow_text.text()
+    )
     w.next.click()
     w.set_drug(0, "morphine", "daily dose", "0.5 mg/day")
     assert "Prepare morphine at" in w.conc_text.text()

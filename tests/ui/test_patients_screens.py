@@ -111,11 +111,11 @@ def test_trial_screen_records_doses_scores_side_effects_and_the_decision(
     dialog._add_dose()
     for hours, score in ((0, 8), (2, 4), (6, 3)):
         dialog.obs_at.set_moment(t0 + timedelta(hours=hours))
-        dialog.scale.setCurrentText("pain")
+        dialog.scale.setCurrentIndex(dialog.scale.findData("pain"))
         dialog.score.setValue(score)
         dialog._add_score()
     dialog.side_at.set_moment(t0 + timedelta(hours=3))
-    dialog.effect.setCurrentText("pruritus")
+    dialog.effect.setCurrentIndex(dialog.effect.findData("pruritus"))
     dialog._add_side_effect()
     dialog.dose.setText("0.2 mg/day")  # a bolus is a mass: refused, naming the field
     dialog._add_dose()
@@ -126,8 +126,8 @@ def test_trial_screen_records_doses_scores_side_effects_and_the_decision(
         and dialog.chart.effect_marks == 1
     )
     assert dialog.entries.rowCount() == 5
-    dialog.response.setCurrentText("positive")
-    dialog.decision.setCurrentText("implant")
+    dialog.response.setCurrentIndex(dialog.response.findData("positive"))
+    dialog.decision.setCurrentIndex(dialog.decision.findData("implant"))
     dialog.effective.setText("0.2 mg")
     dialog.duration.setText("20 h")
     dialog._record_result()
@@ -167,7 +167,7 @@ def test_constant_flow_refill_measures_the_flow_and_needs_a_reason_when_it_drift
     result = second.check()
     assert not result.ok and not second.record.isEnabled()
     assert "flow_deviation" in [f.code for f in result.findings]
-    assert "(measured)" in second.summary.text()
+    assert "(measured at this refill)" in second.summary.text()
     for code, box in second.reasons.items():
         box.setText(f"accepted for {code}: dye study booked")
     result = second.check()
@@ -360,3 +360,61 @@ def test_the_trial_dialog_fits_1024x768_at_scale_2(qtbot: Any, app_state: AppSta
     qtbot.addWidget(dialog)
     least = dialog.minimumSizeHint()
     assert least.width() <= 512 and least.height() <= 384, least
+
+
+def test_the_replacement_proposal_reads_as_words_not_json(qtbot: Any, app_state: AppState) -> None:
+    """The proposed first program after a replacement: drugs, doses and the first fill as
+    a clinician writes them, the day in local words; never a JSON dump with ISO times."""
+    from programmer.planner import plan
+    from programmer.store import Records
+
+    sign_in_physician(app_state)
+    pid = _patient(app_state)
+    me = app_state.principal
+    assert me is not None
+    pts = Patients(app_state.store, app_state.trail)
+    old = pts.add_pump(me, pid, PumpSpec("programmable", "ITP40-000555", "2020-02-03",
+                                         model="ITP-40", catheter_tip="T9"))  # fmt: skip
+    records = Records(app_state.store, app_state.trail)
+    records.upsert_pump(old.serial, "ITP-40")
+    rx = {"patient": "MRN-0001", "pump_model": "ITP-40", "indication": "pain-cancer",
+          "pump_serial": old.serial, "drugs": [{"name": "morphine", "concentration": "10 mg/mL"}],
+          "mode": "continuous", "dose": "3 mg/day"}  # fmt: skip
+    p = plan(rx, now=datetime.now(UTC))
+    sent = records.record_prescription_sent(me, old.serial, rx, {"daily_doses_ng": {
+        d.drug: round(d.amount_ng) for d in p.daily_doses}})  # fmt: skip
+    records.set_prescription_outcome(sent, "applied", "test")
+    dialog = ReplacePumpDialog(pts, me, pts.get(me, pid), old)
+    qtbot.addWidget(dialog)
+    dialog.pump.serial.setText("ITP40-000901")
+    dialog.pump.model.setText("ITP-40")
+    dialog.pump.implanted.set_day(date(2026, 12, 2))
+    dialog.reason.setText("battery at elective replacement")
+    dialog.buttons.accepted.emit()
+    text = dialog.proposal_box.toPlainText()
+    assert "morphine 10 mg/mL" in text and "3 mg/day" in text
+    assert "2 Dec 2026" in text
+    assert not ISO_DAY.search(text) and "{" not in text and '"' not in text, text
+    assert "new-pump" not in text and "ng/day" not in text  # no internal codes or raw units
+
+
+def test_the_patient_forms_fit_1024x768_at_scale_2(qtbot: Any, app_state: AppState) -> None:
+    """512x384 logical pixels: each form asks for no more, even with the replacement's
+    proposal shown (the form scrolls, Save and Cancel stay in view)."""
+    sign_in_physician(app_state)
+    pid = _patient(app_state)
+    me = app_state.principal
+    assert me is not None
+    pts = Patients(app_state.store, app_state.trail)
+    old = pts.add_pump(me, pid, PumpSpec("programmable", "ITP40-000555", "2020-02-03"))
+    replace = ReplacePumpDialog(pts, me, pts.get(me, pid), old)
+    new_patient = NewPatientDialog(pts, me)
+    for d in (replace, new_patient):
+        qtbot.addWidget(d)
+    replace.pump.serial.setText("ITP40-000901")
+    replace.reason.setText("battery at elective replacement")
+    replace.buttons.accepted.emit()
+    assert replace.new_pump is not None and not replace.proposal_box.isHidden()
+    for d in (replace, new_patient):
+        least = d.minimumSizeHint()
+        assert least.width() <= 512 and least.height() <= 384, (type(d).__name__, least)

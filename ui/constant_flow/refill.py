@@ -43,6 +43,7 @@ from programmer.patients.fields import PatientError
 from programmer.patients.records import CfRefill, Patient, Pump
 from programmer.patients.registry import Patients
 from programmer.patients.report import flow_trend
+from programmer.patients.words import FLOW_SOURCE, word
 from programmer.planner import Plan, plan
 from programmer.store.accounts import Principal
 from ui.fields import field_text
@@ -379,7 +380,9 @@ class ConstantFlowRefillDialog(QDialog):
         self._early = early
         flow = []
         if fx.get("flow_nl_day"):
-            flow.append(f"Flow used: {volume_rate_text(fx['flow_nl_day'])} ({fx['flow_source']})")
+            flow.append(
+                f"Flow used: {volume_rate_text(fx['flow_nl_day'])} ({word(FLOW_SOURCE, str(fx['flow_source']))})"
+            )
         flow += [f"⚠ {f.message}" for f in flow_plan.findings
                  if f.code == "flow_deviation" and f.field == "refill.removed"]  # fmt: skip
         self.flow_text.setText(

@@ -43,7 +43,7 @@ from ui.history.charts import (
     fit_title,
 )
 from ui.history.course import course_bands, course_text, replacement_times
-from ui.timefmt import local_date, local_text, stored_moment
+from ui.timefmt import day_text, local_moment, local_text, stored_moment
 
 NARROW_PX = 760  # less room than this (scale 2): the page stacks, so the charts keep the width
 READ_DEADLINE_S = 1800.0  # five years of hours over a slow serial link
@@ -62,7 +62,7 @@ def _refill_day(at: str, offset_min: int) -> QTableWidgetItem:
     if moment is None:
         return QTableWidgetItem(at)
     t = int(moment.timestamp())
-    item = QTableWidgetItem(local_date(t, offset_min))
+    item = QTableWidgetItem(day_text(local_moment(t, offset_min).date()))  # short: the table fits
     item.setToolTip(local_text(t, offset_min))
     return item
 
@@ -252,17 +252,21 @@ class HistoryPage(QWidget):
         self.accuracy_table.verticalHeader().setVisible(False)
         self.accuracy_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         acc_header = self.accuracy_table.horizontalHeader()
-        acc_header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        acc_header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        # Every figure whole (never "16…"): columns as wide as their text, the last takes
+        # what is left; a narrow panel scrolls sideways.
+        acc_header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        acc_header.setStretchLastSection(True)
         header_item = self.accuracy_table.horizontalHeaderItem(3)
         if header_item is not None:
             header_item.setToolTip(
                 "Delivered against programmed since the fill before: + means the pump gave more"
             )
-        self.accuracy_table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         acc_title.setBuddy(self.accuracy_table)
         side_box.addWidget(self.accuracy_table, 1)
         split.addWidget(side)
+        # The side panel as wide as the accuracy table's figures, the charts the rest.
+        fm = self.accuracy_table.fontMetrics()
+        side.setMinimumWidth(fm.horizontalAdvance("27 Nov 2025 17.75 mL ≈17.45 mL Accuracy") + 110)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
         split.setSizes([760, 390])

@@ -10,20 +10,26 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
 from programmer.drugs import INDICATIONS
-from programmer.patients.fields import PatientError
+from programmer.patients.fields import PUMP_KINDS, PatientError
 from programmer.patients.records import Patient, Pump
 from programmer.patients.registry import Patients, PumpSpec
 from programmer.patients.replacement import CarriedOver, propose
+from programmer.patients.words import INDICATION, PUMP_KIND
 from programmer.store.accounts import Principal
+from ui.patients.choices import chosen_code, fill_choices
 from ui.patients.date_fields import DayField, labelled
+from ui.patients.proposal_text import proposal_lines
+from ui.widgets import fit_to_screen
 
 
 class _Form(QDialog):
@@ -32,7 +38,18 @@ class _Form(QDialog):
     def __init__(self, title: str, parent: QWidget | None) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
-        self.layout_ = QVBoxLayout(self)
+        # The fields scroll; Save and Cancel stay in view (1024x768 at scale 2).
+        outer = QVBoxLayout(self)
+        body = QWidget()
+        self.layout_ = QVBoxLayout(body)
+        self.layout_.setContentsMargins(0, 0, 0, 0)
+        area = QScrollArea()
+        area.setObjectName("form_scroll")
+        area.setWidgetResizable(True)
+        area.setFrameShape(QFrame.Shape.NoFrame)
+        area.setWidget(body)
+        outer.addWidget(area, 1)
+        self.scroll_area = area
         self.form = QFormLayout()
         self.layout_.addLayout(self.form)
         self.error = QLabel()
@@ -45,7 +62,7 @@ class _Form(QDialog):
         )
         self.buttons.accepted.connect(self._save)
         self.buttons.rejected.connect(self.reject)
-        self.layout_.addWidget(self.buttons)
+        outer.addWidget(self.buttons)
         self.labels: dict[str, str] = {}  # the core's field name -> the label on screen
 
     def field(self, label: str, name: str, placeholder: str = "") -> QLineEdit:
@@ -85,7 +102,7 @@ class NewPatientDialog(_Form):
         self.dob = self.day("Date of birth", "dob", blank=True)
         self.indication = QComboBox()
         self.indication.setObjectName("indication")
-        self.indication.addItems(["", *INDICATIONS])
+        fill_choices(self.indication, INDICATION, INDICATIONS, blank="")
         self.form.addRow("Indication", self.indication)
         self.notes = QPlainTextEdit()
         self.notes.setObjectName("notes")
@@ -96,7 +113,7 @@ class NewPatientDialog(_Form):
     def save(self) -> None:
         self.created = self.patients.add(
             self.actor, clinic_id=self.clinic_id.text(), name=self.name.text(), dob=self.dob.iso(),
-            indication=self.indication.currentText() or None, notes=self.notes.toPlainText(),
+            indication=chosen_code(self.indication) or None, notes=self.notes.toPlainText(),
         )  # fmt: skip
 
 
@@ -104,7 +121,7 @@ class _PumpFields:
     def __init__(self, form: _Form) -> None:
         self.kind = QComboBox()
         self.kind.setObjectName("pump_kind")
-        self.kind.addItems(["programmable", "constant-flow"])
+        fill_choices(self.kind, PUMP_KIND, PUMP_KINDS)
         form.form.addRow("Kind", self.kind)
         self.serial = form.field("Serial", "pump_serial")
         self.model = form.field("Model", "pump_model", "ITP-40")
@@ -112,19 +129,19 @@ class _PumpFields:
         self.tip = form.field("Catheter tip level", "catheter_tip", "T10")
         self.length = form.field("Catheter length", "catheter_length", "60 cm")
         self.per_cm = form.field("Catheter volume per cm", "catheter_volume_per_cm", "0.0026 mL")
-        self.flow = form.field("Nominal flow (constant-flow)", "flow", "1 mL/day")
-        self.capacity = form.field("Capacity (constant-flow)", "capacity", "35 mL")
-        self.kind.currentTextChanged.connect(self._kind)
-        self._kind(self.kind.currentText())
+        self.flow = form.field("Nominal flow (constant-flow pump)", "flow", "1 mL/day")
+        self.capacity = form.field("Capacity (constant-flow pump)", "capacity", "35 mL")
+        self.kind.currentIndexChanged.connect(lambda _: self._kind(chosen_code(self.kind)))
+        self._kind(chosen_code(self.kind))
 
     def _kind(self, kind: str) -> None:
         for w in (self.flow, self.capacity):
             w.setEnabled(kind == "constant-flow")
 
     def spec(self) -> PumpSpec:
-        cf = self.kind.currentText() == "constant-flow"
+        cf = chosen_code(self.kind) == "constant-flow"
         return PumpSpec(
-            self.kind.currentText(), self.serial.text(), self.implanted.iso(),
+            chosen_code(self.kind), self.serial.text(), self.implanted.iso(),
             model=self.model.text() or None, catheter_tip=self.tip.text() or None,
             catheter_length=self.length.text() or None,
             catheter_volume_per_cm=self.per_cm.text() or None,
@@ -168,7 +185,7 @@ class ReplacePumpDialog(_Form):
         self.proposal_box.setObjectName("proposal")
         self.proposal_box.setReadOnly(True)
         self.proposal_box.setVisible(False)
-        self.layout_.insertWidget(self.layout_.count() - 1, self.proposal_box)
+        self.layout_.addWidget(self.proposal_box)
         self.carried: CarriedOver | None = None
         self.new_pump: Pump | None = None
 
@@ -193,6 +210,10 @@ class ReplacePumpDialog(_Form):
         self.error.clear()
         self.proposal_box.setPlainText(self.proposal_text())
         self.proposal_box.setVisible(True)
+        # Room for the proposal where the screen has it; otherwise scrolled to it.
+        hint = self.sizeHint()
+        fit_to_screen(self, max(self.width(), hint.width()), max(self.height(), hint.height()))
+        self.scroll_area.ensureWidgetVisible(self.proposal_box)
         save = self.buttons.button(QDialogButtonBox.StandardButton.Save)
         save.setText("Close")
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setVisible(False)
@@ -204,5 +225,8 @@ class ReplacePumpDialog(_Form):
         if c.prescription is None:
             return f"No first program proposed: {c.source}. " + "; ".join(c.notes)
         body: dict[str, Any] = c.prescription
-        return (f"Proposed first program (from {c.source}):\n" + json.dumps(body, indent=2)
+        # In words for the person; the exact prescription (JSON) on hover.
+        self.proposal_box.setToolTip(json.dumps(body, indent=2))
+        return (f"Proposed first program (from {c.source}):\n"
+                + "\n".join(proposal_lines(body))
                 + "\n" + "\n".join(f"- {n}" for n in c.notes))  # fmt: skip

@@ -8,6 +8,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 
 from programmer.patients.records import PatientRow
 from programmer.patients.registry import Patients
+from programmer.patients.words import PUMP_KIND, word
 from programmer.store.accounts import Principal
 from ui.timefmt import day_text, stored_day, stored_text
 
@@ -59,7 +60,7 @@ class PatientListModel(QAbstractTableModel):
             return stored_text(r.last_visit_at) if r.last_visit_at else None  # its time
         if role != Qt.ItemDataRole.DisplayRole:
             return None
-        pump = f"{r.pump_serial} ({r.pump_kind})" if r.pump_serial else "none"
+        pump = f"{r.pump_serial} ({word(PUMP_KIND, r.pump_kind)})" if r.pump_serial else "none"
         last = stored_day(r.last_visit_at) if r.last_visit_at else ""
         return (r.name, r.clinic_id, day_text(r.dob), pump, last)[index.column()]
 

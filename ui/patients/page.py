@@ -35,6 +35,7 @@ from programmer.patients.access import PatientAction, may
 from programmer.patients.fields import PatientError, PumpLinkedElsewhere
 from programmer.patients.records import Patient, Pump
 from programmer.patients.registry import Patients
+from programmer.patients.words import DECISION, INDICATION, PUMP_KIND, RESPONSE, TRIAL_KIND, word
 from ui.app_state import AppState
 from ui.patients.forms import NewPatientDialog, NewPumpDialog, ReplacePumpDialog
 from ui.patients.list_model import PatientListModel
@@ -232,7 +233,8 @@ class PatientsPage(QWidget):
         self.current = p
         self.title.setText(f"{p.clinic_id}: {p.name}")
         self.details.setText(
-            f"Born {day_text(p.dob)}; indication {p.indication or 'not recorded'}; details "
+            f"Born {day_text(p.dob)}; indication "
+            f"{word(INDICATION, p.indication) or 'not recorded'}; details "
             f"version {p.version} ({stored_day(p.updated_at)}, {p.updated_by}). {p.notes}"
         )
         self.details.setToolTip(f"Details changed {stored_text(p.updated_at)} by {p.updated_by}")
@@ -241,7 +243,7 @@ class PatientsPage(QWidget):
         self.pumps.setRowCount(len(pumps))
         self.pumps.setToolTip(
             "\n".join(
-                f"{x.serial}: {x.kind}, {day_text(x.implanted_on)} to "
+                f"{x.serial}: {word(PUMP_KIND, x.kind)}, {day_text(x.implanted_on)} to "
                 f"{day_text(x.explanted_on) if x.explanted_on else 'now'}"
                 for x in pumps
             )
@@ -250,7 +252,7 @@ class PatientsPage(QWidget):
             volume = volume_text(x.catheter_volume_nl) if x.catheter_volume_nl else None
             cath = " ".join(filter(None, [x.catheter_tip, volume]))
             flow = volume_rate_text(x.flow_nl_day) if x.flow_nl_day else "programmable"
-            values = [f"{x.model or ''} {x.serial}".strip(), x.kind, day_text(x.implanted_on),
+            values = [f"{x.model or ''} {x.serial}".strip(), word(PUMP_KIND, x.kind), day_text(x.implanted_on),
                       f"{day_text(x.explanted_on)} ({x.explant_reason})" if x.explanted_on else "implanted now", cath, flow]  # fmt: skip
             for c, v in enumerate(values):
                 self.pumps.setItem(r, c, QTableWidgetItem(v))
@@ -268,8 +270,13 @@ class PatientsPage(QWidget):
             self.timeline.addItem(item)
         self.trials.clear()
         for t in self.patients.trials(me, p.id):
-            result = f"{t.result.response}, {t.result.decision}" if t.result else "open"
-            item = QListWidgetItem(f"{stored_day(t.started_at)} {t.drug} {t.kind}: {result}")
+            result = (
+                f"{word(RESPONSE, t.result.response)}, {word(DECISION, t.result.decision)}"
+                if t.result
+                else "open"
+            )
+            kind = word(TRIAL_KIND, t.kind)
+            item = QListWidgetItem(f"{stored_day(t.started_at)} {t.drug}, {kind}: {result}")
             item.setToolTip(f"started {stored_text(t.started_at)}")
             item.setData(Qt.ItemDataRole.UserRole, t.id)
             self.trials.addItem(item)

@@ -9,6 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
 from programmer.patients.timeline import Timeline
+from programmer.patients.words import PUMP_KIND, word
 
 STRETCH_BRUSHES = [(11, 83, 148, 40), (30, 126, 52, 40), (194, 106, 0, 40), (120, 60, 160, 40)]
 CURVE_PENS = ["#0b5394", "#1e7e34", "#c26a00", "#783ca0"]
@@ -42,7 +43,9 @@ class TimelineChart(pg.PlotWidget):  # type: ignore[misc]
             region.setZValue(-10)
             self.addItem(region)
             label = pg.TextItem(
-                f"{s.model or s.kind} {s.serial}", color=CURVE_PENS[n % 4], anchor=(0, 0)
+                f"{s.model or word(PUMP_KIND, s.kind)} {s.serial}",
+                color=CURVE_PENS[n % 4],
+                anchor=(0, 0),
             )
             label.setPos(start, top * 1.1)
             self.addItem(label)

@@ -8,6 +8,7 @@ from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from programmer.patients.records import Trial
+from programmer.patients.words import SCALE, SIDE_EFFECT, word
 from programmer.quantities import MASS_UNITS
 
 SCALE_PENS = {"pain": "#b00020", "ashworth": "#0b5394", "spasm": "#1e7e34"}
@@ -56,12 +57,12 @@ class TrialChart(QWidget):
             obs = [e for e in t.observations if e.scale == scale and e.score is not None]
             if obs:
                 self.scores.plot([float(e.at_s) for e in obs], [float(e.score or 0) for e in obs],
-                                 pen=pg.mkPen(pen, width=2), symbol="o", symbolBrush=pen, name=scale)  # fmt: skip
+                                 pen=pg.mkPen(pen, width=2), symbol="o", symbolBrush=pen, name=word(SCALE, scale))  # fmt: skip
                 self.score_points += len(obs)
         self.effect_marks = 0
         for e in t.side_effects:
             line = pg.InfiniteLine(float(e.at_s), angle=90, pen=pg.mkPen("#c26a00", width=1),
-                                   label=e.effect or "", labelOpts={"position": 0.85, "color": "#c26a00"})  # fmt: skip
+                                   label=word(SIDE_EFFECT, e.effect), labelOpts={"position": 0.85, "color": "#c26a00"})  # fmt: skip
             self.scores.addItem(line)
             self.effect_marks += 1
         self.scores.setYRange(0, 10.5 if any(e.scale == "pain" for e in t.observations) else 4.5)

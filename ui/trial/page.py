@@ -37,8 +37,10 @@ from programmer.patients.registry import (
     TRIAL_KINDS,
     Patients,
 )
-from programmer.patients.report import trial_lines
+from programmer.patients.report import trial_entries
+from programmer.patients.words import DECISION, RESPONSE, SCALE, SIDE_EFFECT, TRIAL_KIND, word
 from programmer.store.accounts import Principal
+from ui.patients.choices import chosen_code, fill_choices
 from ui.patients.date_fields import MomentField, labelled
 from ui.timefmt import stored_text
 from ui.trial.chart import TrialChart
@@ -70,7 +72,7 @@ class NewTrialDialog(QDialog):
         self.drug = _edit("trial_drug", "baclofen")
         self.kind = QComboBox()
         self.kind.setObjectName("trial_kind")
-        self.kind.addItems(TRIAL_KINDS)
+        fill_choices(self.kind, TRIAL_KIND, TRIAL_KINDS)
         self.started = MomentField("trial_started", "Started")
         self.conc = _edit("trial_conc", "50 mcg/mL")
         self.rate = _edit("trial_rate", "continuous only: 0.2 mL/day")
@@ -93,7 +95,7 @@ class NewTrialDialog(QDialog):
     def _save(self) -> None:
         try:
             self.created = self.patients.add_trial(
-                self.actor, self.patient.id, drug=self.drug.text(), kind=self.kind.currentText(),
+                self.actor, self.patient.id, drug=self.drug.text(), kind=chosen_code(self.kind),
                 started_at=self.started.moment(),
                 concentration=self.conc.text() or None, rate=self.rate.text() or None,
             )  # fmt: skip
@@ -138,10 +140,10 @@ class TrialDialog(QDialog):
             0, QHeaderView.ResizeMode.ResizeToContents
         )
         self.entries.setMinimumHeight(160)
-        top.addWidget(self.entries, 1)
+        top.addWidget(self.entries, 2)
         self.chart = TrialChart()
         self.chart.setObjectName("trial_chart")
-        top.addWidget(self.chart, 2)
+        top.addWidget(self.chart, 3)
         self.forms = QWidget()
         row = QGridLayout(self.forms)  # two by two: four side by side are wider than 1024
         row.setContentsMargins(0, 0, 0, 0)
@@ -164,11 +166,13 @@ class TrialDialog(QDialog):
         self.obs_at = MomentField("obs_at", "score taken at")
         self.scale = QComboBox()
         self.scale.setObjectName("obs_scale")
-        self.scale.addItems(list(SCALES))
+        fill_choices(self.scale, SCALE, list(SCALES))
         self.score = QSpinBox()
         self.score.setObjectName("obs_score")
         self.score.setRange(0, 10)
-        self.scale.currentTextChanged.connect(lambda s: self.score.setMaximum(SCALES[s]))
+        self.scale.currentIndexChanged.connect(
+            lambda _: self.score.setMaximum(SCALES.get(chosen_code(self.scale), 10))
+        )
         f.addRow("At", self.obs_at)
         f.addRow("Scale", self.scale)
         f.addRow("Score", self.score)
@@ -183,7 +187,7 @@ class TrialDialog(QDialog):
         self.side_at = MomentField("side_at", "side effect at")
         self.effect = QComboBox()
         self.effect.setObjectName("side_effect")
-        self.effect.addItems(SIDE_EFFECTS)
+        fill_choices(self.effect, SIDE_EFFECT, SIDE_EFFECTS)
         self.side_note = _edit("side_note", "what, when it resolved")
         f.addRow("At", self.side_at)
         f.addRow("Effect", self.effect)
@@ -198,10 +202,10 @@ class TrialDialog(QDialog):
         f = QFormLayout(res_box)
         self.response = QComboBox()
         self.response.setObjectName("response")
-        self.response.addItems(RESPONSES)
+        fill_choices(self.response, RESPONSE, RESPONSES)
         self.decision = QComboBox()
         self.decision.setObjectName("decision")
-        self.decision.addItems(DECISIONS)
+        fill_choices(self.decision, DECISION, DECISIONS)
         self.effective = _edit("effective_dose", "50 mcg")
         self.duration = _edit("effect_duration", "6 h")
         self.rationale = _edit("rationale")
@@ -233,13 +237,14 @@ class TrialDialog(QDialog):
         self.trial = t
         drug = default_library().find(t.drug)
         unit = (drug.dose_unit if drug else None) or "mg"
-        self.heading.setText(f"{t.drug} {t.kind} trial from {stored_text(t.started_at)}")
+        self.heading.setText(
+            f"{t.drug} trial, {word(TRIAL_KIND, t.kind)}, from {stored_text(t.started_at)}"
+        )
         self.setWindowTitle(f"Screening trial {t.id}")
-        lines = trial_lines(t, unit)  # one per entry
+        lines = trial_entries(t, unit)  # one per entry, in words
         self.entries.setRowCount(len(lines))
-        for r, (entry, line) in enumerate(zip(t.entries, lines, strict=True)):
+        for r, (entry, what) in enumerate(lines):
             self.entries.setItem(r, 0, QTableWidgetItem(stored_text(entry.at)))
-            what = line[len(entry.at[:16]) + 1 :]  # the core's line without its ISO time
             item = QTableWidgetItem(what)
             item.setToolTip(what)
             self.entries.setItem(r, 1, item)
@@ -247,10 +252,12 @@ class TrialDialog(QDialog):
         closed = t.result is not None
         writable = may(self.actor, PatientAction.WRITE)
         self.forms.setEnabled(writable and not closed)
+        self.forms.setVisible(not closed)  # nothing more to add: the chart takes the room
         if t.result is not None:
             res = t.result
             self.result_label.setText(
-                f"Result: {res.response}. Decision: {res.decision}, by {res.decided_by} on "
+                f"Result: {word(RESPONSE, res.response)}. Decision: {word(DECISION, res.decision)}, "
+                f"by {res.decided_by} on "
                 f"{stored_text(res.decided_at)}. {res.rationale}  (The trial is closed.)"
             )
         else:
@@ -271,16 +278,16 @@ class TrialDialog(QDialog):
 
     def _add_score(self) -> None:
         self._try(lambda: self.patients.add_observation(self.actor, self.trial_id, self.obs_at.moment(),
-                                                        self.scale.currentText(), self.score.value()))  # fmt: skip
+                                                        chosen_code(self.scale), self.score.value()))  # fmt: skip
 
     def _add_side_effect(self) -> None:
         self._try(lambda: self.patients.add_side_effect(self.actor, self.trial_id, self.side_at.moment(),
-                                                        self.effect.currentText(), self.side_note.text()))  # fmt: skip
+                                                        chosen_code(self.effect), self.side_note.text()))  # fmt: skip
 
     def _record_result(self) -> None:
         self._try(lambda: self.patients.record_result(
-            self.actor, self.trial_id, response=self.response.currentText(),
-            decision=self.decision.currentText(), rationale=self.rationale.text(),
+            self.actor, self.trial_id, response=chosen_code(self.response),
+            decision=chosen_code(self.decision), rationale=self.rationale.text(),
             effective_dose=self.effective.text() or None, effect_duration=self.duration.text() or None,
         ))  # fmt: skip
 
