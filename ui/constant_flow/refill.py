@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from programmer.findings import readable_message
 from programmer.formatting import volume_rate_text, volume_text
 from programmer.patients.fields import PatientError
 from programmer.patients.records import CfRefill, Patient, Pump
@@ -40,6 +41,10 @@ from programmer.patients.registry import Patients
 from programmer.patients.report import flow_trend
 from programmer.planner import Plan, plan
 from programmer.store.accounts import Principal
+from ui.fields import field_text
+from ui.numbers import rounded_text
+from ui.timefmt import computer_text
+from ui.widgets import fit_to_screen
 
 DRUG_ROWS = 3
 
@@ -76,13 +81,18 @@ class FlowTrendChart(pg.PlotWidget):  # type: ignore[misc]
         self.setYRange(0, nominal * 1.5)
 
 
+# Why the refill is due then, in words (the plan's codes are for the JSON).
+DUE_REASONS = {"usable_volume": "the usable volume runs out", "drug_stability": "drug stability",
+               "low_reservoir_alarm": "low-reservoir alarm", "elective_replacement": "battery replacement"}  # fmt: skip
+
+
 class ConstantFlowRefillDialog(QDialog):
     def __init__(self, patients: Patients, actor: Principal, patient: Patient, pump: Pump,
                  parent: QWidget | None = None) -> None:  # fmt: skip
         super().__init__(parent)
         self.patients, self.actor, self.patient, self.pump = patients, actor, patient, pump
         self.setWindowTitle(f"Constant-flow refill: {patient.clinic_id}, pump {pump.serial}")
-        self.resize(980, 760)
+        fit_to_screen(self, 980, 760)  # 760 px is taller than a 1024x768 screen leaves
         self.history: list[CfRefill] = patients.cf_refills(actor, pump.id)
         last = self.history[-1] if self.history else None
         layout = QVBoxLayout(self)
@@ -237,14 +247,16 @@ class ConstantFlowRefillDialog(QDialog):
             lines.append(f"Flow used: {volume_rate_text(x['flow_nl_day'])} ({x['flow_source']})")
         for c, d in zip(x.get("concentrations") or [], x["daily_doses"], strict=False):
             lines.append(f"Prepare {c['drug']} at {c['text']}: {d['text']}")
-        if x.get("refill_due_at"):
+        if p.refill_due_at is not None:
+            why = DUE_REASONS.get(p.refill_due_reason or "", "")
             lines.append(
-                f"Refill due {x['refill_due_at'][:16].replace('T', ' ')} UTC ({x['refill_due_reason']})"
+                f"Refill due {computer_text(p.refill_due_at)}" + (f" ({why})" if why else "")
             )
         if x.get("catheter_washout"):
             lines.append(x["catheter_washout"]["text"])
         lines.append("READY to record" if p.ok else "NOT READY: see below")
-        self.summary.setText("\n".join(lines))
+        self.summary.setText(rounded_text("\n".join(lines)))
+        self.summary.setToolTip("\n".join(lines))  # the exact figures
         old_reasons = {k: e.text() for k, e in self.reasons.items()}
         old_typed = {k: e.text() for k, e in self.retypes.items()}
         while self.findings_grid.count():
@@ -254,14 +266,16 @@ class ConstantFlowRefillDialog(QDialog):
                 w.deleteLater()
         self.reasons, self.retypes = {}, {}
         for row, f in enumerate(p.findings):
-            label = QLabel(f"[{f.severity}] {f.code} at {f.field}: {f.message}")
+            said = readable_message(f)
+            label = QLabel(f"{f.severity.upper()} ({field_text(f.field)}): {rounded_text(said)}")
+            label.setToolTip(said)  # the exact figures
             label.setWordWrap(True)
             label.setMinimumHeight(label.heightForWidth(560))
             self.findings_grid.addWidget(label, row, 0)
             if f.retype and not f.confirmed:
                 e = QLineEdit(old_typed.get(f.field, ""))
                 e.setObjectName(f"retype:{f.field}")
-                e.setPlaceholderText(f"type {f.field} again")
+                e.setPlaceholderText(f"type {field_text(f.field)} again")
                 self.retypes[f.field] = e
                 self.findings_grid.addWidget(e, row, 1)
             elif f.severity == "soft" and f.code not in self.reasons:

@@ -22,6 +22,7 @@ from programmer.patients.fields import PatientError, PumpLinkedElsewhere
 from programmer.patients.records import Pump
 from programmer.patients.registry import Patients
 from ui.app_state import AppState
+from ui.widgets import fit_to_screen
 
 
 class PumpOwnerDialog(QDialog):
@@ -32,7 +33,7 @@ class PumpOwnerDialog(QDialog):
         self.state, self.serial, self.model = state, serial, model
         self.patients = Patients(state.store, state.trail)
         self.setWindowTitle(f"Whose pump is {serial}?")
-        self.resize(520, 480)
+        fit_to_screen(self, 520, 480)  # never larger than the screen (1024x768, scale 2)
         layout = QVBoxLayout(self)
         intro = QLabel(f"Pump {model} {serial} is linked to no patient. Find the patient it is "
                        "implanted in and confirm. Nothing is linked until you do.")  # fmt: skip

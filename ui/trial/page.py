@@ -38,6 +38,7 @@ from programmer.patients.registry import (
 from programmer.patients.report import trial_lines
 from programmer.store.accounts import Principal
 from ui.trial.chart import TrialChart
+from ui.widgets import fit_to_screen
 
 
 def _moment(text: str, field: str) -> datetime:
@@ -111,7 +112,7 @@ class TrialDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.patients, self.actor, self.trial_id = patients, actor, trial_id
-        self.resize(980, 720)
+        fit_to_screen(self, 980, 720)  # never larger than the screen (1024x768, scale 2)
         layout = QVBoxLayout(self)
         self.heading = QLabel()
         self.heading.setProperty("role", "title")
