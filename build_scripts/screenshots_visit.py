@@ -21,13 +21,13 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from build_scripts.screenshots import START_T, pump_events  # noqa: E402
-from programmer.emulator import inprocess  # noqa: E402
-from programmer.emulator.model import PumpModel  # noqa: E402
-from programmer.patients.registry import Patients, PumpSpec  # noqa: E402
-from programmer.store import Role  # noqa: E402
-from ui.app_state import AppState  # noqa: E402
-from ui.main_window import MainWindow  # noqa: E402
+from build_scripts.screenshots import START_T, pump_events
+from programmer.emulator import inprocess
+from programmer.emulator.model import PumpModel
+from programmer.patients.registry import Patients, PumpSpec
+from programmer.store import Role
+from ui.app_state import AppState
+from ui.main_window import MainWindow
 
 PW = "physician-pass-1"
 
