@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -44,7 +43,7 @@ from programmer.store.accounts import Principal
 from ui.fields import field_text
 from ui.numbers import rounded_text
 from ui.timefmt import computer_text
-from ui.widgets import fit_to_screen
+from ui.widgets import fit_to_screen, scrolling_body
 
 DRUG_ROWS = 3
 
@@ -95,7 +94,7 @@ class ConstantFlowRefillDialog(QDialog):
         fit_to_screen(self, 980, 760)  # 760 px is taller than a 1024x768 screen leaves
         self.history: list[CfRefill] = patients.cf_refills(actor, pump.id)
         last = self.history[-1] if self.history else None
-        layout = QVBoxLayout(self)
+        layout = scrolling_body(self)  # scrolls at scale 2; Record and Cancel stay in view
         intro = QLabel(
             f"Pump {pump.serial}: constant flow, nominal {volume_rate_text(pump.flow_nl_day or 0)}, "
             f"reservoir {volume_text(pump.capacity_nl or 0)}. It cannot be programmed or connected: "
@@ -106,6 +105,8 @@ class ConstantFlowRefillDialog(QDialog):
                 else " No refill recorded yet."
             )
         )
+        intro.setToolTip(intro.text())  # the exact figures
+        intro.setText(rounded_text(intro.text()))
         intro.setWordWrap(True)
         intro.setObjectName("cf_intro")
         layout.addWidget(intro)
@@ -170,7 +171,9 @@ class ConstantFlowRefillDialog(QDialog):
         self.record.setEnabled(False)
         self.record.clicked.connect(self._record)
         buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        outer = self.layout()
+        assert outer is not None
+        outer.addWidget(buttons)
         self.reasons: dict[str, QLineEdit] = {}
         self.retypes: dict[str, QLineEdit] = {}
         self.plan: Plan | None = None

@@ -38,7 +38,7 @@ from programmer.patients.registry import (
 from programmer.patients.report import trial_lines
 from programmer.store.accounts import Principal
 from ui.trial.chart import TrialChart
-from ui.widgets import fit_to_screen
+from ui.widgets import fit_to_screen, scrolling_body
 
 
 def _moment(text: str, field: str) -> datetime:
@@ -113,7 +113,7 @@ class TrialDialog(QDialog):
         super().__init__(parent)
         self.patients, self.actor, self.trial_id = patients, actor, trial_id
         fit_to_screen(self, 980, 720)  # never larger than the screen (1024x768, scale 2)
-        layout = QVBoxLayout(self)
+        layout = scrolling_body(self)  # scrolls at scale 2 instead of leaving the screen
         self.heading = QLabel()
         self.heading.setProperty("role", "title")
         self.heading.setObjectName("trial_heading")
