@@ -98,9 +98,9 @@ class MainWindow(QMainWindow):
         self.lock_button.clicked.connect(state.lock)
         self.signout_button = QPushButton("Sign out")
         self.signout_button.clicked.connect(state.sign_out)
-        header.addWidget(self.user_label, 1)  # wraps only when the window is narrow
-        header.addSpacing(24)
-        header.addWidget(self.pump_label, 2)
+        header.addWidget(self.user_label, 1)  # both wrap only on a narrow screen
+        header.addSpacing(12)
+        header.addWidget(self.pump_label, 1)
         header.addWidget(self.busy_label)
         header.addWidget(self.lock_button)
         header.addWidget(self.signout_button)

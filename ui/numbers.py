@@ -44,7 +44,7 @@ def clinical_volume(nl: Fraction | int) -> str:
     return f"{significant(Fraction(nl, NL_PER_ML))} mL"
 
 
-_DECIMAL = re.compile(r"(?<![\d.\-:])(\d+\.\d+)(?![\d.\-:])")
+_DECIMAL = re.compile(r"(?<![\d.:])(?<!\d-)(\d+\.\d+)(?![\d.:]|-\d)")
 
 
 def rounded_text(text: str) -> str:

@@ -6,7 +6,7 @@ import itertools
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from ui.style import banner_css
 
@@ -49,6 +49,23 @@ class FillsItsArea(QWidget):
 
     def hasHeightForWidth(self) -> bool:
         return False
+
+
+def scrolling_body(dialog: QWidget) -> QVBoxLayout:
+    """The layout to build `dialog` in, inside a scroll area that fills it: on a small screen
+    (scale 2 on 1024x768) the dialog scrolls instead of growing past the screen. Whatever
+    must stay in view is added to `dialog.layout()` after the scroll area."""
+    outer = QVBoxLayout(dialog)
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    inner = FillsItsArea()
+    area.setWidget(inner)
+    outer.addWidget(area, 1)
+    body = QVBoxLayout(inner)
+    body.setContentsMargins(0, 0, 0, 0)
+    return body
 
 
 class Banner(QLabel):

@@ -184,3 +184,32 @@ def test_the_editor_tabs_patient_labels_indication_as_drawn(state: AppState, qtb
     beside = (page.low_alarm, page.chart, page.findings)
     for w in seen[: seen.index(page.send_button)]:
         assert any(b is w or b.isAncestorOf(w) for b in beside), w
+
+
+def test_enter_in_the_refill_password_never_sends(state: AppState, qtbot: QtBot) -> None:
+    """As in the therapy confirm (test_visit_outcome): only a click on Send sends."""
+    wizard = RefillPage(state)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    i = state.interrogation
+    assert i is not None
+    wizard.go(1)
+    wizard.removed.setText(f"{int(i.status['reservoir_nl']) / 1_000_000:.2f}")
+    wizard.go(2)
+    wizard.go(3)
+    wizard.added.setText("20")
+    wizard.go(5)
+    qtbot.waitUntil(lambda: wizard.proposal is not None and not state.bridge.busy, timeout=15_000)
+    for o in wizard._overrides:
+        o.box.setChecked(True)
+        o.reason.setText("reviewed with the patient")
+    wizard._recheck_overrides()
+    qtbot.waitUntil(lambda: wizard._overrides_current() and not state.bridge.busy, timeout=15_000)
+    wizard.password.setText("doc-pass-123456")
+    assert wizard.send_button.isEnabled(), "ready to send: only Enter is tested"
+    assert wizard.stack.currentIndex() == 5
+    QTest.keyClick(wizard.password, Qt.Key.Key_Return)
+    QTest.keyClick(wizard.password, Qt.Key.Key_Enter)
+    qtbot.wait(100)
+    assert wizard.result is None and not wizard._sending and not state.bridge.busy
+    assert wizard.stack.currentIndex() == 5

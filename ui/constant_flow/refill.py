@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from programmer.findings import readable_message
 from programmer.formatting import concentration_text, volume_rate_text, volume_text
 from programmer.patients.fields import PatientError
 from programmer.patients.records import CfRefill, Patient, Pump
@@ -48,10 +49,12 @@ from programmer.planner import Plan, plan
 from programmer.store.accounts import Principal
 from ui.fields import field_text
 from ui.history.charts import dose_unit
+from ui.numbers import rounded_text
 from ui.patients.date_fields import MomentField
 from ui.refill.steps import DISABLED, check_label, step_page, step_title
 from ui.report.constant_flow import DUE, cf_visit_html
 from ui.timefmt import computer_text
+from ui.widgets import fit_to_screen
 
 DRUG_ROWS = 3
 
@@ -109,7 +112,7 @@ class ConstantFlowRefillDialog(QDialog):
         super().__init__(parent)
         self.patients, self.actor, self.patient, self.pump = patients, actor, patient, pump
         self.setWindowTitle(f"Refill (constant-flow pump): {patient.clinic_id}, pump {pump.serial}")
-        self.resize(980, 700)
+        fit_to_screen(self, 980, 760)  # never larger than the screen (1024x768, scale 2)
         self.history: list[CfRefill] = patients.cf_refills(actor, pump.id)
         self.reasons: dict[str, QLineEdit] = {}
         self.retypes: dict[str, QLineEdit] = {}
@@ -136,6 +139,8 @@ class ConstantFlowRefillDialog(QDialog):
                 else " No refill recorded yet."
             )
         )
+        intro.setToolTip(intro.text())  # the exact figures
+        intro.setText(rounded_text(intro.text()))
         intro.setWordWrap(True)
         intro.setObjectName("cf_intro")
         layout.addWidget(intro)
@@ -411,7 +416,8 @@ class ConstantFlowRefillDialog(QDialog):
                 for f in q.findings if _on_step(f.field, index) and f.severity != "info"))  # fmt: skip
         lines = flow[:1] + conc + ([due] if due else []) + ([wash["text"]] if wash else [])
         lines.append("READY to record" if p.ok else "NOT READY: see below")
-        self.summary.setText("\n".join(lines))
+        self.summary.setText(rounded_text("\n".join(lines)))
+        self.summary.setToolTip("\n".join(lines))  # the exact figures
         self._fill_compare(x)
         self._fill_findings(p)
         problems = self.step_problems(here) if here < CONFIRM else []
@@ -454,7 +460,11 @@ class ConstantFlowRefillDialog(QDialog):
         self.reasons, self.retypes = {}, {}
         for row, f in enumerate(p.findings):
             done = " (typed again: confirmed)" if f.retype and f.confirmed else ""
-            label = QLabel(f"{f.severity.upper()} ({field_text(f.field)}): {f.message}{done}")
+            said = readable_message(f)
+            label = QLabel(
+                f"{f.severity.upper()} ({field_text(f.field)}): {rounded_text(said)}{done}"
+            )
+            label.setToolTip(said)  # the exact figures
             label.setWordWrap(True)
             label.setMinimumHeight(label.heightForWidth(560))
             self.findings_grid.addWidget(label, row, 0)

@@ -20,6 +20,7 @@ from programmer.timeutil import iso_local
 from ui.app_state import AppState
 from ui.pump_text import pump_text
 from ui.style import STYLE, WARNING
+from ui.widgets import fit_to_screen
 
 
 class ClockDialog(QDialog):
@@ -29,7 +30,7 @@ class ClockDialog(QDialog):
         self.setWindowTitle("Set the pump's clock")
         self.setStyleSheet(STYLE)
         self.setModal(True)
-        self.resize(760, 360)
+        fit_to_screen(self, 760, 360)  # never larger than the screen (scale 2)
         i, session = state.interrogation, state.session
         assert i is not None and session is not None, "a connected pump"
         clock_t, offset = session.clock_now_here()

@@ -24,6 +24,7 @@ from programmer.patients.registry import Patients
 from ui.app_state import AppState
 from ui.pump_text import pump_text
 from ui.timefmt import day_text
+from ui.widgets import fit_to_screen
 
 
 class PumpOwnerDialog(QDialog):
@@ -34,7 +35,7 @@ class PumpOwnerDialog(QDialog):
         self.state, self.serial, self.model = state, serial, model
         self.patients = Patients(state.store, state.trail)
         self.setWindowTitle(f"Whose pump is {pump_text(serial)}?")
-        self.resize(520, 480)
+        fit_to_screen(self, 520, 480)  # never larger than the screen (1024x768, scale 2)
         layout = QVBoxLayout(self)
         intro = QLabel(f"Pump {pump_text(model or '')} {pump_text(serial)} is linked to no "
                        "patient. Find the patient it is implanted in and confirm. Nothing is "

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
+from ui.widgets import fit_to_screen
+
 
 class ReportDialog(QDialog):
     def __init__(self, html: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Patient report")
-        self.resize(760, 640)
+        fit_to_screen(self, 760, 640)  # never larger than the screen (1024x768, scale 2)
         layout = QVBoxLayout(self)
         self.view = QTextBrowser()
         self.view.setObjectName("patient_report")

@@ -128,7 +128,7 @@ class RefillPage(QWidget):
         self.problem_area.setFrameShape(QFrame.Shape.NoFrame)
         self.problem_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.problem_area.setWidget(self.step_problem)
-        self.problem_area.setMaximumHeight(5 * self.fontMetrics().lineSpacing())
+        self.problem_area.setMaximumHeight(3 * self.fontMetrics().lineSpacing() + 4)
         self.step_problem.setVisible(False)
         self.problem_area.setVisible(False)
         outer.addWidget(self.problem_area)
@@ -363,7 +363,9 @@ class RefillPage(QWidget):
         # Tab goes through the step's fields, then Back and Next (built before the steps;
         # set here, in the window: moving the page into the window reorders the chain).
         chain_tabs(last_focusable(self.stack), self.back, self.next)
-        self.step_label.setText(f"Refill — step {here + 1} of {len(STEPS)}: {STEPS[here]}")
+        self.step_label.setText(
+            f"Refill {here + 1}/{len(STEPS)}: {STEPS[here]}"
+        )  # one line at scale 2
         self.back.setEnabled(0 < here <= CONFIRM and not self._sending)
         self.next.setVisible(here < CONFIRM)
         if here == CONFIRM:
