@@ -95,7 +95,7 @@ def test_the_constant_flow_refill_reads_as_written(qtbot: QtBot, tmp_path: Path)
         qtbot.addWidget(first)
         first.removed.setText("0 mL")
         first.added.setText("35 mL")
-        first.at.setText((now - timedelta(days=30)).isoformat())
+        first.at.set_moment(now - timedelta(days=30))
         first.set_drug(0, "morphine", "concentration", "0.5 mg/mL")
         assert first.check().ok
         first._record()
@@ -103,7 +103,7 @@ def test_the_constant_flow_refill_reads_as_written(qtbot: QtBot, tmp_path: Path)
         qtbot.addWidget(second)
         second.removed.setText("12 mL")  # flows slow: a finding to accept
         second.added.setText("35 mL")
-        second.at.setText(now.isoformat())
+        second.at.set_moment(now)
         second.set_drug(0, "morphine", "daily dose", "0.5 mg/day")
         result = second.check()
         assert "flow_deviation" in [f.code for f in result.findings]

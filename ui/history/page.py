@@ -266,7 +266,9 @@ class HistoryPage(QWidget):
         split.addWidget(side)
         # The side panel as wide as the accuracy table's figures, the charts the rest.
         fm = self.accuracy_table.fontMetrics()
-        side.setMinimumWidth(fm.horizontalAdvance("27 Nov 2025 17.75 mL ≈17.45 mL Accuracy") + 110)
+        self._side_width = fm.horizontalAdvance("27 Nov 2025 17.75 mL ≈17.45 mL Accuracy") + 110
+        side.setMinimumWidth(self._side_width)
+        self._side = side
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
         split.setSizes([760, 390])
@@ -323,6 +325,12 @@ class HistoryPage(QWidget):
         self.splitter.setOrientation(
             Qt.Orientation.Vertical if narrow else Qt.Orientation.Horizontal
         )
+        # Under the charts the side panel takes the page's width (its table scrolls
+        # sideways) and the choices ask for less: nothing holds the page wider than 512 px.
+        self._side.setMinimumWidth(0 if narrow else self._side_width)
+        self.pump_select.setMinimumWidth(120 if narrow else 160)
+        self.series_select.setMinimumWidth(90 if narrow else 170)
+        self.series_select.setMinimumContentsLength(8 if narrow else 18)
 
     def _on_pump_changed(self) -> None:
         self._update_buttons()
