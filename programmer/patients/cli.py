@@ -42,6 +42,16 @@ from programmer.patients.registry import (
     PumpSpec,
 )
 from programmer.patients.trial_link import trial_for_prescription
+from programmer.patients.words import (
+    DECISION,
+    INDICATION,
+    RESPONSE,
+    TRIAL_KIND,
+    day_text,
+    stored_day,
+    stored_text,
+    word,
+)
 from programmer.store.accounts import Accounts, AuthError, Principal
 from programmer.store.errors import StoreError
 from programmer.store.roles import NotAllowed
@@ -248,10 +258,11 @@ def _patients(args: argparse.Namespace, pts: Patients, me: Principal) -> int:
                 "pumps": [x.__dict__ for x in pts.pumps(me, p.id)],
                 "trials": [t.id for t in pts.trials(me, p.id)], **timeline.summary_json(tl)}  # fmt: skip
         lines = [
-            f"{p.clinic_id}  {p.name}  born {p.dob}  {p.indication or ''}  (details v{p.version})"
+            f"{p.clinic_id}  {p.name}  born {day_text(p.dob)}  {word(INDICATION, p.indication)}  "
+            f"(details v{p.version})"
         ]
         lines += [f"  pump {s.label}" for s in tl.stretches]
-        lines += [f"  {e.at[:16]}  {e.serial or '':<14} {e.text}" for e in tl.entries]
+        lines += [f"  {stored_text(e.at):<22}  {e.serial or '':<14} {e.text}" for e in tl.entries]
         return _out(args, data, "\n".join(lines))
     if cmd == "add-pump":
         pump = pts.add_pump(me, p.id, _spec(args))
@@ -333,7 +344,7 @@ def _cf_refill(args: argparse.Namespace, pts: Patients, me: Principal, patient_i
         "flow trend:",
     ]
     lines += [
-        f"  {at[:10]}  {volume_rate_text(f)}  ({decimal_text(dev * 100, Fraction(1, 10))} %)"
+        f"  {stored_day(at)}  {volume_rate_text(f)}  ({decimal_text(dev * 100, Fraction(1, 10))} %)"
         for at, f, dev in trend
     ]
     return _out(args, {**out, "outcome": "recorded", "refill_id": rec.id}, "\n".join(lines))
@@ -346,7 +357,11 @@ def _trial(args: argparse.Namespace, pts: Patients, me: Principal) -> int:
         t = pts.add_trial(me, p.id, drug=args.drug, kind=args.kind,
                           started_at=_moment(args.started_at, "started_at"),
                           concentration=args.concentration, rate=args.rate)  # fmt: skip
-        return _out(args, {"trial": t.id}, f"trial {t.id} ({t.drug}, {t.kind}) for {p.clinic_id}")
+        return _out(
+            args,
+            {"trial": t.id},
+            f"trial {t.id} ({t.drug}, {word(TRIAL_KIND, t.kind)}) for {p.clinic_id}",
+        )
     if cmd == "dose":
         t = pts.add_trial_dose(me, args.trial_id, _moment(args.at, "at"), args.dose, args.note)
     elif cmd == "observe":
@@ -368,11 +383,14 @@ def _trial(args: argparse.Namespace, pts: Patients, me: Principal) -> int:
     from programmer.drugs import default_library
 
     drug = default_library().find(t.drug)
-    lines = [f"trial {t.id}: {t.drug} {t.kind} from {t.started_at[:16]}"]
+    lines = [
+        f"trial {t.id}: {t.drug}, {word(TRIAL_KIND, t.kind)}, from {stored_text(t.started_at)}"
+    ]
     lines += ["  " + x for x in report.trial_lines(t, (drug.dose_unit if drug else None) or "mg")]
     if t.result is not None:
         lines.append(
-            f"  result {t.result.response}; decision {t.result.decision} by {t.result.decided_by}"
+            f"  result {word(RESPONSE, t.result.response)}; decision "
+            f"{word(DECISION, t.result.decision)} by {t.result.decided_by}"
         )
     data = {**t.__dict__, "entries": [e.__dict__ for e in t.entries],
             "result": t.result.__dict__ if t.result else None}  # fmt: skip

@@ -11,7 +11,13 @@ from fractions import Fraction
 from html import escape
 
 from programmer.constant_flow import FLOW_DEVIATION_LIMIT
-from programmer.formatting import decimal_text, dose_per_day_text, mass_text, volume_rate_text
+from programmer.formatting import (
+    decimal_text,
+    dose_per_day_text,
+    mass_text,
+    minutes_text,
+    volume_rate_text,
+)
 from programmer.patients import timeline
 from programmer.patients.records import Pump, Trial, TrialEntry
 from programmer.patients.registry import Patients
@@ -148,7 +154,7 @@ def html(
                         else mass_text(r.effective_dose_ng, unit))  # fmt: skip
                 dose = f", effective dose {dose}"
             effect = (
-                f", effect lasted {r.effect_duration_min} min"
+                f", effect lasted {minutes_text(r.effect_duration_min)}"
                 if r.effect_duration_min is not None
                 else ""
             )

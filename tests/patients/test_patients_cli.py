@@ -145,3 +145,24 @@ def test_constant_flow_refills_record_the_measured_flow_and_refuse_without_overr
     wrong = {**second, "pump": {**pump, "serial": "CF-9"}}
     (tmp_path / "c.json").write_text(json.dumps(wrong))
     assert itp(capsys, "patients", "refill", "MRN-1", str(tmp_path / "c.json"), *nu)[0] == 3
+
+
+def test_the_command_lines_text_reads_in_words_and_local_dates(env, capsys):
+    """What the command line prints for a person (not --json): codes as words, no ISO."""
+    dr = [*env, "--user", "dr"]
+    itp(capsys, "patients", "add", "MRN-1", "--name", "Ada", "--dob", "1961-05-04",
+        "--indication", "spasticity-spinal", *dr)  # fmt: skip
+    code, out, _ = itp(capsys, "trial", "add", "MRN-1", "--drug", "baclofen", "--kind",
+                       "repeated-bolus", "--started-at", "2026-10-01T08:00:00Z", "--json", *dr)  # fmt: skip
+    tid = str(json.loads(out)["trial"])
+    itp(capsys, "trial", "side-effect", tid, "--at", "2026-10-01T09:00:00Z", "--effect",
+        "urinary-retention", *dr)  # fmt: skip
+    code, out, _ = itp(capsys, "trial", "result", tid, "--response", "negative", "--decision",
+                       "no-implant", *dr)  # fmt: skip
+    assert code == 0
+    _, shown, _ = itp(capsys, "patients", "show", "MRN-1", *dr)
+    text = out + shown
+    for raw in ("repeated-bolus", "urinary-retention", "no-implant", "spasticity-spinal",
+                "2026-10-01", "1961-05-04"):  # fmt: skip
+        assert raw not in text, raw
+    assert "repeated boluses" in text and "no implant" in text and "4 May 1961" in text

@@ -76,7 +76,7 @@ def _patient_with_everything(patients: Patients, doctor: Principal) -> int:
     patients.add_side_effect(doctor, t.id, t0 + timedelta(hours=3), "urinary-retention")
     patients.add_side_effect(doctor, t.id, t0 + timedelta(hours=4), "respiratory-depression")
     patients.record_result(doctor, t.id, response="positive", decision="no-implant",
-                           effective_dose="50 mcg", rationale="prefers oral")  # fmt: skip
+                           effective_dose="50 mcg", effect_duration="10 h", rationale="prefers oral")  # fmt: skip
     t2 = patients.add_trial(doctor, p.id, drug="baclofen", kind="single-bolus",
                             started_at=t0 + timedelta(days=2))  # fmt: skip
     patients.record_result(doctor, t2.id, response="equivocal", decision="repeat-trial")
@@ -93,6 +93,7 @@ def test_the_patient_report_shows_no_stored_code(patients, doctor, berlin) -> No
     )
     shown = [c for c in RAW if re.search(rf"(?<![\w-]){re.escape(c)}(?![\w-])", text)]
     assert shown == [], f"codes shown as they are stored: {shown}"
+    assert "effect lasted 10 h" in text  # as written, not "600 min"
     for words in ("spasticity of spinal origin", "constant flow", "repeated boluses",
                   "urinary retention", "respiratory depression", "no implant",
                   "repeat the trial", "single bolus"):  # fmt: skip

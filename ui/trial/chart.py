@@ -4,14 +4,17 @@ score scale as a line (bottom), side effects as marks. Drawing only: floats star
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import QSize
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from programmer.patients.records import Trial
 from programmer.patients.words import SCALE, SIDE_EFFECT, word
 from programmer.quantities import MASS_UNITS
 
 SCALE_PENS = {"pain": "#b00020", "ashworth": "#0b5394", "spasm": "#1e7e34"}
+MIN_SPAN_S = 4 * 3600  # a lone entry is drawn among hours, not fractions of a second
+MARGIN_S = 1800
+EMPTY_TEXT = "No observations yet: doses, scores and side effects appear here as they are added."
 
 
 class TrialChart(QWidget):
@@ -19,6 +22,13 @@ class TrialChart(QWidget):
         super().__init__()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        self.empty = QLabel(EMPTY_TEXT)
+        self.empty.setObjectName("trial_chart_empty")
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setProperty("role", "muted")
+        self.empty.setHidden(True)
+        layout.addWidget(self.empty, 1)
         self.doses = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
         self.scores = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
         for w in (self.doses, self.scores):
@@ -66,3 +76,19 @@ class TrialChart(QWidget):
             self.scores.addItem(line)
             self.effect_marks += 1
         self.scores.setYRange(0, 10.5 if any(e.scale == "pain" for e in t.observations) else 4.5)
+        self._x_range([float(e.at_s) for e in t.entries])
+
+    def _x_range(self, xs: list[float]) -> None:
+        """Nothing to draw: say so instead of an empty plot whose date axis counts fractions
+        of a second. Otherwise every entry in view, over at least a few hours."""
+        empty = not xs
+        self.empty.setHidden(not empty)
+        self.doses.setHidden(empty)
+        self.scores.setHidden(empty)
+        if empty:
+            return
+        lo, hi = min(xs), max(xs)
+        if hi - lo < MIN_SPAN_S:
+            mid = (lo + hi) / 2
+            lo, hi = mid - MIN_SPAN_S / 2, mid + MIN_SPAN_S / 2
+        self.doses.setXRange(lo - MARGIN_S, hi + MARGIN_S, padding=0)
