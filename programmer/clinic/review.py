@@ -27,12 +27,14 @@ SELECT (refused otherwise, so a writable login is never used for review by mista
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -169,18 +171,8 @@ def mirror(
                     programmer, key_id, label = str(found[0][0]), found[0][1], found[0][2]
                     say(f"audit trail of {label}")
                     lconn.execute("INSERT INTO meta VALUES ('audit_key_id', ?)", (key_id,))
-                    lconn.executemany(
-                        f"INSERT INTO audit ({', '.join(FIELDS)}) VALUES ({', '.join('?' * len(FIELDS))})",
-                        (
-                            pgtext.decode_row(r[:-1], bool(r[-1]))
-                            for r in _copy(
-                                conn,
-                                f"SELECT {', '.join(FIELDS)}, nul_escaped FROM itp.audit"
-                                " WHERE origin = %s ORDER BY seq",
-                                (programmer,),
-                            )
-                        ),
-                    )
+                    if not lazy:
+                        _copy_audit(conn, lconn, programmer)
             if patients_sync.on_clinic(conn):  # an older clinic schema: none to show
                 say("patients")
                 from programmer.clinic.sync import SyncReport
@@ -195,10 +187,35 @@ def mirror(
         settle.execute("PRAGMA journal_mode = DELETE")
     pending = None
     if lazy:
-        pending = LazyHistory(url, db, sealer, serials)
+        pending = LazyHistory(url, db, sealer, serials, audit_of=programmer)
         fill_on_demand(db, pending)
     db.chmod(0o400)  # the writer of LazyHistory opened it before
     return ReviewCopy(db, programmer, label, key_path, pending)
+
+
+def _copy_audit(conn: psycopg.Connection[Any], lconn: sqlite3.Connection, origin: str) -> None:
+    """One programmer's trail into the copy, as that programmer wrote it."""
+    lconn.executemany(
+        f"INSERT INTO audit ({', '.join(FIELDS)}) VALUES ({', '.join('?' * len(FIELDS))})",
+        (
+            pgtext.decode_row(r[:-1], bool(r[-1]))
+            for r in _copy(
+                conn,
+                f"SELECT {', '.join(FIELDS)}, nul_escaped FROM itp.audit"
+                " WHERE origin = %s ORDER BY seq",
+                (origin,),
+            )
+        ),
+    )
+
+
+def _one_pump(
+    sealer: Sealer, serial: str, conn: psycopg.Connection[Any], lconn: sqlite3.Connection
+) -> int:
+    return _copy_history(conn, lconn, sealer, serial)
+
+
+_READS_AUDIT = re.compile(r"\b(from|join)\s+audit\b")
 
 
 def _copy_history(
@@ -224,9 +241,14 @@ class LazyHistory:
     """Fetches a pump's history from the clinic into the review copy the first time a
     query reads `pump_events` or `infusion_hours` with that pump's serial among its
     parameters (a query naming no known pump fetches every pump still missing: never a
-    partial history on screen). One pump at a time, each in one local transaction."""
+    partial history on screen). One pump at a time, each in one local transaction.
+    `audit_of`: that programmer's whole trail, the first time a query reads `audit`."""
 
-    def __init__(self, url: ClinicUrl, db: Path, sealer: Sealer, serials: Iterable[str]) -> None:
+    def __init__(
+        self, url: ClinicUrl, db: Path, sealer: Sealer, serials: Iterable[str],
+        audit_of: str | None = None,
+    ) -> None:  # fmt: skip
+        self._audit_of = audit_of
         self._url, self._sealer = url, sealer
         self._pumps = frozenset(serials)
         self._left = set(self._pumps)
@@ -236,18 +258,32 @@ class LazyHistory:
         self.fetched: list[str] = []  # in order, for tests and the benchmark
 
     def __call__(self, sql: str, params: Any) -> None:
-        if not self._left:
+        if not self._left and self._audit_of is None:
             return
         low = sql.lower()
+        if self._audit_of is not None and _READS_AUDIT.search(low):
+            with self._lock:
+                if self._audit_of is not None:
+                    self._fetch(
+                        "the audit trail", lambda c, w: _copy_audit(c, w, str(self._audit_of))
+                    )
+                    self._audit_of = None
+                    self.fetched.append("audit")
         if "pump_events" not in low and "infusion_hours" not in low:
             return
         values = params.values() if isinstance(params, dict) else params
         named = {v for v in values if isinstance(v, str) and v in self._pumps}
         with self._lock:
             for serial in sorted((named or self._left) & self._left):
-                self._fetch(serial)
+                self._fetch(
+                    f"the history of pump {serial}", partial(_one_pump, self._sealer, serial)
+                )
+                self._left.discard(serial)
+                self.fetched.append(serial)
 
-    def _fetch(self, serial: str) -> None:
+    def _fetch(
+        self, what: str, copy: Callable[[psycopg.Connection[Any], sqlite3.Connection], Any]
+    ) -> None:
         try:
             if self._conn is None or self._conn.closed:
                 self._conn = connect(self._url)
@@ -255,7 +291,7 @@ class LazyHistory:
                 _check_read_only(self._conn)
             self._writer.execute("BEGIN IMMEDIATE")
             try:
-                _copy_history(self._conn, self._writer, self._sealer, serial)
+                copy(self._conn, self._writer)
                 self._writer.execute("COMMIT")
             except BaseException:
                 self._writer.execute("ROLLBACK")
@@ -263,11 +299,9 @@ class LazyHistory:
         except (psycopg.Error, ClinicError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise StoreError(
-                f"the history of pump {serial} could not be read from the clinic ({first});"
+                f"{what} could not be read from the clinic ({first});"
                 " nothing of it is shown: try again when the clinic can be reached"
             ) from exc
-        self._left.discard(serial)
-        self.fetched.append(serial)
 
     def close(self) -> None:
         if self._conn is not None:

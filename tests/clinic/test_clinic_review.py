@@ -93,6 +93,12 @@ def test_lazy_review_fetches_a_pumps_history_when_it_is_first_read(
         records = Records(store, trail)
         assert store.query("SELECT count(*) FROM visits")[0][0] == 2
         assert copy.pending.fetched == []  # nothing of the histories before it is read
+        assert [r.seq for r in trail.query()][:2] == [1, 2]  # the trail, once read, whole
+        with open_store(db_b, create=False) as mine:
+            top = mine.query("SELECT max(seq) FROM audit")[0][0]
+        assert copy.pending.fetched == ["audit"]
+        assert store.query("SELECT max(seq) FROM audit")[0][0] >= top - 50
+        copy.pending.fetched.clear()
         history = load_history(records, "ITP40-000002")
         assert copy.pending.fetched == ["ITP40-000002"]
         assert sum(v is not None for v in history.hour_volume_nl) == want_hours[0][0]
