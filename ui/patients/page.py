@@ -45,13 +45,6 @@ from ui.style import WARNING
 from ui.timefmt import computer_text, day_text, stored_day, stored_text
 from ui.widgets import Banner
 
-_INDICATION = {
-    "spasticity-spinal": "spasticity of spinal origin",
-    "spasticity-cerebral": "spasticity of cerebral origin",
-    "pain-cancer": "cancer pain",
-    "pain-noncancer": "non-cancer pain",
-}
-
 
 def _seconds(utc: str) -> int:
     """A stored UTC time ("...Z") as seconds."""
@@ -217,7 +210,7 @@ class PatientsPage(QWidget):
         if others:
             lines = [
                 f"{computer_text(_seconds(at))} by {by}: {name}, born {dob}, "
-                f"{_INDICATION.get(indication, indication) or 'indication not recorded'}"
+                f"{word(INDICATION, indication) or 'indication not recorded'}"
                 + (f"; notes: {notes.rstrip('.')}." if notes else ".")
                 for _, name, dob, indication, notes, at, by in others
             ]
