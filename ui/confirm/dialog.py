@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from programmer.finding_words import finding_title, severity_words
 from programmer.findings import Finding, Severity, readable_message
 from programmer.session.pump_session import ProgramResult, Proposal
 from ui.app_state import AppState
@@ -84,7 +85,8 @@ class OverrideRow(QWidget):
         grid.setContentsMargins(0, 2, 0, 2)
         said = readable_message(f)
         text = QLabel(
-            f"<b>SOFT</b> ({field_text(f.field)}): {rounded_text(said)}<br><i>{f.remedy}</i>"
+            f"<b>{severity_words(f.severity)}: {finding_title(f.code)}</b> ({field_text(f.field)}): "
+            f"{rounded_text(said)}<br><i>{f.remedy}</i>"
         )
         text.setToolTip(said)  # the exact figures
         text.setWordWrap(True)
@@ -321,9 +323,12 @@ class ConfirmDialog(QDialog):
                 self._overrides.append(o)
             else:
                 colour = CRITICAL if f.severity is Severity.HARD else "#5f6368"
-                word = "HARD (blocks sending)" if f.severity is Severity.HARD else "INFO"
+                word = severity_words(f.severity) + (
+                    " (blocks sending)" if f.severity is Severity.HARD else ""
+                )
                 said = readable_message(f)
-                label = QLabel(f"<b>{word}</b> ({field_text(f.field)}): {rounded_text(said)}")
+                label = QLabel(f"<b>{word}: {finding_title(f.code)}</b> "
+                               f"({field_text(f.field)}): {rounded_text(said)}")  # fmt: skip
                 label.setToolTip(said)  # the exact figures
                 label.setObjectName(f"finding_{f.code}")
                 label.setWordWrap(True)

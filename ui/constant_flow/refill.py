@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from programmer.finding_words import finding_line, finding_title, severity_words
 from programmer.findings import readable_message
 from programmer.formatting import concentration_text, volume_rate_text, volume_text
 from programmer.patients.fields import PatientError
@@ -411,7 +412,7 @@ class ConstantFlowRefillDialog(QDialog):
         )  # fmt: skip
         for label, index, q in ((self.removed_check, 0, p), (self.drug_check, 2, early)):
             label.setText("\n".join(
-                f"{f.severity.upper()}: {f.message}"
+                finding_line(f, readable_message(f))
                 + (" (type it again at Confirm)" if f.retype and not f.confirmed else "")
                 for f in q.findings if _on_step(f.field, index) and f.severity != "info"))  # fmt: skip
         lines = flow[:1] + conc + ([due] if due else []) + ([wash["text"]] if wash else [])
@@ -462,7 +463,8 @@ class ConstantFlowRefillDialog(QDialog):
             done = " (typed again: confirmed)" if f.retype and f.confirmed else ""
             said = readable_message(f)
             label = QLabel(
-                f"{f.severity.upper()} ({field_text(f.field)}): {rounded_text(said)}{done}"
+                f"{severity_words(f.severity)}: {finding_title(f.code)} ({field_text(f.field)}): "
+                f"{rounded_text(said)}{done}"
             )
             label.setToolTip(said)  # the exact figures
             label.setWordWrap(True)

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from programmer.checks import check_discrepancy, discrepancy
+from programmer.finding_words import finding_line, finding_title
 from programmer.findings import Finding, Severity, readable_message
 from programmer.formatting import concentration_text, mass_text, volume_rate_text, volume_text
 from programmer.planner import Plan, plan
@@ -652,7 +653,7 @@ class RefillPage(QWidget):
                 f"{clinical_percent(rc.deviation)}.")  # fmt: skip
         flag = (codes.get("refill_over_infusion") or codes.get("refill_under_infusion")
                 or codes.get("refill_removed_over_fill"))  # fmt: skip
-        self._tell(self.removed_check, text + (f"\n{readable_message(flag)}. {flag.remedy}" if flag
+        self._tell(self.removed_check, text + (f"\n{finding_title(flag.code)}: {readable_message(flag)}. {flag.remedy}" if flag
                    else "\nWithin the pump's ±14.5 %."), CRITICAL if flag else OK)  # fmt: skip
 
     def _fill_drug(self, p: Plan) -> None:
@@ -679,7 +680,7 @@ class RefillPage(QWidget):
         changed = self._conc_changed()
         lines.append("The concentration changes: the daily dose is kept, the rates are recomputed."
                      if changed else "Same drug and concentration.")  # fmt: skip
-        lines += [f"{x.severity.upper()}: {readable_message(x)}" for x in msgs]
+        lines += [finding_line(x, readable_message(x)) for x in msgs]
         bad = (suspect is not None and not retyped) or any(
             x.severity is Severity.HARD for x in msgs
         )
@@ -694,7 +695,7 @@ class RefillPage(QWidget):
         assert i is not None
         msgs = [x for x in p.findings if x.field.startswith("refill.added")]
         self._tell(self.added_check, f"Capacity {clinical_volume(int(i.status['reservoir_capacity_nl']))}.\n"
-                   + "\n".join(f"{x.severity.upper()}: {readable_message(x)}" for x in msgs),
+                   + "\n".join(finding_line(x, readable_message(x)) for x in msgs),
                    CRITICAL if any(x.severity is Severity.HARD for x in msgs) else OK)  # fmt: skip
 
     def _fill_bolus(self, p: Plan) -> None:
@@ -788,7 +789,7 @@ class RefillPage(QWidget):
         kept = {o.finding.code: o.reason.text() for o in self._overrides if o.box.isChecked()}
         self._clear_overrides()
         hard = [f for f in p.findings if f.severity is Severity.HARD]
-        self.findings.setText("\n".join(f"HARD: {readable_message(f)}" for f in hard) or
+        self.findings.setText("\n".join(finding_line(f, readable_message(f)) for f in hard) or
                               ("No findings." if not p.findings else ""))  # fmt: skip
         self.findings.setStyleSheet(f"color: {CRITICAL if hard else OK}; font-weight: 600;")
         for f in p.findings:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from fractions import Fraction
 from html import escape
 
+from programmer.finding_words import finding_title, severity_words
 from programmer.formatting import dose_per_day_text, percent_text, volume_text
 from programmer.patients.course import PumpsOfPatient
 from programmer.session.drug_changes import drug_changes, profile_rows
@@ -162,7 +163,8 @@ def visit_html(*, user: str, role: str, before: Interrogation, proposal: Proposa
             for f in standing:
                 why = proposal.plan.overrides.get(f.code)
                 over = f" <b>Overridden by {escape(user)}:</b> {escape(why)}" if why else ""
-                h.append(f"<li>{escape(str(f.severity).upper())} ({escape(field_text(f.field))}): "
+                h.append(f"<li>{escape(severity_words(f.severity))}: <b>{escape(finding_title(f.code))}</b> "
+                         f"({escape(field_text(f.field))}): "
                          f"{escape(f.message)}.{over}</li>")  # fmt: skip
             h.append("</ul>")
     if result is not None:
