@@ -394,6 +394,11 @@ class ConstantFlowRefillDialog(QDialog):
         self.flow_text.setText(
             "\n".join(flow) or "The flow is known once what was drawn out is given."
         )
+        self.flow_text.setToolTip(  # the exact hourly rate, one hover away
+            f"exactly: {volume_rate_text(fx['flow_nl_day'], exact=True)}"
+            if fx.get("flow_nl_day")
+            else ""
+        )
         conc = [f"Prepare {c['drug']} at {c['text']}: {d['text']}"
                 for c, d in zip(ex.get("concentrations") or [], ex["daily_doses"], strict=False)]  # fmt: skip
         self.conc_text.setText("\n".join(conc))
