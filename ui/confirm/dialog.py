@@ -35,6 +35,7 @@ from ui.confirm.change_view import ChangeView
 from ui.fields import field_text
 from ui.inputs import guard_inputs
 from ui.numbers import rounded_text
+from ui.pump_text import pump_text
 from ui.style import CRITICAL, OK, STYLE, WARNING
 from ui.widgets import FillsItsArea, chain_tabs, fit_to_screen
 
@@ -128,7 +129,7 @@ class ConfirmDialog(QDialog):
         heading.setProperty("role", "title")
         i = state.interrogation
         who = QLabel(
-            (f"Pump {i.model} {i.serial}" if i else "No pump")
+            (f"Pump {pump_text(i.model)} {pump_text(i.serial)}" if i else "No pump")
             + (f" · signed in: {state.principal.name}" if state.principal else "")
         )
         who.setProperty("role", "muted")

@@ -51,6 +51,7 @@ from ui.drug_picker import ConcentrationField, DrugPicker
 from ui.fields import field_text
 from ui.inputs import guard_inputs
 from ui.numbers import clinical_percent, clinical_volume, rounded_text, significant
+from ui.pump_text import pump_text
 from ui.refill.steps import DISABLED, check_label, step_page
 from ui.style import CRITICAL, OK, WARNING
 from ui.therapy.widgets import mark
@@ -598,7 +599,7 @@ class RefillPage(QWidget):
         off = int(s["utc_offset_min"])
         fill = (
             ", ".join(
-                f"{d.name} {concentration_text(d.conc_ng_ml, _unit(d.name, d.conc_ng_ml))}"
+                f"{pump_text(d.name)} {concentration_text(d.conc_ng_ml, _unit(d.name, d.conc_ng_ml))}"
                 for d in i.therapy.drugs
             )
             or "saline"
@@ -609,7 +610,7 @@ class RefillPage(QWidget):
                 f"{local_text(f.refill_due_t, off)} ({REASONS.get(f.refill_due_reason or '', '')})"
             )
         self.now_card.set_rows([
-            ("Pump", f"{i.model} {i.serial}"),
+            ("Pump", f"{pump_text(i.model)} {pump_text(i.serial)}"),
             ("In the reservoir (estimate)", clinical_volume(int(s["reservoir_nl"]))),
             ("Filled at the last refill", clinical_volume(i.last_fill_nl) if i.last_fill_nl is not None else "not in the pump's log"),
             ("Drug", fill),
