@@ -13,12 +13,9 @@ from programmer.patients.course import PumpCourse
 from programmer.patients.timeline import Stretch
 from programmer.patients.words import PUMP_KIND, word
 from ui.pump_text import pump_text
-from ui.timefmt import MONTHS
+from ui.timefmt import day_text
 
-
-def day_text(d: date) -> str:
-    """A calendar day as the clinic writes it (an implant date has no time of day)."""
-    return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
+__all__ = ["course_bands", "course_text", "day_text", "replacement_times", "stretch_label"]
 
 
 def _x(d: date, offset_min: int) -> float:
