@@ -744,9 +744,10 @@ class TherapyPage(QWidget):
             self.drugs_box.insertWidget(len(self._drug_rows), r)
             self._drug_rows.append(r)
         if grew:  # rows made later would otherwise come last in the tab order
-            # As drawn, row by row: Patient, Labels (beside it), Indication, then the drugs.
+            # As drawn, row by row: Patient, Labels (beside it), Indication, then the drugs
+            # (each: its name, Remove beside it, then its concentration on the line below).
             rows = [w for r in self._drug_rows
-                    for w in (r.name, r.conc.strength, r.conc.number, r.conc.unit, r.remove)]  # fmt: skip
+                    for w in (r.name, r.remove, r.conc.strength, r.conc.number, r.conc.unit)]  # fmt: skip
             chain_tabs(self.patient, self.jurisdiction, self.indication, *rows,
                        self.add_drug_button, self.mode)  # fmt: skip
         for i, (name, conc) in enumerate(drugs):
