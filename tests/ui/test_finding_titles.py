@@ -94,3 +94,14 @@ def test_the_constant_flow_refill_names_findings_in_words(qtbot: Any, app_state:
     shown = "\n".join(x.text() for x in w.findChildren(QLabel))
     assert "Unit slip suspected" in shown, shown
     assert not re.search(r"\b(HARD|SOFT|INFO)\b", shown), shown
+
+
+def test_a_suspected_slip_in_the_confirm_is_named_in_words(state: AppState, qtbot: QtBot) -> None:
+    rx = flex_rx(("00:00", "1 mg/day"))
+    rx["drugs"][0]["concentration"] = "1 mg/mL"  # a tenth of the pump's 10 mg/mL: a slip?
+    dialog = _open(qtbot, state, rx)
+    assert dialog.proposal is not None
+    assert any(f.retype for f in dialog.proposal.plan.findings), "the slip this test is about"
+    shown = _texts(dialog)
+    assert "Unit slip suspected" in shown and "Must be typed again" in shown, shown
+    assert not re.search(r"\b(HARD|SOFT|INFO)\b", shown), shown

@@ -94,10 +94,10 @@ class OverrideRow(QWidget):
         text.setStyleSheet(f"color: {WARNING};")
         self.box = QCheckBox("Override")
         self.box.setObjectName(f"override_{f.code}")
-        self.box.setAccessibleName(f"override: {readable_message(f)}")
+        self.box.setAccessibleName(f"override: {finding_title(f.code)}: {readable_message(f)}")
         self.reason = QLineEdit()
         self.reason.setObjectName(f"reason_{f.code}")
-        self.reason.setAccessibleName(f"reason for overriding: {readable_message(f)}")
+        self.reason.setAccessibleName(f"reason for overriding: {finding_title(f.code)}")
         self.reason.setPlaceholderText("clinical reason (required to override)")
         self.reason.setEnabled(False)
         self.box.toggled.connect(self.reason.setEnabled)
@@ -348,7 +348,8 @@ class ConfirmDialog(QDialog):
         grid = QGridLayout(row)
         grid.setContentsMargins(0, 2, 0, 2)
         text = QLabel(
-            f"<b>HARD until typed again</b> ({field_text(f.field)}): {readable_message(f)}"
+            f"<b>Must be typed again: {finding_title(f.code)}</b> ({field_text(f.field)}): "
+            f"{readable_message(f)}"
         )
         text.setWordWrap(True)
         text.setStyleSheet(f"color: {CRITICAL};")

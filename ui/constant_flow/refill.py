@@ -309,7 +309,7 @@ class ConstantFlowRefillDialog(QDialog):
         p = self._early if index == 2 else self.plan  # the drug step, before the volume in
         if p is not None:
             # A value to type again is typed at Confirm (where recording waits for it).
-            out += [f"{field_text(f.field)}: {f.message}" for f in p.hard
+            out += [f"{field_text(f.field)}: {finding_title(f.code)}: {readable_message(f)}" for f in p.hard
                     if _on_step(f.field, index) and not f.retype]  # fmt: skip
         return out
 
@@ -389,7 +389,7 @@ class ConstantFlowRefillDialog(QDialog):
             flow.append(
                 f"Flow used: {volume_rate_text(fx['flow_nl_day'])} ({word(FLOW_SOURCE, str(fx['flow_source']))})"
             )
-        flow += [f"⚠ {f.message}" for f in flow_plan.findings
+        flow += [f"⚠ {finding_title(f.code)}: {readable_message(f)}" for f in flow_plan.findings
                  if f.code == "flow_deviation" and f.field == "refill.removed"]  # fmt: skip
         self.flow_text.setText(
             "\n".join(flow) or "The flow is known once what was drawn out is given."

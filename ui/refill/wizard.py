@@ -553,7 +553,9 @@ class RefillPage(QWidget):
             elif f.code == "confirm_value_mismatch":
                 out.append(f"{self._field_name(f.field)}: the value typed again is not the same")
             elif f.severity is Severity.HARD:
-                out.append(f"{self._field_name(f.field)}: {readable_message(f)}")
+                out.append(
+                    f"{self._field_name(f.field)}: {finding_title(f.code)}: {readable_message(f)}"
+                )
         return list(dict.fromkeys(out))  # one line per problem, however many findings say it
 
     @staticmethod
