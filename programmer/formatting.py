@@ -73,11 +73,25 @@ def volume_text(nl: Fraction | int) -> str:
     return f"{decimal_text(Fraction(nl) / NL_PER_ML)} mL"
 
 
-def volume_rate_text(nl_per_day: Fraction | int) -> str:
-    """A rate in mL/day (exact for a whole nl/day) with µL/h beside it."""
+def clinical_decimal(value: Fraction | int) -> str:
+    """`value` as a clinician writes it: three significant figures, whole numbers from 100
+    on ("41.7", "7.08", "2083"), with '≈' when that is not the exact value."""
+    value = Fraction(value)
+    places = 0
+    if value != 0:
+        while abs(value) * 10**places < 100 and places < MAX_EXACT_PLACES:
+            places += 1
+    text = _fixed(value, places)
+    return text if Fraction(text) == value else "≈" + text
+
+
+def volume_rate_text(nl_per_day: Fraction | int, *, exact: bool = False) -> str:
+    """A rate in mL/day (exact for a whole nl/day) with µL/h beside it, as a clinician
+    writes it ("1 mL/day (≈41.7 µL/h)"); `exact` gives every place ("≈41.66667")."""
     rate = Fraction(nl_per_day)
     per_day = decimal_text(rate / NL_PER_ML)
-    per_hour = decimal_text(rate / 24 / 1000, Fraction(1, 24_000))
+    hourly = rate / 24 / 1000
+    per_hour = decimal_text(hourly, Fraction(1, 24_000)) if exact else clinical_decimal(hourly)
     return f"{per_day} mL/day ({per_hour} µL/h)"
 
 

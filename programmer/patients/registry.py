@@ -532,7 +532,10 @@ class Patients:
             raise F.PatientError("scale", f"must be one of {', '.join(SCALES)}, got {scale!r}")
         top = SCALES[scale]
         if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= top:
-            raise F.PatientError("score", f"a {scale} score is a whole number from 0 to {top}")
+            raise F.PatientError(
+                "score",
+                f"{'an' if scale[0] in 'aeiou' else 'a'} {scale} score is a whole number from 0 to {top}",
+            )
         return self._entry(actor, trial_id, "observation", at, note, scale=scale, score=score)
 
     def add_side_effect(self, actor: Principal, trial_id: int, at: datetime, effect: str,

@@ -53,7 +53,8 @@ def step_text(rate_nl_day: int, t: Therapy) -> str:
         f"{d.name} {dose_per_day_text(dose_ng(rate_nl_day, d.conc_ng_ml), _unit(d))}"
         for d in t.drugs
     )
-    return f"{doses} = {volume_rate_text(rate_nl_day)}" if doses else volume_rate_text(rate_nl_day)
+    rate = volume_rate_text(rate_nl_day, exact=True)  # the exact text; the app rounds it on screen
+    return f"{doses} = {rate}" if doses else rate
 
 
 def daily_doses(t: Therapy | None) -> dict[str, str]:

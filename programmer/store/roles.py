@@ -57,7 +57,8 @@ class NotAllowed(Exception):
     """This role may not do this action (exit code 7 on the command line)."""
 
     def __init__(self, role: Role | str, action: Action | str) -> None:
-        super().__init__(f"a {role} account may not {str(action).replace('_', ' ')}")
+        article = "an" if str(role)[:1].lower() in "aeiou" else "a"  # "an admin account"
+        super().__init__(f"{article} {role} account may not {str(action).replace('_', ' ')}")
         self.role = role
         self.action = action
 

@@ -23,6 +23,15 @@ def test_exact_values_print_exactly_without_trailing_zeros():
     assert volume_rate_text(192_000) == "0.192 mL/day (8 µL/h)"
 
 
+def test_the_hourly_rate_is_written_as_a_clinician_writes_it():
+    """1 mL/day is 41.666... µL/h: written "≈41.7", the exact figure kept for a hover."""
+    assert volume_rate_text(1_000_000) == "1 mL/day (≈41.7 µL/h)"
+    assert volume_rate_text(170_000) == "0.17 mL/day (≈7.08 µL/h)"
+    assert volume_rate_text(50_000_000) == "50 mL/day (≈2083 µL/h)"
+    assert volume_rate_text(240_000) == "0.24 mL/day (10 µL/h)"
+    assert volume_rate_text(1_000_000, exact=True) == "1 mL/day (≈41.66667 µL/h)"
+
+
 def test_non_terminating_values_are_marked_approximate():
     text = decimal_text(Fraction(1, 3))
     assert text.startswith("≈0.333")

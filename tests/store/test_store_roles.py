@@ -51,7 +51,7 @@ def test_authorize(role: Role, action: Action) -> None:
         authorize(role, action)
         assert allowed(role, action)
     else:
-        with pytest.raises(NotAllowed, match=f"a {role} account may not"):
+        with pytest.raises(NotAllowed, match=f"an? {role} account may not"):
             authorize(role, action)
         assert not allowed(role, action)
 
@@ -129,3 +129,13 @@ def test_core_operations_enforce_the_matrix(
         with pytest.raises(NotAllowed):
             run(me, accounts, records, trail)
         assert trail.verify().records == before  # a refusal changes nothing
+
+
+def test_the_refusal_reads_as_english() -> None:
+    """ "an admin account", never "a admin account"."""
+    with pytest.raises(NotAllowed) as refused:
+        authorize(Role.ADMIN, Action.PROGRAM)
+    assert str(refused.value) == "an admin account may not program"
+    with pytest.raises(NotAllowed) as refused:
+        authorize(Role.NURSE, Action.MANAGE_ACCOUNTS)
+    assert str(refused.value) == "a nurse account may not manage accounts"

@@ -418,3 +418,22 @@ def test_the_patient_forms_fit_1024x768_at_scale_2(qtbot: Any, app_state: AppSta
     for d in (replace, new_patient):
         least = d.minimumSizeHint()
         assert least.width() <= 512 and least.height() <= 384, (type(d).__name__, least)
+
+
+def test_a_constant_flow_pumps_flow_reads_rounded_with_the_exact_rate_on_hover(
+    qtbot: Any, app_state: AppState
+) -> None:
+    sign_in_physician(app_state)
+    pid = _patient(app_state)
+    me = app_state.principal
+    assert me is not None
+    pts = Patients(app_state.store, app_state.trail)
+    pts.add_pump(me, pid, PumpSpec("constant-flow", "CF-7", "2020-01-02", flow="1 mL/day",
+                                   capacity="35 mL"))  # fmt: skip
+    page = _page(qtbot, app_state)
+    page.refresh()
+    page.show_patient(pid)
+    cells = [page.pumps.item(0, c) for c in range(page.pumps.columnCount())]
+    flow = next(c for c in cells if c is not None and "mL/day" in c.text())
+    assert flow.text() == "1 mL/day (≈41.7 µL/h)"
+    assert "41.66667 µL/h" in flow.toolTip()

@@ -177,7 +177,7 @@ def test_a_step_above_the_pumps_max_rate_marks_that_row(page: TherapyPage) -> No
     page.edit_cell(1, COL_UNIT, "mg/h")  # 144 mL/day at 10 mg/mL; the pump's maximum is 24
     assert page.row_severity(1) == "hard"
     assert page.row_severity(0) is None and page.row_severity(2) is None
-    assert _cell(page, 1, COL_CHECK) == "✖ HARD"
+    assert _cell(page, 1, COL_CHECK) == "✖ must fix"
     item = page.table.item(1, COL_AMOUNT)
     assert item is not None and "maximum" in item.toolTip()
     assert page.chart.empty.toPlainText().startswith("Nothing to draw")

@@ -13,7 +13,7 @@ from programmer.emulator.model import PumpModel
 from programmer.patients.registry import Patients, PumpSpec
 from tests.ui.conftest_therapy import START_T, connect, make_state
 from ui.app_state import AppState
-from ui.therapy.page import COL_CHECK, TherapyPage
+from ui.therapy.page import CHECK_WORD, COL_CHECK, TherapyPage
 
 pytestmark = pytest.mark.gui
 
@@ -69,7 +69,7 @@ def test_first_fill_proposes_the_trial_start_and_flags_a_dose_above_it(
     assert item is not None and item.text() == "ok"
     page.model.set_continuous_dose("150 mcg/day")
     item = page.table.item(0, COL_CHECK)
-    assert item is not None and "soft" in item.text()
+    assert item is not None and item.text() == CHECK_WORD["soft"]
     assert "start_dose_above_trial" in {f.code for f in page.model.plan().findings}
     assert "above the starting dose 100 mcg/day" in item.toolTip()
 

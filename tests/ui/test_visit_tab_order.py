@@ -213,3 +213,25 @@ def test_enter_in_the_refill_password_never_sends(state: AppState, qtbot: QtBot)
     qtbot.wait(100)
     assert wizard.result is None and not wizard._sending and not state.bridge.busy
     assert wizard.stack.currentIndex() == 5
+
+
+def test_a_drug_row_tabs_name_remove_then_its_concentration_as_drawn(
+    state: AppState, qtbot: QtBot
+) -> None:
+    """Remove is drawn right of the name, the concentration on the line below: Tab goes
+    name → Remove → strength → number → unit, then the next row's name."""
+    window = MainWindow(state)
+    qtbot.addWidget(window)
+    window.show()
+    window.activateWindow()
+    window.show_page("Therapy editor")
+    page = window.page("Therapy editor")
+    assert isinstance(page, TherapyPage)
+    page.model.add_drug()
+    qtbot.waitUntil(lambda: len(page._drug_rows) == 2)
+    first, second = page._drug_rows
+    name = first.name.focusProxy() or first.name
+    seen = tab_walk(qtbot, name, 6)
+    c = first.conc
+    in_order(seen, [name, first.remove, c.strength, c.number, c.unit,
+                    second.name.focusProxy() or second.name])  # fmt: skip

@@ -15,6 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 from programmer.drugs import default_library
+from programmer.finding_words import finding_title
 from programmer.store import AuditRecord
 from ui.numbers import clinical_dose, clinical_volume, significant
 from ui.pump_text import pump_text
@@ -168,12 +169,12 @@ def describe(r: AuditRecord, earlier_doses: Mapping[str, int] | None = None) -> 
                     f"{a.get('hours_added', 0)} new hours"
                     f"{'; gaps remain' if a.get('gaps') else ''}")  # fmt: skip
         case "prescription_checked":
-            found = [words(str(c)) for c in a.get("findings") or []]
+            found = [finding_title(str(c)) for c in a.get("findings") or []]
             text = f"Prescription checked for {pump}: " + (
                 f"findings: {', '.join(found)}" if found else "no findings"
             )
         case "finding_overridden":
-            text = f"Finding overridden on {pump}: {words(str(a.get('code', '')))}"
+            text = f"Finding overridden on {pump}: {finding_title(str(a.get('code', '')))}"
         case "program_intent":
             text = f"Program about to be sent to {pump}: {_program(a)}"
         case "program_outcome":

@@ -21,6 +21,7 @@ from programmer.clinic.connection import parse_url
 from programmer.clinic.errors import ClinicError
 from programmer.clinic.run import sync_store
 from programmer.store import AuditTrail, StoreError, open_store
+from ui.error_words import error_text
 
 SYNC_EVERY_S = 15 * 60
 
@@ -71,7 +72,7 @@ class SyncRunner(QObject):
         except (ClinicError, StoreError) as exc:
             self.sig_state.emit("failed", f"clinic sync failed, nothing lost: {exc}")
         except Exception as exc:  # shown, never raised into Qt's event loop
-            self.sig_state.emit("failed", f"clinic sync failed: {type(exc).__name__}: {exc}")
+            self.sig_state.emit("failed", f"clinic sync failed: {error_text(exc)}")
         finally:
             self.running = False
 

@@ -121,8 +121,8 @@ class ChangeView(QWidget):
                 b, b_exact = _doses(pr.before, pr.units)
                 a, a_exact = _doses(pr.after, pr.units)
                 change = self._step_change(pr)
-                tip = (f"now: {b_exact} = {volume_rate_text(pr.before_rate_nl_day or 0)}\n"
-                       f"will be: {a_exact} = {volume_rate_text(pr.after_rate_nl_day)}")  # fmt: skip
+                tip = (f"now: {b_exact} = {volume_rate_text(pr.before_rate_nl_day or 0, exact=True)}\n"
+                       f"will be: {a_exact} = {volume_rate_text(pr.after_rate_nl_day, exact=True)}")  # fmt: skip
                 lines.append((f"from {pr.start}", b, a, change, tip, False))
             for c in drug_changes(old, new):
                 before = clinical_dose(c.before_ng, c.unit) if c.before_ng is not None else "—"
@@ -143,7 +143,7 @@ class ChangeView(QWidget):
             vol = int(bolus["volume_nl"])
             lines.append((f"One-time {bolus['kind']} bolus", "none",
                           f"{_bolus(vol, new)} in {significant(Fraction(vol, 1000))} µL",
-                          "", _exact_bolus(vol, new) + f"\nat {volume_rate_text(int(bolus['rate_nl_day']))}, "
+                          "", _exact_bolus(vol, new) + f"\nat {volume_rate_text(int(bolus['rate_nl_day']), exact=True)}, "
                           "replacing the basal rate until given", False))  # fmt: skip
         for row in proposal.changes:
             if row.field.startswith(SHOWN_AS_DOSES):

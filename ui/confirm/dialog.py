@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from programmer.finding_words import finding_title, severity_words
 from programmer.findings import Finding, Severity, readable_message
 from programmer.session.pump_session import ProgramResult, Proposal
 from ui.app_state import AppState
@@ -34,6 +35,7 @@ from ui.confirm.change_view import ChangeView
 from ui.fields import field_text
 from ui.inputs import guard_inputs
 from ui.numbers import rounded_text
+from ui.pump_text import pump_text
 from ui.style import CRITICAL, OK, STYLE, WARNING
 from ui.widgets import FillsItsArea, chain_tabs, fit_to_screen
 
@@ -84,17 +86,18 @@ class OverrideRow(QWidget):
         grid.setContentsMargins(0, 2, 0, 2)
         said = readable_message(f)
         text = QLabel(
-            f"<b>SOFT</b> ({field_text(f.field)}): {rounded_text(said)}<br><i>{f.remedy}</i>"
+            f"<b>{severity_words(f.severity)}: {finding_title(f.code)}</b> ({field_text(f.field)}): "
+            f"{rounded_text(said)}<br><i>{f.remedy}</i>"
         )
         text.setToolTip(said)  # the exact figures
         text.setWordWrap(True)
         text.setStyleSheet(f"color: {WARNING};")
         self.box = QCheckBox("Override")
         self.box.setObjectName(f"override_{f.code}")
-        self.box.setAccessibleName(f"override: {readable_message(f)}")
+        self.box.setAccessibleName(f"override: {finding_title(f.code)}: {readable_message(f)}")
         self.reason = QLineEdit()
         self.reason.setObjectName(f"reason_{f.code}")
-        self.reason.setAccessibleName(f"reason for overriding: {readable_message(f)}")
+        self.reason.setAccessibleName(f"reason for overriding: {finding_title(f.code)}")
         self.reason.setPlaceholderText("clinical reason (required to override)")
         self.reason.setEnabled(False)
         self.box.toggled.connect(self.reason.setEnabled)
@@ -126,7 +129,7 @@ class ConfirmDialog(QDialog):
         heading.setProperty("role", "title")
         i = state.interrogation
         who = QLabel(
-            (f"Pump {i.model} {i.serial}" if i else "No pump")
+            (f"Pump {pump_text(i.model)} {pump_text(i.serial)}" if i else "No pump")
             + (f" · signed in: {state.principal.name}" if state.principal else "")
         )
         who.setProperty("role", "muted")
@@ -321,9 +324,12 @@ class ConfirmDialog(QDialog):
                 self._overrides.append(o)
             else:
                 colour = CRITICAL if f.severity is Severity.HARD else "#5f6368"
-                word = "HARD (blocks sending)" if f.severity is Severity.HARD else "INFO"
+                word = severity_words(f.severity) + (
+                    " (blocks sending)" if f.severity is Severity.HARD else ""
+                )
                 said = readable_message(f)
-                label = QLabel(f"<b>{word}</b> ({field_text(f.field)}): {rounded_text(said)}")
+                label = QLabel(f"<b>{word}: {finding_title(f.code)}</b> "
+                               f"({field_text(f.field)}): {rounded_text(said)}")  # fmt: skip
                 label.setToolTip(said)  # the exact figures
                 label.setObjectName(f"finding_{f.code}")
                 label.setWordWrap(True)
@@ -342,7 +348,8 @@ class ConfirmDialog(QDialog):
         grid = QGridLayout(row)
         grid.setContentsMargins(0, 2, 0, 2)
         text = QLabel(
-            f"<b>HARD until typed again</b> ({field_text(f.field)}): {readable_message(f)}"
+            f"<b>Must be typed again: {finding_title(f.code)}</b> ({field_text(f.field)}): "
+            f"{readable_message(f)}"
         )
         text.setWordWrap(True)
         text.setStyleSheet(f"color: {CRITICAL};")

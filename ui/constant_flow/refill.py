@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from programmer.finding_words import finding_line, finding_title, severity_words
 from programmer.findings import readable_message
 from programmer.formatting import concentration_text, volume_rate_text, volume_text
 from programmer.patients.fields import PatientError
@@ -308,7 +309,7 @@ class ConstantFlowRefillDialog(QDialog):
         p = self._early if index == 2 else self.plan  # the drug step, before the volume in
         if p is not None:
             # A value to type again is typed at Confirm (where recording waits for it).
-            out += [f"{field_text(f.field)}: {f.message}" for f in p.hard
+            out += [f"{field_text(f.field)}: {finding_title(f.code)}: {readable_message(f)}" for f in p.hard
                     if _on_step(f.field, index) and not f.retype]  # fmt: skip
         return out
 
@@ -388,10 +389,15 @@ class ConstantFlowRefillDialog(QDialog):
             flow.append(
                 f"Flow used: {volume_rate_text(fx['flow_nl_day'])} ({word(FLOW_SOURCE, str(fx['flow_source']))})"
             )
-        flow += [f"⚠ {f.message}" for f in flow_plan.findings
+        flow += [f"⚠ {finding_title(f.code)}: {readable_message(f)}" for f in flow_plan.findings
                  if f.code == "flow_deviation" and f.field == "refill.removed"]  # fmt: skip
         self.flow_text.setText(
             "\n".join(flow) or "The flow is known once what was drawn out is given."
+        )
+        self.flow_text.setToolTip(  # the exact hourly rate, one hover away
+            f"exactly: {volume_rate_text(fx['flow_nl_day'], exact=True)}"
+            if fx.get("flow_nl_day")
+            else ""
         )
         conc = [f"Prepare {c['drug']} at {c['text']}: {d['text']}"
                 for c, d in zip(ex.get("concentrations") or [], ex["daily_doses"], strict=False)]  # fmt: skip
@@ -411,7 +417,7 @@ class ConstantFlowRefillDialog(QDialog):
         )  # fmt: skip
         for label, index, q in ((self.removed_check, 0, p), (self.drug_check, 2, early)):
             label.setText("\n".join(
-                f"{f.severity.upper()}: {f.message}"
+                finding_line(f, readable_message(f))
                 + (" (type it again at Confirm)" if f.retype and not f.confirmed else "")
                 for f in q.findings if _on_step(f.field, index) and f.severity != "info"))  # fmt: skip
         lines = flow[:1] + conc + ([due] if due else []) + ([wash["text"]] if wash else [])
@@ -462,7 +468,8 @@ class ConstantFlowRefillDialog(QDialog):
             done = " (typed again: confirmed)" if f.retype and f.confirmed else ""
             said = readable_message(f)
             label = QLabel(
-                f"{f.severity.upper()} ({field_text(f.field)}): {rounded_text(said)}{done}"
+                f"{severity_words(f.severity)}: {finding_title(f.code)} ({field_text(f.field)}): "
+                f"{rounded_text(said)}{done}"
             )
             label.setToolTip(said)  # the exact figures
             label.setWordWrap(True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from fractions import Fraction
+from html import escape
 
 import numpy as np
 import pyqtgraph as pg
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsSceneResizeEvent
 from programmer.drugs import default_library
 from programmer.history_series import History
 from programmer.quantities import MASS_UNITS, NL_PER_ML
+from ui.pump_text import pump_text
 
 REFILL_COLOUR = "#1e7e34"
 PROGRAM_COLOUR = "#0b5394"
@@ -260,7 +262,7 @@ class HistoryCharts(ChartView):
         else:
             unit = dose_unit(drug)
             divisor = MASS_UNITS[unit]
-        what = "volume" if drug is None else f"{drug} dose"
+        what = "volume" if drug is None else f"{escape(pump_text(drug))} dose"  # a title is HTML
         days_x, days_y = h.day_series(drug)
         hours_x, hours_y, scale = h.hour_scaled(drug)
         # A day's total is drawn at noon of its day; an hour's at its middle.
@@ -350,7 +352,7 @@ class HistoryCharts(ChartView):
         codes = sorted({a.code for a in h.alarms})
         rows = {c: i for i, c in enumerate(codes)}
         axis = self.alarms.getAxis("left")
-        axis.setTicks([[(i, c.replace("_", " ")) for c, i in rows.items()]])
+        axis.setTicks([[(i, pump_text(c.replace("_", " "))) for c, i in rows.items()]])
         for code in codes:
             known_x: list[float] = []
             vague_x: list[float] = []

@@ -12,12 +12,10 @@ from html import escape
 from programmer.patients.course import PumpCourse
 from programmer.patients.timeline import Stretch
 from programmer.patients.words import PUMP_KIND, word
-from ui.timefmt import MONTHS
+from ui.pump_text import pump_text
+from ui.timefmt import day_text
 
-
-def day_text(d: date) -> str:
-    """A calendar day as the clinic writes it (an implant date has no time of day)."""
-    return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
+__all__ = ["course_bands", "course_text", "day_text", "replacement_times", "stretch_label"]
 
 
 def _x(d: date, offset_min: int) -> float:
@@ -27,19 +25,23 @@ def _x(d: date, offset_min: int) -> float:
 
 def _name(s: Stretch) -> str:
     """The pump's model, or its kind in words when the record has no model."""
-    return s.model or f"{word(PUMP_KIND, s.kind)} pump"
+    return pump_text(s.model) if s.model else f"{word(PUMP_KIND, s.kind)} pump"
 
 
 def stretch_label(s: Stretch) -> str:
     until = f"explanted {day_text(s.end)}" if s.end else "implanted now"
-    return f"{_name(s)} {s.serial}: implanted {day_text(s.start)}, {until}"
+    return f"{_name(s)} {pump_text(s.serial)}: implanted {day_text(s.start)}, {until}"
 
 
 def course_bands(course: PumpCourse, offset_min: int) -> list[tuple[float, float, str]]:
     """(start, end, label) of each pump's stretch; a pump in place now ends today."""
     today = datetime.now(timezone(timedelta(minutes=offset_min))).date() + timedelta(days=1)
     return [
-        (_x(s.start, offset_min), _x(s.end or today, offset_min), f"{_name(s)} {s.serial}")
+        (
+            _x(s.start, offset_min),
+            _x(s.end or today, offset_min),
+            f"{_name(s)} {pump_text(s.serial)}",
+        )
         for s in course.stretches
     ]
 

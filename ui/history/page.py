@@ -43,6 +43,7 @@ from ui.history.charts import (
     fit_title,
 )
 from ui.history.course import course_bands, course_text, replacement_times
+from ui.pump_text import pump_text
 from ui.timefmt import day_text, local_moment, local_text, stored_moment
 
 NARROW_PX = 760  # less room than this (scale 2): the page stacks, so the charts keep the width
@@ -356,7 +357,7 @@ class HistoryPage(QWidget):
         self.pump_select.blockSignals(True)
         self.pump_select.clear()
         for serial, model in pumps:
-            self.pump_select.addItem(f"{model or 'pump'} {serial}", serial)
+            self.pump_select.addItem(f"{pump_text(model or 'pump')} {pump_text(serial)}", serial)
         index = self.pump_select.findData(wanted) if wanted else 0
         self.pump_select.setCurrentIndex(max(index, 0))
         self.pump_select.blockSignals(False)
@@ -414,7 +415,7 @@ class HistoryPage(QWidget):
         self.series_select.blockSignals(True)
         self.series_select.clear()
         for d in drugs:
-            self.series_select.addItem(f"{d} dose ({dose_unit(d)})", d)
+            self.series_select.addItem(f"{pump_text(d)} dose ({dose_unit(d)})", d)
         self.series_select.addItem("Volume delivered (mL)", "")
         i = (
             self.series_select.findData(current)

@@ -247,8 +247,12 @@ class PatientsPage(QWidget):
             flow = volume_rate_text(x.flow_nl_day) if x.flow_nl_day else "programmable"
             values = [f"{x.model or ''} {x.serial}".strip(), word(PUMP_KIND, x.kind), day_text(x.implanted_on),
                       f"{day_text(x.explanted_on)} ({x.explant_reason})" if x.explanted_on else "implanted now", cath, flow]  # fmt: skip
+            exact = volume_rate_text(x.flow_nl_day, exact=True) if x.flow_nl_day else ""
             for c, v in enumerate(values):
-                self.pumps.setItem(r, c, QTableWidgetItem(v))
+                cell = QTableWidgetItem(v)
+                if v == flow and exact:
+                    cell.setToolTip(f"exactly: {exact}")
+                self.pumps.setItem(r, c, cell)
         self.pumps.resizeColumnsToContents()
         tl = timeline.build(self.patients, me, p.id)
         self.chart.show_timeline(tl, timeline.daily_volumes(self.patients, me, p.id))

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from programmer.checks import check_discrepancy, discrepancy
+from programmer.finding_words import finding_line, finding_title
 from programmer.findings import Finding, Severity, readable_message
 from programmer.formatting import concentration_text, mass_text, volume_rate_text, volume_text
 from programmer.planner import Plan, plan
@@ -50,6 +51,7 @@ from ui.drug_picker import ConcentrationField, DrugPicker
 from ui.fields import field_text
 from ui.inputs import guard_inputs
 from ui.numbers import clinical_percent, clinical_volume, rounded_text, significant
+from ui.pump_text import pump_text
 from ui.refill.steps import DISABLED, check_label, step_page
 from ui.style import CRITICAL, OK, WARNING
 from ui.therapy.widgets import mark
@@ -551,7 +553,9 @@ class RefillPage(QWidget):
             elif f.code == "confirm_value_mismatch":
                 out.append(f"{self._field_name(f.field)}: the value typed again is not the same")
             elif f.severity is Severity.HARD:
-                out.append(f"{self._field_name(f.field)}: {readable_message(f)}")
+                out.append(
+                    f"{self._field_name(f.field)}: {finding_title(f.code)}: {readable_message(f)}"
+                )
         return list(dict.fromkeys(out))  # one line per problem, however many findings say it
 
     @staticmethod
@@ -597,7 +601,7 @@ class RefillPage(QWidget):
         off = int(s["utc_offset_min"])
         fill = (
             ", ".join(
-                f"{d.name} {concentration_text(d.conc_ng_ml, _unit(d.name, d.conc_ng_ml))}"
+                f"{pump_text(d.name)} {concentration_text(d.conc_ng_ml, _unit(d.name, d.conc_ng_ml))}"
                 for d in i.therapy.drugs
             )
             or "saline"
@@ -608,7 +612,7 @@ class RefillPage(QWidget):
                 f"{local_text(f.refill_due_t, off)} ({REASONS.get(f.refill_due_reason or '', '')})"
             )
         self.now_card.set_rows([
-            ("Pump", f"{i.model} {i.serial}"),
+            ("Pump", f"{pump_text(i.model)} {pump_text(i.serial)}"),
             ("In the reservoir (estimate)", clinical_volume(int(s["reservoir_nl"]))),
             ("Filled at the last refill", clinical_volume(i.last_fill_nl) if i.last_fill_nl is not None else "not in the pump's log"),
             ("Drug", fill),
@@ -652,7 +656,7 @@ class RefillPage(QWidget):
                 f"{clinical_percent(rc.deviation)}.")  # fmt: skip
         flag = (codes.get("refill_over_infusion") or codes.get("refill_under_infusion")
                 or codes.get("refill_removed_over_fill"))  # fmt: skip
-        self._tell(self.removed_check, text + (f"\n{readable_message(flag)}. {flag.remedy}" if flag
+        self._tell(self.removed_check, text + (f"\n{finding_title(flag.code)}: {readable_message(flag)}. {flag.remedy}" if flag
                    else "\nWithin the pump's ±14.5 %."), CRITICAL if flag else OK)  # fmt: skip
 
     def _fill_drug(self, p: Plan) -> None:
@@ -679,7 +683,7 @@ class RefillPage(QWidget):
         changed = self._conc_changed()
         lines.append("The concentration changes: the daily dose is kept, the rates are recomputed."
                      if changed else "Same drug and concentration.")  # fmt: skip
-        lines += [f"{x.severity.upper()}: {readable_message(x)}" for x in msgs]
+        lines += [finding_line(x, readable_message(x)) for x in msgs]
         bad = (suspect is not None and not retyped) or any(
             x.severity is Severity.HARD for x in msgs
         )
@@ -694,7 +698,7 @@ class RefillPage(QWidget):
         assert i is not None
         msgs = [x for x in p.findings if x.field.startswith("refill.added")]
         self._tell(self.added_check, f"Capacity {clinical_volume(int(i.status['reservoir_capacity_nl']))}.\n"
-                   + "\n".join(f"{x.severity.upper()}: {readable_message(x)}" for x in msgs),
+                   + "\n".join(finding_line(x, readable_message(x)) for x in msgs),
                    CRITICAL if any(x.severity is Severity.HARD for x in msgs) else OK)  # fmt: skip
 
     def _fill_bolus(self, p: Plan) -> None:
@@ -788,7 +792,7 @@ class RefillPage(QWidget):
         kept = {o.finding.code: o.reason.text() for o in self._overrides if o.box.isChecked()}
         self._clear_overrides()
         hard = [f for f in p.findings if f.severity is Severity.HARD]
-        self.findings.setText("\n".join(f"HARD: {readable_message(f)}" for f in hard) or
+        self.findings.setText("\n".join(finding_line(f, readable_message(f)) for f in hard) or
                               ("No findings." if not p.findings else ""))  # fmt: skip
         self.findings.setStyleSheet(f"color: {CRITICAL if hard else OK}; font-weight: 600;")
         for f in p.findings:

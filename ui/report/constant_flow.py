@@ -13,6 +13,7 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
+from programmer.finding_words import finding_title, severity_words
 from programmer.formatting import volume_rate_text, volume_text
 from programmer.patients.records import Patient, Pump
 from programmer.session.visit_report import REASONS
@@ -86,7 +87,9 @@ def cf_visit_html(*, patient: Patient, pump: Pump, plan: dict[str, Any], removed
         for f in standing:
             why = overrides.get(str(f["code"]))
             over = f" <b>Accepted by {escape(user)}:</b> {escape(why)}" if why else ""
-            h.append(f"<li>{escape(str(f['severity']).upper())} ({escape(field_text(str(f['field'])))}): "
+            h.append(f"<li>{escape(severity_words(str(f['severity'])))}: "
+                     f"<b>{escape(finding_title(str(f['code'])))}</b> "
+                     f"({escape(field_text(str(f['field'])))}): "
                      f"{escape(str(f['message']))}.{over}</li>")  # fmt: skip
         h.append("</ul>")
     h.append(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from fractions import Fraction
 from html import escape
 
+from programmer.finding_words import finding_title, severity_words
 from programmer.formatting import dose_per_day_text, percent_text, volume_text
 from programmer.patients.course import PumpsOfPatient
 from programmer.session.drug_changes import drug_changes, profile_rows
@@ -18,6 +19,7 @@ from ui.confirm.dialog import CHANGED, OUTCOME
 from ui.fields import field_text
 from ui.history.course import day_text
 from ui.numbers import clinical_percent
+from ui.pump_text import pump_text
 from ui.timefmt import computer_text, local_text
 
 # Trail actions a reader needs, in words; the rest (every interrogation, the sign-ins) is noise.
@@ -66,7 +68,7 @@ def _pumps_of_patient(course: PumpsOfPatient) -> list[str]:
     h = ["<h2>The patient's pumps</h2><table border='1' cellspacing='0' cellpadding='3'>",
          _row("Pump", "Kind", "Implanted", "Explanted", head=True)]  # fmt: skip
     for p in course.pumps:
-        name = f"{p.model or ''} {p.serial}".strip() + (
+        name = f"{pump_text(p.model or '')} {pump_text(p.serial)}".strip() + (
             " (this visit)" if p.serial == course.serial else ""
         )
         out = (
@@ -91,10 +93,11 @@ def visit_html(*, user: str, role: str, before: Interrogation, proposal: Proposa
         c = course.patient
         patient = f"{c.clinic_id}, {c.name}, born {day_text(c.dob)}"
     h = ["<html><body style='font-family: sans-serif; font-size: 10pt'>",
-         f"<h1>Visit report: {escape(before.model)} {escape(before.serial)}</h1>",
+         f"<h1>Visit report: {escape(pump_text(before.model))} {escape(pump_text(before.serial))}</h1>",
          "<table cellpadding='3'>",
          _row("Patient", patient),
-         _row("Pump", f"{before.model}, serial {before.serial}, firmware {before.firmware}"),
+         _row("Pump", f"{pump_text(before.model)}, serial {pump_text(before.serial)}, "
+                      f"firmware {pump_text(before.firmware)}"),
          _row("Pump clock at the visit", local_text(int(before.status["clock_t"]), off)),
          _row("Report by", f"{user} ({role})"),
          "</table>"]  # fmt: skip
@@ -162,7 +165,8 @@ def visit_html(*, user: str, role: str, before: Interrogation, proposal: Proposa
             for f in standing:
                 why = proposal.plan.overrides.get(f.code)
                 over = f" <b>Overridden by {escape(user)}:</b> {escape(why)}" if why else ""
-                h.append(f"<li>{escape(str(f.severity).upper())} ({escape(field_text(f.field))}): "
+                h.append(f"<li>{escape(severity_words(f.severity))}: <b>{escape(finding_title(f.code))}</b> "
+                         f"({escape(field_text(f.field))}): "
                          f"{escape(f.message)}.{over}</li>")  # fmt: skip
             h.append("</ul>")
     if result is not None:

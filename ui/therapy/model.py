@@ -495,7 +495,7 @@ class TherapyModel(QObject):
         unit = p.daily_doses[0].unit if p.daily_doses else None
         out = []
         for s in t.steps:
-            rate = volume_rate_text(s.rate_nl_day)
+            rate = volume_rate_text(s.rate_nl_day, exact=True)  # the exact figure, for a hover
             if first is not None and unit is not None:
                 dose = dose_per_day_text(dose_ng(s.rate_nl_day, first.conc_ng_ml), unit)
                 out.append((dose, f"{dose} · {rate}"))

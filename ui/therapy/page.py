@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from programmer.drugs import INDICATIONS, JURISDICTIONS, default_library
+from programmer.finding_words import finding_title, severity_words
 from programmer.findings import readable_message
 from programmer.patients.access import PatientAction, may
 from programmer.patients.registry import Patients
@@ -62,7 +63,7 @@ from ui.widgets import FillsItsArea, chain_tabs
 
 COL_DAY, COL_START, COL_AMOUNT, COL_UNIT, COL_RUNS, COL_CHECK = range(6)
 ROW_TINT = {"hard": "#fde7e9", "soft": "#fff4ce", "info": "#e8f0fe"}
-CHECK_WORD = {"hard": "✖ HARD", "soft": "⚠ soft", "info": "note"}
+CHECK_WORD = {"hard": "✖ must fix", "soft": "⚠ reason", "info": "note"}  # words, not codes
 NO_INDICATION = "not given (the stricter rule applies)"
 DISABLED_PRIMARY = "QPushButton:disabled { background: #c8ccd0; color: #5f6368; }"
 RATE_STEP_UNITS = ("mL/day", "uL/h")
@@ -743,9 +744,10 @@ class TherapyPage(QWidget):
             self.drugs_box.insertWidget(len(self._drug_rows), r)
             self._drug_rows.append(r)
         if grew:  # rows made later would otherwise come last in the tab order
-            # As drawn, row by row: Patient, Labels (beside it), Indication, then the drugs.
+            # As drawn, row by row: Patient, Labels (beside it), Indication, then the drugs
+            # (each: its name, Remove beside it, then its concentration on the line below).
             rows = [w for r in self._drug_rows
-                    for w in (r.name, r.conc.strength, r.conc.number, r.conc.unit, r.remove)]  # fmt: skip
+                    for w in (r.name, r.remove, r.conc.strength, r.conc.number, r.conc.unit)]  # fmt: skip
             chain_tabs(self.patient, self.jurisdiction, self.indication, *rows,
                        self.add_drug_button, self.mode)  # fmt: skip
         for i, (name, conc) in enumerate(drugs):
@@ -876,7 +878,8 @@ class TherapyPage(QWidget):
         for f in sorted(p.findings, key=lambda f: order[str(f.severity)]):
             said = readable_message(f)
             item = QListWidgetItem(
-                f"{f.severity.upper()}  {field_text(f.field)}: {rounded_text(said)}"
+                f"{severity_words(f.severity)}: {finding_title(f.code)} ({field_text(f.field)}): "
+                f"{rounded_text(said)}"
             )
             item.setForeground(QBrush(QColor(SEVERITY_COLOUR[str(f.severity)])))
             item.setToolTip(

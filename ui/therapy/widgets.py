@@ -6,11 +6,11 @@ from PySide6.QtCore import QRegularExpression, Qt, Signal
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 
+from programmer.finding_words import finding_line
 from programmer.findings import Finding, readable_message
 from ui.style import CRITICAL, INFO, WARNING
 
 SEVERITY_COLOUR = {"hard": CRITICAL, "soft": WARNING, "info": INFO}
-SEVERITY_WORD = {"hard": "must be corrected", "soft": "needs an override", "info": "note"}
 # Typing is free (the core judges the number); only digits and one point get in.
 _TYPING = QRegularExpression(r"[0-9]*\.?[0-9]*")
 
@@ -27,7 +27,7 @@ def mark(widget: QWidget, severity: str | None, tooltip: str = "") -> None:
 
 
 def findings_text(findings: list[Finding]) -> str:
-    return "\n".join(f"{f.severity.upper()}: {readable_message(f)}" for f in findings)
+    return "\n".join(finding_line(f, readable_message(f)) for f in findings)
 
 
 class QuantityField(QWidget):
