@@ -420,7 +420,8 @@ class ConstantFlowRefillDialog(QDialog):
                 finding_line(f, readable_message(f))
                 + (" (type it again at Confirm)" if f.retype and not f.confirmed else "")
                 for f in q.findings if _on_step(f.field, index) and f.severity != "info"))  # fmt: skip
-        lines = flow[:1] + conc + ([due] if due else []) + ([wash["text"]] if wash else [])
+        washed = [f"After this refill, {wash['text']}."] if wash else []  # a sentence
+        lines = flow[:1] + conc + ([due] if due else []) + washed
         lines.append("READY to record" if p.ok else "NOT READY: see below")
         self.summary.setText(rounded_text("\n".join(lines)))
         self.summary.setToolTip("\n".join(lines))  # the exact figures
