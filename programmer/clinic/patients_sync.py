@@ -529,10 +529,13 @@ def _apply_visit(lconn: sqlite3.Connection, origin: str, okey: str, c: dict[str,
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (pid, pump, c["kind"], c["at"], c["at_s"], c["account"], c["summary"]),
     ).lastrowid
+    # The latest by (second, exact time), as the patients code keeps it: visits of one
+    # second arriving in another order must end the same on every programmer.
     lconn.execute(
         "UPDATE patients SET last_visit_at = ?, last_visit_s = ? WHERE id = ?"
-        " AND (last_visit_s IS NULL OR last_visit_s <= ?)",
-        (c["at"], c["at_s"], pid, c["at_s"]),
+        " AND (last_visit_s IS NULL OR last_visit_s < ? OR"
+        " (last_visit_s = ? AND last_visit_at <= ?))",
+        (c["at"], c["at_s"], pid, c["at_s"], c["at_s"], c["at"]),
     )
     _map(lconn, "visit", str(visit_id), origin, okey)
     return 1

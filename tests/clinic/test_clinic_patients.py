@@ -292,3 +292,27 @@ def test_a_clinic_without_the_patients_table_still_syncs_and_reviews(
     assert copy.pending is not None
     copy.pending.close()
     assert _dump(copy.db)["patients"] == []
+
+
+def test_visits_of_one_second_on_two_programmers_give_the_same_last_visit(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    """Found by the fault run: two visits of a patient in the same second, one on each
+    programmer, arrive in the other order on each; both must show the same last visit."""
+    a, ka = _programmer(tmp_path, "a", "ITP40-000001")
+    b, kb = _programmer(tmp_path, "b", "ITP40-000002")
+    with _patients(a, ka, datetime(2026, 3, 1, 9, tzinfo=UTC)) as (patients, doctor):
+        patients.add(doctor, clinic_id="MRN-0009", name="Alan Turing", dob="1954-06-07")
+    _sync(a, ka, clinic)
+    _sync(b, kb, clinic)
+    for db, key, micro in ((a, ka, 700_000), (b, kb, 300_000)):
+        at = datetime(2026, 3, 1, 10, 0, 0, micro, tzinfo=UTC)
+        with _patients(db, key, at) as (patients, doctor):
+            pid = patients.by_clinic_id(doctor, "MRN-0009").id
+            patients.record_visit(doctor, pid, "follow-up", {"on": str(db.parent.name)})
+    for x, k in ((a, ka), (b, kb), (a, ka)):
+        _sync(x, k, clinic)
+    last = [
+        _dump(db)["patients"][0][7] for db in (a, b)
+    ]  # (clinic_id, version, name, dob, indication, serial, kind, last_visit_at)
+    assert last == ["2026-03-01T10:00:00.700000Z"] * 2
