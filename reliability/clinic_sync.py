@@ -1,6 +1,9 @@
 """Three programmers syncing with one clinic PostgreSQL server at once, through a fault
 proxy (connections cut, bytes delayed) and with kill -9 mid-sync, for many rounds; then
-every chain must be whole on the server, nothing twice, nothing lost (tests/clinic/chaos.py).
+every chain must be whole on the server, nothing twice, nothing lost (tests/clinic/chaos.py);
+patients too (added, edited offline on two programmers, constant-flow refills): the same
+rows, versions and conflicts on every programmer and on the clinic
+(tests/clinic/chaos_patients.py).
 
     .venv/bin/python reliability/clinic_sync.py --rounds 1000 --seed 20261202
 
@@ -61,7 +64,13 @@ def main() -> int:
         f" {counts.killed} killed with SIGKILL mid-sync); proxy: {counts.proxy['connections']}"
         f" connections, {counts.proxy['cuts']} cut, {counts.proxy['delays']} chunks delayed;"
         f" at the end {counts.audit_records} audit records, {counts.history_rows} history rows,"
-        f" {counts.row_versions} record versions on the clinic; seed {args.seed};"
+        f" {counts.row_versions} record versions on the clinic; patients on every programmer:"
+        f" {counts.patients.get('patients', 0)} patients, {counts.patients.get('versions', 0)}"
+        f" versions, {counts.patients.get('conflicts', 0)} open conflicts,"
+        f" {counts.patients.get('pumps', 0)} pumps, {counts.patients.get('visits', 0)} visits,"
+        f" {counts.patients.get('cf_refills', 0)} constant-flow refills"
+        f" ({counts.patients.get('patient_rows', 0)} patient rows on the clinic);"
+        f" seed {args.seed};"
         f" {counts.seconds:.0f} s"
     )
     for problem in counts.problems:

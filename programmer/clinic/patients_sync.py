@@ -21,7 +21,10 @@ A pump serial linked to two different patients (on two programmers, offline) is 
 conflict: neither link is changed, the second is not applied here, the sync's report
 names it and it is kept in `clinic_patient_conflicts` until the clinic settles it.
 
-Pulls go kind by kind (patients, pumps, trials, visits, trial entries, results), each
+A constant-flow pump's refill (`cf_refills`) is one of the patient's visits: it travels as
+its own kind after visits, naming its pump by serial and its visit by clinic identity.
+
+Pulls go kind by kind (patients, pumps, trials, visits, refills, trial entries, results), each
 with its own watermark per programmer written in the same local transaction as the rows,
 so what a row refers to is always pulled before it, and a cut sync resumes exactly.
 """
@@ -47,7 +50,7 @@ if TYPE_CHECKING:
 else:
     PgConn = Any
 
-KINDS = ("patient", "pump", "trial", "visit", "trial_entry", "trial_result")
+KINDS = ("patient", "pump", "trial", "visit", "cf_refill", "trial_entry", "trial_result")
 PAGE = 2000
 MAX_CONTENT = 400_000  # a visit summary is at most 200 kB
 MAX_TEXT = 200_000
@@ -75,12 +78,14 @@ _PUMP_FIELDS = ("clinic_id", "kind", "model", "serial", "implanted_on", "explant
 _TRIAL_FIELDS = ("id", "clinic_id", "drug", "kind", "conc_ng_ml", "rate_nl_day", "started_at",
                  "started_s", "created_at", "created_by")  # fmt: skip
 _VISIT_FIELDS = ("id", "clinic_id", "serial", "kind", "at", "at_s", "account", "summary")
+_CF_REFILL_FIELDS = ("clinic_id", "serial", "visit", "at", "at_s", "removed_nl", "added_nl",
+                     "measured_flow_nl_day", "drugs", "account")  # fmt: skip
 _ENTRY_FIELDS = ("trial", "seq", "kind", "at", "at_s", "amount_ng", "per_day", "scale", "score",
                  "effect", "note", "by")  # fmt: skip
 _RESULT_FIELDS = ("trial", "response", "effective_dose_ng", "effect_duration_min", "decision",
                   "decided_by", "decided_at", "rationale")  # fmt: skip
 FIELDS = {"patient": _PATIENT_FIELDS, "pump": _PUMP_FIELDS, "trial": _TRIAL_FIELDS,
-          "visit": _VISIT_FIELDS, "trial_entry": _ENTRY_FIELDS, "trial_result": _RESULT_FIELDS}  # fmt: skip
+          "visit": _VISIT_FIELDS, "cf_refill": _CF_REFILL_FIELDS, "trial_entry": _ENTRY_FIELDS, "trial_result": _RESULT_FIELDS}  # fmt: skip
 
 
 def ensure_local(conn: sqlite3.Connection) -> None:
@@ -118,6 +123,13 @@ def _vid(ids: _Ids, pid: int, version: int) -> str:
 
 def _trial_ref(ids: _Ids, trial_id: int) -> str:
     origin, key = ids.of("trial", str(trial_id))
+    return f"{origin}/{key}"
+
+
+def _visit_ref(ids: _Ids, visit_id: int | None) -> str | None:
+    if visit_id is None:
+        return None
+    origin, key = ids.of("visit", str(visit_id))
     return f"{origin}/{key}"
 
 
@@ -164,6 +176,16 @@ def _own_rows(conn: sqlite3.Connection, ids: _Ids) -> list[tuple[str, str, str, 
         if ids.mine("visit", str(row[0])):
             out.append(("visit", str(row[0]), str(row[1]).lower(),
                         dict(zip(_VISIT_FIELDS, row, strict=True))))  # fmt: skip
+    for row in conn.execute(
+        "SELECT r.id, p.clinic_id, pp.serial, r.visit_id, r.at, r.at_s, r.removed_nl,"
+        " r.added_nl, r.measured_flow_nl_day, r.drugs, r.account FROM cf_refills r"
+        " JOIN patient_pumps pp ON pp.id = r.pump_id JOIN patients p ON p.id = pp.patient_id"
+        " ORDER BY r.id"
+    ):
+        if ids.mine("cf_refill", str(row[0])):
+            values = (row[1], row[2], _visit_ref(ids, row[3]), *row[4:])
+            out.append(("cf_refill", str(row[0]), str(row[1]).lower(),
+                        dict(zip(_CF_REFILL_FIELDS, values, strict=True))))  # fmt: skip
     for row in conn.execute(
         "SELECT e.trial_id, e.seq, e.kind, e.at, e.at_s, e.amount_ng, e.per_day, e.scale,"
         " e.score, e.effect, e.note, e.by, p.clinic_id FROM trial_entries e"
@@ -507,12 +529,69 @@ def _apply_visit(lconn: sqlite3.Connection, origin: str, okey: str, c: dict[str,
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (pid, pump, c["kind"], c["at"], c["at_s"], c["account"], c["summary"]),
     ).lastrowid
+    # The latest by (second, exact time), as the patients code keeps it: visits of one
+    # second arriving in another order must end the same on every programmer.
     lconn.execute(
         "UPDATE patients SET last_visit_at = ?, last_visit_s = ? WHERE id = ?"
-        " AND (last_visit_s IS NULL OR last_visit_s <= ?)",
-        (c["at"], c["at_s"], pid, c["at_s"]),
+        " AND (last_visit_s IS NULL OR last_visit_s < ? OR"
+        " (last_visit_s = ? AND last_visit_at <= ?))",
+        (c["at"], c["at_s"], pid, c["at_s"], c["at_s"], c["at"]),
     )
     _map(lconn, "visit", str(visit_id), origin, okey)
+    return 1
+
+
+_MAX_NL = 100_000_000  # 100 mL: what record_cf_refill accepts
+
+
+def _apply_cf_refill(lconn: sqlite3.Connection, origin: str, okey: str, c: dict[str, Any],
+                     report: SyncReport) -> int:  # fmt: skip
+    if _mapped(lconn, "cf_refill", origin, okey) is not None:
+        return 0
+    for name in ("removed_nl", "added_nl", "measured_flow_nl_day", "at_s"):
+        value = c[name]
+        if value is None and name == "measured_flow_nl_day":
+            continue
+        if not isinstance(value, int) or not 0 <= value <= (_MAX_NL if name != "at_s" else 2**40):
+            raise ClinicError(
+                f"a constant-flow refill from programmer {origin[:8]} is not valid ({name} must"
+                " be whole nL from 0 to 100 mL); nothing of it was stored"
+            )
+    for name in ("serial", "at", "drugs", "account"):
+        if not isinstance(c[name], str):
+            raise ClinicError(
+                f"a constant-flow refill from programmer {origin[:8]} is not valid ({name});"
+                " nothing of it was stored"
+            )
+    pid = _patient_id(lconn, str(c["clinic_id"]))
+    if pid is None:
+        raise ClinicError("a constant-flow refill came from the clinic before its patient")
+    pump = lconn.execute(
+        "SELECT id FROM patient_pumps WHERE serial = ? AND patient_id = ?", (c["serial"], pid)
+    ).fetchone()
+    if pump is None:
+        # The pump is linked to another patient here (a hard conflict, kept and reported):
+        # the refill waits with the conflict; it is not attached to the wrong patient.
+        report.notes.append(
+            f"a constant-flow refill of pump {c['serial']} for patient {c['clinic_id']} was"
+            " not stored here: the pump is linked to another patient on this programmer"
+        )
+        return 0
+    visit = None
+    if c["visit"] is not None:
+        v_origin, _, v_key = str(c["visit"]).partition("/")
+        visit = (
+            v_key if v_origin == _own_origin(lconn) else _mapped(lconn, "visit", v_origin, v_key)
+        )
+        if visit is None:
+            raise ClinicError("a constant-flow refill came from the clinic before its visit")
+    refill_id = lconn.execute(
+        "INSERT INTO cf_refills (pump_id, visit_id, at, at_s, removed_nl, added_nl,"
+        " measured_flow_nl_day, drugs, account) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (int(pump[0]), None if visit is None else int(visit),
+         *(c[f] for f in _CF_REFILL_FIELDS[3:])),
+    ).lastrowid  # fmt: skip
+    _map(lconn, "cf_refill", str(refill_id), origin, okey)
     return 1
 
 
@@ -560,6 +639,7 @@ _APPLY: dict[str, Callable[[sqlite3.Connection, str, str, dict[str, Any], SyncRe
     "pump": _apply_pump,
     "trial": _apply_trial,
     "visit": _apply_visit,
+    "cf_refill": _apply_cf_refill,
     "trial_entry": _apply_entry,
     "trial_result": _apply_result,
 }

@@ -45,6 +45,7 @@ from programmer.clinic.connection import ClinicUrl, connect
 from programmer.clinic.errors import ClinicError
 from programmer.clinic.tables import ACCOUNTS, OWNED
 from programmer.store import StoreError, open_store
+from programmer.store.audit import REVIEW_AUDIT_PENDING
 from programmer.store.audit_chain import FIELDS
 from programmer.store.audit_key import create_key
 from programmer.store.review import fill_on_demand
@@ -171,7 +172,11 @@ def mirror(
                     programmer, key_id, label = str(found[0][0]), found[0][1], found[0][2]
                     say(f"audit trail of {label}")
                     lconn.execute("INSERT INTO meta VALUES ('audit_key_id', ?)", (key_id,))
-                    if not lazy:
+                    if lazy:  # until fetched, a reader that cannot fetch it is refused
+                        lconn.execute(
+                            "INSERT INTO meta VALUES (?, ?)", (REVIEW_AUDIT_PENDING, programmer)
+                        )
+                    else:
                         _copy_audit(conn, lconn, programmer)
             if patients_sync.on_clinic(conn):  # an older clinic schema: none to show
                 say("patients")
@@ -207,6 +212,12 @@ def _copy_audit(conn: psycopg.Connection[Any], lconn: sqlite3.Connection, origin
             )
         ),
     )
+
+
+def _fetch_audit(origin: str, conn: psycopg.Connection[Any], lconn: sqlite3.Connection) -> None:
+    """The lazy copy's trail, and its mark that it was missing, in one local transaction."""
+    _copy_audit(conn, lconn, origin)
+    lconn.execute("DELETE FROM meta WHERE key = ?", (REVIEW_AUDIT_PENDING,))
 
 
 def _one_pump(
@@ -264,9 +275,7 @@ class LazyHistory:
         if self._audit_of is not None and _READS_AUDIT.search(low):
             with self._lock:
                 if self._audit_of is not None:
-                    self._fetch(
-                        "the audit trail", lambda c, w: _copy_audit(c, w, str(self._audit_of))
-                    )
+                    self._fetch("the audit trail", partial(_fetch_audit, str(self._audit_of)))
                     self._audit_of = None
                     self.fetched.append("audit")
         if "pump_events" not in low and "infusion_hours" not in low:

@@ -434,9 +434,12 @@ class Patients:
         ).lastrowid  # fmt: skip
         assert visit_id is not None
         conn.execute(
+            # The latest by (second, exact time): the same on every programmer however
+            # synced visits of one second arrive (programmer/clinic/patients_sync.py).
             "UPDATE patients SET last_visit_at = ?, last_visit_s = ? WHERE id = ? "
-            "AND (last_visit_s IS NULL OR last_visit_s <= ?)",
-            (utc_text(now), utc_seconds(now), patient.id, utc_seconds(now)),
+            "AND (last_visit_s IS NULL OR last_visit_s < ? OR "
+            "(last_visit_s = ? AND last_visit_at <= ?))",
+            (utc_text(now), utc_seconds(now), patient.id, *(utc_seconds(now),) * 2, utc_text(now)),
         )
         self._audit(actor, "visit_recorded", {"patient": patient.clinic_id, "visit": visit_id,
                                               "kind": kind})  # fmt: skip

@@ -35,7 +35,7 @@ from programmer.store.audit_export import export_csv, export_json
 from programmer.store.audit_key import AuditKeyError, create_key, default_key, key_id, load_key
 from programmer.store.clock import utc_seconds, utc_text
 from programmer.store.db import Store
-from programmer.store.errors import translated
+from programmer.store.errors import StoreError, translated
 from programmer.store.seals import SEAL_ENCODING, SEALED, RowProblem, Sealer, account_problems
 
 
@@ -72,6 +72,10 @@ class ProgramOutcome(StrEnum):
 
 _COLUMNS = ", ".join(FIELDS)
 _KEY_ID = "audit_key_id"
+# In a review copy whose trail is fetched when first read (the clinic's review,
+# programmer/clinic/review.py): set until it is fetched. A reader with no way to fetch it
+# is refused rather than shown an empty trail.
+REVIEW_AUDIT_PENDING = "review_audit_pending"
 PARALLEL_MIN = 200_000  # below this, starting processes costs more than it saves
 MAX_SEQ = 2**62  # no real trail comes near; SQLite integers stop at 2^63 - 1
 
@@ -356,6 +360,18 @@ class AuditTrail:
         lock) in memory, or inside this thread's open transaction, whose uncommitted
         records must be seen.
         """
+        # Rows a review copy fetches on demand come first: the whole trail, not what a
+        # list happened to load (this read bypasses Store.query's hook).
+        if self.store.on_demand is not None:
+            self.store.on_demand(f"SELECT {_COLUMNS} FROM audit", ())
+        pending = self.store.query("SELECT value FROM meta WHERE key = ?", (REVIEW_AUDIT_PENDING,))
+        if pending:
+            raise StoreError(
+                f"{self.store.where} is a clinic review copy whose audit trail has not been"
+                " fetched from the clinic: open the review (itp gui --offline --clinic URL)"
+                " and read it there, or verify the clinic's chains with"
+                " itp audit verify --clinic URL"
+            )
         with self.store.lock:
             # An immutable copy (offline review) changes under nobody: its own connection.
             if self.store.path is None or self.store.conn.in_transaction or self.store.immutable:

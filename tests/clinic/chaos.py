@@ -5,7 +5,8 @@ reliability/clinic_sync.py (1,000 rounds and more).
 
 Each round every programmer first does some work locally (audit records, its pump's
 events and hours, a visit started or ended, now and then an account disabled or
-enabled), then all three sync at once, each in its own process through the proxy; a
+enabled; patients added and edited, the same patient on two programmers offline, and
+constant-flow refills: tests/clinic/chaos_patients.py), then all three sync at once, each in its own process through the proxy; a
 share of them are killed at a random moment. At the end each syncs once more with no
 faults, twice, and everything is compared.
 """
@@ -32,6 +33,7 @@ from programmer.clinic.run import run_sync
 from programmer.clinic.verify import verify_clinic
 from programmer.store import Accounts, AuditTrail, Principal, Records, Role, open_store
 from programmer.store.records import InfusionHour, PumpEvent
+from tests.clinic.chaos_patients import check_patients, patient_work
 from tests.clinic.tcpfaults import ByteFaultProxy, Faults
 from tests.clinic.visitdb import FAST_HASHER, make_visit_db
 
@@ -63,6 +65,7 @@ class Counts:
     audit_records: int = 0
     history_rows: int = 0
     row_versions: int = 0
+    patients: dict[str, int] = field(default_factory=dict)  # rows compared, by kind
     problems: list[str] = field(default_factory=list)
     proxy: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -75,6 +78,7 @@ class Programmer:
     serial: str
     next_seq: int
     hour: datetime
+    patients_added: int = 0
 
 
 def _work(p: Programmer, rng: random.Random) -> None:
@@ -115,6 +119,7 @@ def _work(p: Programmer, rng: random.Random) -> None:
                 accounts.disable("nurse.kim", actor=admin, reason="chaos")
             elif enabled:
                 accounts.enable("nurse.kim", actor=admin, reason="chaos")
+        patient_work(p, store, trail, rng)
     finally:
         store.close()
 
@@ -340,6 +345,7 @@ def _check(programmers: list[Programmer], url: str, counts: Counts) -> None:
                         counts.problems.append(
                             f"{p.serial}: nurse.kim enabled={p_enabled}, first programmer {want}"
                         )
+        counts.patients = check_patients(programmers, conn, counts.problems)
         counts.history_rows = int(
             conn.execute(
                 "SELECT (SELECT count(*) FROM itp.pump_events) + (SELECT count(*) FROM itp.infusion_hours)"

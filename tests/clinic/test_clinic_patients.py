@@ -37,6 +37,10 @@ PATIENT_TABLES = {
     "trials": "SELECT drug, kind, started_at FROM trials",
     "trial_entries": "SELECT seq, kind, at, amount_ng, note, by FROM trial_entries",
     "trial_results": "SELECT response, decision, decided_by FROM trial_results",
+    # a constant-flow pump's refills, with the visit each belongs to
+    "cf_refills": "SELECT pp.serial, r.at, r.removed_nl, r.added_nl, r.measured_flow_nl_day,"
+    " r.drugs, r.account, v.kind, v.at, v.summary FROM cf_refills r"
+    " JOIN patient_pumps pp ON pp.id = r.pump_id LEFT JOIN patient_visits v ON v.id = r.visit_id",
 }
 
 
@@ -95,6 +99,21 @@ def _record_a_course(db: Path, key: Path) -> None:
         patients.record_result(doctor, trial.id, response="positive", decision="implant",
                                effective_dose="50 mcg")  # fmt: skip
         patients.update(doctor, p.id, name="Ada King", reason="married name")
+        _record_cf_refills(patients, doctor)
+
+
+def _record_cf_refills(patients: Patients, doctor: Principal) -> None:
+    """A second patient with a constant-flow pump refilled twice (each refill a visit)."""
+    p = patients.add(doctor, clinic_id="MRN-0002", name="Grace Hopper", dob="1956-12-09",
+                     indication="pain-cancer")  # fmt: skip
+    cf = patients.add_pump(doctor, p.id, PumpSpec("constant-flow", "CF-000042", "2025-06-01",
+                           model="Flow-35", flow="1 mL/day", capacity="35 mL"))  # fmt: skip
+    for day, removed, flow in ((2, 4_100_000, 998_000), (30, 5_300_000, None)):
+        patients.record_cf_refill(
+            doctor, cf.id, at=datetime(2025, 12, day, 10, tzinfo=UTC), removed_nl=removed,
+            added_nl=35_000_000, drugs=[{"drug": "morphine", "conc_ng_ml": 10_000_000}],
+            measured_flow_nl_day=flow, plan={"refill": f"day {day}"},
+        )  # fmt: skip
 
 
 def test_patients_pumps_visits_and_trials_reach_the_other_programmer_once(
@@ -104,7 +123,8 @@ def test_patients_pumps_visits_and_trials_reach_the_other_programmer_once(
     b, kb = _programmer(tmp_path, "b", "ITP40-000002")
     _record_a_course(a, ka)
     pushed = _sync(a, ka, clinic)
-    assert pushed.pushed["patients (patient)"] == 2  # both versions, each once
+    assert pushed.pushed["patients (patient)"] == 3  # Ada's two versions and Grace's, once
+    assert pushed.pushed["patients (cf_refill)"] == 2
     _sync(b, kb, clinic)
     assert _dump(b) == _dump(a)
     with _patients(b, kb) as (patients, doctor):
@@ -115,6 +135,15 @@ def test_patients_pumps_visits_and_trials_reach_the_other_programmer_once(
         (trial,) = patients.trials(doctor, p.id)
         assert trial.result is not None and trial.result.decision == "implant"
         assert len(trial.doses) == 1
+        grace = patients.by_clinic_id(doctor, "MRN-0002")
+        (cf,) = patients.pumps(doctor, grace.id)
+        refills = patients.cf_refills(doctor, cf.id)
+        assert [(r.removed_nl, r.measured_flow_nl_day) for r in refills] == [
+            (4_100_000, 998_000),
+            (5_300_000, None),
+        ]
+        visits = patients.visits(doctor, grace.id)
+        assert [v.kind for v in visits] == ["refill", "refill"]  # each refill is a visit
     # again, both ways: nothing twice, and nothing pulled comes back as B's own
     again = [_sync(x, k, clinic) for x, k in ((a, ka), (b, kb), (a, ka))]
     for report in again:
@@ -263,3 +292,27 @@ def test_a_clinic_without_the_patients_table_still_syncs_and_reviews(
     assert copy.pending is not None
     copy.pending.close()
     assert _dump(copy.db)["patients"] == []
+
+
+def test_visits_of_one_second_on_two_programmers_give_the_same_last_visit(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    """Found by the fault run: two visits of a patient in the same second, one on each
+    programmer, arrive in the other order on each; both must show the same last visit."""
+    a, ka = _programmer(tmp_path, "a", "ITP40-000001")
+    b, kb = _programmer(tmp_path, "b", "ITP40-000002")
+    with _patients(a, ka, datetime(2026, 3, 1, 9, tzinfo=UTC)) as (patients, doctor):
+        patients.add(doctor, clinic_id="MRN-0009", name="Alan Turing", dob="1954-06-07")
+    _sync(a, ka, clinic)
+    _sync(b, kb, clinic)
+    for db, key, micro in ((a, ka, 700_000), (b, kb, 300_000)):
+        at = datetime(2026, 3, 1, 10, 0, 0, micro, tzinfo=UTC)
+        with _patients(db, key, at) as (patients, doctor):
+            pid = patients.by_clinic_id(doctor, "MRN-0009").id
+            patients.record_visit(doctor, pid, "follow-up", {"on": str(db.parent.name)})
+    for x, k in ((a, ka), (b, kb), (a, ka)):
+        _sync(x, k, clinic)
+    last = [
+        _dump(db)["patients"][0][7] for db in (a, b)
+    ]  # (clinic_id, version, name, dob, indication, serial, kind, last_visit_at)
+    assert last == ["2026-03-01T10:00:00.700000Z"] * 2

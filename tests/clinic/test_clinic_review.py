@@ -111,3 +111,78 @@ def test_lazy_review_fetches_a_pumps_history_when_it_is_first_read(
         store.close()
     finally:
         copy.pending.close()
+
+
+def test_lazy_review_verify_and_export_fetch_the_whole_trail_before_any_list(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    """Verify and export read the trail on their own connection: the review fetches it for
+    them too, not only for the audit list. A reader with no clinic (the CLI on the copy,
+    another process) is told the trail is not in the copy, never given an empty one."""
+    import io
+    import json
+
+    import psycopg
+
+    from programmer.store import StoreError
+    from programmer.store.audit_chain import Problem
+    from programmer.store.review import open_for_review
+
+    folder = tmp_path / "a"
+    folder.mkdir()
+    db, key, _ = make_visit_db(folder)
+    run_sync(db, key, parse_url(clinic.sync_url))
+    out = tmp_path / "review"
+    out.mkdir()
+    copy = mirror(parse_url(clinic.review_url), out, lazy=True)
+    assert copy.pending is not None
+    with psycopg.connect(clinic.admin_url) as conn:
+        row = conn.execute(
+            "SELECT count(*), max(seq) FROM itp.audit WHERE origin = %s", (copy.programmer,)
+        ).fetchone()
+    assert row is not None and row[0] == row[1] > 10
+    whole = int(row[0])
+    try:
+        # the CLI's way in (open_store, no clinic hook): a clear refusal, not 0 records
+        with open_store(copy.db, create=False, read_only=True) as cli_store:
+            cli_trail = AuditTrail.open(cli_store, key)
+            with pytest.raises(StoreError, match="not been fetched from the clinic"):
+                cli_trail.verify()
+            with pytest.raises(StoreError, match="not been fetched from the clinic"):
+                cli_trail.export("json", io.StringIO())
+        store = open_for_review(copy.db)
+        try:
+            trail = AuditTrail.open(store, key)  # the programmer's own key: MACs checked
+            assert copy.pending.fetched == []
+            result = trail.verify()  # before any list of the trail was shown
+            assert copy.pending.fetched == ["audit"]
+            # the chain whole with its MACs (the rows are sealed with the copy's key, which
+            # this programmer's key reads as changed: the reviewer verifies chains on the
+            # clinic, docs/clinic.md)
+            assert result.first_bad_seq is None, result.message
+            assert result.problem in (None, Problem.ROW_ALTERED)
+            assert (result.records, result.head.seq) == (whole, whole)
+        finally:
+            store.close()
+        # a new review; export first this time
+        again = tmp_path / "again"
+        again.mkdir()
+        second = mirror(parse_url(clinic.review_url), again, lazy=True)
+        assert second.pending is not None
+        try:
+            store = open_for_review(second.db)
+            try:
+                buffer = io.StringIO()
+                count = AuditTrail.open(store, second.key).export("json", buffer)
+                assert second.pending.fetched == ["audit"]
+                assert count == whole
+                assert len(json.loads(buffer.getvalue())["records"]) == whole
+            finally:
+                store.close()
+        finally:
+            second.pending.close()
+        # once fetched, the copy holds it for any reader
+        with open_store(copy.db, create=False, read_only=True) as cli_store:
+            assert AuditTrail.open(cli_store, key).verify().head.seq == whole
+    finally:
+        copy.pending.close()
