@@ -6,7 +6,7 @@ import importlib
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -26,8 +26,8 @@ from ui.app_state import AppState
 from ui.inputs import guard_inputs
 from ui.pump_text import pump_text
 from ui.signin.page import SignInPage
-from ui.style import STYLE
-from ui.widgets import Banner, fit_to_screen
+from ui.style import CRITICAL, STYLE
+from ui.widgets import Banner, BannerArea, fit_to_screen
 
 # (title, "module:Class", needs a pump, available offline). Screens are imported and built
 # the first time they are opened, so start-up does not pay for pyqtgraph and numpy.
@@ -105,8 +105,11 @@ class MainWindow(QMainWindow):
         header.addWidget(self.lock_button)
         header.addWidget(self.signout_button)
         outer.addLayout(header)
-        self.banner_box = QVBoxLayout()
-        outer.addLayout(self.banner_box)
+        # Banners scroll in an area of at most a quarter of the window: at scale 2 on
+        # 1024x768 four of them would otherwise push the window past the screen.
+        self.banner_area = BannerArea(share=0.25)
+        self.banner_box = self.banner_area.box
+        outer.addWidget(self.banner_area)
         body = QHBoxLayout()
         self.nav = QListWidget()
         self.nav.setObjectName("nav")
@@ -200,6 +203,10 @@ class MainWindow(QMainWindow):
         self.page(title)
         self.stack.setCurrentWidget(self._areas[title])
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.banner_area.fit()  # its share of the window's new height
+
     def _message(self, level: str, text: str) -> None:
         self.statusBar().showMessage(text, 15000)
 
@@ -232,13 +239,9 @@ class MainWindow(QMainWindow):
                 if (not needs_pump or i is not None)
                 else item.flags() & ~Qt.ItemFlag.ItemIsEnabled
             )
-        while self.banner_box.count():
-            old = self.banner_box.takeAt(0)
-            w = old.widget() if old is not None else None
-            if w is not None:
-                w.deleteLater()
-        for text, colour, name in s.banners():
-            self.banner_box.addWidget(Banner(text, colour, name))
+        # Critical first: when the banners scroll, the one in view is the one that matters.
+        ordered = sorted(s.banners(), key=lambda b: b[1] != CRITICAL)
+        self.banner_area.set_banners([Banner(t, colour, name) for t, colour, name in ordered])
         if i is not None and not self._had_pump and signed_in:
             self.show_page("Pump overview")  # just connected: show what the pump says
             from ui.patients.link import after_connect

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import itertools
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QGuiApplication, QResizeEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ui.style import banner_css
 
@@ -78,6 +86,75 @@ class Banner(QLabel):
         self.setWordWrap(True)
         self.setObjectName(name)
         self.setAccessibleName(f"banner: {text}")
+
+
+class BannerArea(QScrollArea):
+    """The banners above every screen, stacked in an area that scrolls when they would take
+    more than `share` of the window (four banners at scale 2 on 1024x768 left the screen 68
+    px). The first banner is always shown whole, headline and remedy; the rest are one
+    scroll away, never cut off at the window's edge."""
+
+    def __init__(self, share: float = 0.3) -> None:
+        super().__init__()
+        self.share = share
+        self.setObjectName("banners_area")  # not "banner_*": that is one banner
+        self.setAccessibleName("banners")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        inner = QWidget()
+        self.box = QVBoxLayout(inner)
+        self.box.setContentsMargins(0, 0, 0, 0)
+        self.setWidget(inner)
+
+    def banners(self) -> list[QWidget]:
+        out: list[QWidget] = []
+        for i in range(self.box.count()):
+            item = self.box.itemAt(i)
+            w = item.widget() if item is not None else None
+            if w is not None:
+                out.append(w)
+        return out
+
+    def set_banners(self, banners: list[QWidget]) -> None:
+        while self.box.count():
+            old = self.box.takeAt(0)
+            w = old.widget() if old is not None else None
+            if w is not None:
+                w.deleteLater()
+        for b in banners:
+            self.box.addWidget(b)
+        self.setVisible(bool(banners))
+        self.fit()
+
+    def _content_height(self, width: int) -> int:
+        inner = self.widget()
+        if inner.hasHeightForWidth():
+            return int(inner.heightForWidth(width))
+        return int(inner.sizeHint().height())
+
+    def fit(self) -> None:
+        """Between the first banner's height and `share` of the window, as the banners need."""
+        width = max(self.width(), 100)
+        needed = self._content_height(width)
+        banners = self.banners()
+        first = banners[0].heightForWidth(width) if banners else 0
+        if first < 0 and banners:
+            first = banners[0].sizeHint().height()
+        room = int(self.window().height() * self.share)
+        self.setMinimumHeight(min(needed, first))
+        self.setMaximumHeight(max(min(needed, room), first))
+        self.updateGeometry()
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self.maximumHeight())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self.fit()
 
 
 class Card(QFrame):
