@@ -104,10 +104,10 @@ class BannerArea(QScrollArea):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
-        inner = QWidget()
-        self.box = QVBoxLayout(inner)
+        self.inner = QWidget()
+        self.box = QVBoxLayout(self.inner)
         self.box.setContentsMargins(0, 0, 0, 0)
-        self.setWidget(inner)
+        self.setWidget(self.inner)
 
     def banners(self) -> list[QWidget]:
         out: list[QWidget] = []
@@ -130,7 +130,7 @@ class BannerArea(QScrollArea):
         self.fit()
 
     def _content_height(self, width: int) -> int:
-        inner = self.widget()
+        inner = self.inner
         if inner.hasHeightForWidth():
             return int(inner.heightForWidth(width))
         return int(inner.sizeHint().height())
