@@ -111,3 +111,19 @@ def test_the_refill_unit_slip_step_stays_inside_a_scale2_screen(
     area = wizard.problem_area  # what to type again, on screen
     at = area.mapTo(window, area.rect().topLeft())
     assert area.isVisible() and at.y() + area.height() <= window.height(), (at, area.size())
+
+
+def test_the_offline_review_window_fits_the_screen_it_opens_on(
+    state: AppState, qtbot: QtBot, tmp_path: Path
+) -> None:
+    from PySide6.QtGui import QGuiApplication, QImage
+
+    from ui.history.screens import _offline_review
+
+    screen = QGuiApplication.primaryScreen()
+    room = screen.availableGeometry()
+    path = _offline_review(state, tmp_path, (1366, 768))
+    picture = QImage(str(path))
+    ratio = screen.devicePixelRatio()
+    assert picture.width() / ratio <= room.width(), (picture.size(), room)
+    assert picture.height() / ratio <= room.height(), (picture.size(), room)
