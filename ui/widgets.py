@@ -18,6 +18,10 @@ from PySide6.QtWidgets import (
 
 from ui.style import banner_css
 
+# A screen narrower than this (logical px: scale 2 on 1024x768 leaves a page about 330)
+# puts what stands side by side one under the other.
+NARROW = 640
+
 
 def fit_to_screen(window: QWidget, width: int, height: int) -> None:
     """Resize to `width` x `height`, but never beyond the screen it opens on (1024x768,

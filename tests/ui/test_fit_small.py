@@ -127,3 +127,95 @@ def test_the_offline_review_window_fits_the_screen_it_opens_on(
     ratio = screen.devicePixelRatio()
     assert picture.width() / ratio <= room.width(), (picture.size(), room)
     assert picture.height() / ratio <= room.height(), (picture.size(), room)
+
+
+def _columns_fit(table: object) -> bool:
+    from PySide6.QtWidgets import QTableView
+
+    assert isinstance(table, QTableView)
+    header = table.horizontalHeader()
+    model = table.model()
+    width = sum(header.sectionSize(c) for c in range(model.columnCount()))
+    return width <= table.viewport().width() + 1
+
+
+def _no_sideways_scroll(window: MainWindow, title: str) -> bool:
+    from PySide6.QtWidgets import QScrollArea
+
+    area = window._areas[title]
+    assert isinstance(area, QScrollArea)
+    bar = area.horizontalScrollBar()
+    return bar.maximum() == 0 or not bar.isVisible()
+
+
+def test_accounts_shows_every_column_at_1024x768(state: AppState, qtbot: QtBot) -> None:
+    from programmer.store import Role
+
+    state.sign_out()
+    state.sign_in("admin", "admin-pass-1234")
+    for n in range(3):  # names as clinics write them, and who created them
+        state.accounts.add(f"margaret.hamilton-{n}.neurosurgery", Role.NURSE,
+                           "nurse-password-1", actor=state.principal)  # fmt: skip
+    window = _window(qtbot, state, (1024, 768))
+    window.show_page("Accounts")
+    window.resize(1024, 768)
+    qtbot.wait(80)
+    table = window.page("Accounts").table  # type: ignore[attr-defined]
+    window.page("Accounts").refresh()  # type: ignore[attr-defined]
+    qtbot.wait(80)
+    assert table.rowCount() >= 5
+    assert _columns_fit(table), "the Created column is reached only by scrolling sideways"
+    assert _no_sideways_scroll(window, "Accounts")
+
+
+@pytest.mark.parametrize("size", [(1024, 768), SCALE2_ON_1024])
+def test_patients_needs_no_sideways_scrolling(
+    state: AppState, qtbot: QtBot, size: tuple[int, int]
+) -> None:
+    from programmer.patients.registry import Patients
+
+    assert state.principal is not None
+    pts = Patients(state.store, state.trail)
+    pid = pts.add(state.principal, clinic_id="MRN-0001", name="Ada Augusta King-Noel Byron",
+                  dob="1961-05-04", indication="pain-cancer").id  # fmt: skip
+    window = _window(qtbot, state, size)
+    window.show_page("Patients")
+    page = window.page("Patients")
+    page.refresh()  # type: ignore[attr-defined]
+    page.show_patient(pid)  # type: ignore[attr-defined]
+    window.resize(*size)
+    qtbot.wait(120)
+    assert _no_sideways_scroll(window, "Patients"), "the Patients screen scrolls sideways"
+    assert _columns_fit(page.table), "a column of the patient list is cut off"  # type: ignore[attr-defined]
+    assert _columns_fit(page.pumps), "a column of the pump table is cut off"  # type: ignore[attr-defined]
+
+
+def test_the_empty_trial_chart_text_is_not_cut_at_scale2(state: AppState, qtbot: QtBot) -> None:
+    from datetime import UTC, datetime
+
+    from PySide6.QtWidgets import QScrollArea
+
+    from programmer.patients.registry import Patients
+    from ui.trial.page import TrialDialog
+
+    me = state.principal
+    assert me is not None
+    pts = Patients(state.store, state.trail)
+    pid = pts.add(me, clinic_id="MRN-0002", name="Grace Hopper", dob="1906-12-09",
+                  indication="spasticity-spinal").id  # fmt: skip
+    trial = pts.add_trial(me, pid, drug="baclofen", kind="single-bolus",
+                          started_at=datetime(2026, 3, 4, 8, tzinfo=UTC))  # fmt: skip
+    dialog = TrialDialog(pts, me, trial.id)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.resize(*SCALE2_ON_1024)
+    qtbot.wait(120)
+    assert dialog.width() <= SCALE2_ON_1024[0], dialog.size()
+    area = dialog.findChild(QScrollArea, "trial_scroll")
+    assert area is not None
+    empty = dialog.chart.empty
+    assert empty.isVisible()
+    left = empty.mapTo(area.viewport(), empty.rect().topLeft()).x()
+    assert left >= 0 and left + empty.width() <= area.viewport().width(), "cut at the right"
+    bar = area.horizontalScrollBar()
+    assert bar.maximum() == 0 or not bar.isVisible(), "the trial scrolls sideways"
