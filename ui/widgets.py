@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QScrollArea,
     QSizePolicy,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -21,6 +22,12 @@ from ui.style import banner_css
 # A screen narrower than this (logical px: scale 2 on 1024x768 leaves a page about 330)
 # puts what stands side by side one under the other.
 NARROW = 640
+
+
+def is_narrow(widget: QWidget) -> bool:
+    """Its window is narrow. (Not the widget's own width: a page in a scroll area is never
+    narrower than its minimum, so it would never see that the window has become narrow.)"""
+    return widget.window().width() < NARROW
 
 
 def fit_to_screen(window: QWidget, width: int, height: int) -> None:
@@ -90,6 +97,23 @@ class Banner(QLabel):
         self.setWordWrap(True)
         self.setObjectName(name)
         self.setAccessibleName(f"banner: {text}")
+
+
+class CurrentSizedStack(QStackedWidget):
+    """A stack as small as the page shown, not its largest page: a hidden page's minimum
+    (the refill's confirm) pushed the window past the screen at scale 2 on 1024x768."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.currentChanged.connect(lambda _: self.updateGeometry())
+
+    def minimumSizeHint(self) -> QSize:
+        current = self.currentWidget()
+        return current.minimumSizeHint() if current is not None else super().minimumSizeHint()
+
+    def sizeHint(self) -> QSize:
+        current = self.currentWidget()
+        return current.sizeHint() if current is not None else super().sizeHint()
 
 
 class BannerArea(QScrollArea):

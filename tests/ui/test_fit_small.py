@@ -219,3 +219,27 @@ def test_the_empty_trial_chart_text_is_not_cut_at_scale2(state: AppState, qtbot:
     assert left >= 0 and left + empty.width() <= area.viewport().width(), "cut at the right"
     bar = area.horizontalScrollBar()
     assert bar.maximum() == 0 or not bar.isVisible(), "the trial scrolls sideways"
+
+
+def test_on_a_narrow_window_the_screens_are_a_drop_down_and_the_page_gets_the_width(
+    state: AppState, qtbot: QtBot
+) -> None:
+    from PySide6.QtWidgets import QComboBox
+
+    window = _window(qtbot, state, SCALE2_ON_1024)
+    window.show_page("Therapy editor")
+    window.resize(*SCALE2_ON_1024)
+    qtbot.wait(80)
+    # the list of screens took a third of 512 px; the screen itself gets nearly all of it
+    assert window.stack.width() >= window.width() * 9 // 10, window.stack.width()
+    menu = window.findChild(QComboBox, "nav_menu")
+    assert menu is not None and menu.isVisible()
+    offered = [menu.itemText(i) for i in range(menu.count())]
+    assert "Therapy editor" in offered and "Patients" in offered
+    assert menu.currentText() == "Therapy editor"
+    menu.setCurrentIndex(offered.index("Patients"))
+    menu.activated.emit(offered.index("Patients"))
+    assert window.current_page() is window.page("Patients")
+    window.resize(1024, 768)  # room again: the list is back
+    qtbot.wait(80)
+    assert window.nav.isVisible() and not menu.isVisible()

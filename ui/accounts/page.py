@@ -32,7 +32,7 @@ from ui.error_words import error_text
 from ui.style import CRITICAL, OK, banner_css
 from ui.table_fit import fit_columns
 from ui.timefmt import stamp_text
-from ui.widgets import NARROW
+from ui.widgets import is_narrow
 
 REFUSALS = (NotAllowed, AccountError, AuthError, StoreError, ValueError)
 
@@ -180,7 +180,7 @@ class AccountsPage(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        narrow = event.size().width() < NARROW
+        narrow = is_narrow(self)
         self.body.setDirection(
             QBoxLayout.Direction.TopToBottom if narrow else QBoxLayout.Direction.LeftToRight
         )

@@ -44,7 +44,7 @@ from ui.pump_text import pump_text
 from ui.style import CRITICAL, INFO, WARNING
 from ui.table_fit import fit_columns
 from ui.timefmt import computer_text, day_text, stored_day, stored_text
-from ui.widgets import NARROW, Banner
+from ui.widgets import Banner, is_narrow
 
 _INDICATION = {
     "spasticity-spinal": "spasticity of spinal origin",
@@ -160,7 +160,7 @@ class PatientsPage(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        narrow = event.size().width() < NARROW
+        narrow = is_narrow(self)
         if narrow == self._narrow:
             return
         self._narrow = narrow
@@ -324,7 +324,7 @@ class PatientsPage(QWidget):
                 INFO, "pump_owner"))  # fmt: skip
             return
         row = QWidget()
-        narrow = self.width() < NARROW  # the button under the banner: no sideways scrolling
+        narrow = is_narrow(self)  # the button under the banner: no sideways scrolling
         h = QBoxLayout(
             QBoxLayout.Direction.TopToBottom if narrow else QBoxLayout.Direction.LeftToRight, row
         )

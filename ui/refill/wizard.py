@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QScrollArea,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -54,7 +53,7 @@ from ui.refill.steps import DISABLED, check_label, step_page
 from ui.style import CRITICAL, OK, WARNING
 from ui.therapy.widgets import mark
 from ui.timefmt import local_text
-from ui.widgets import Card, FillsItsArea, chain_tabs, last_focusable
+from ui.widgets import Card, CurrentSizedStack, FillsItsArea, chain_tabs, last_focusable
 
 # Step 0 without a pump: what to do for each kind (nothing connects to a constant-flow one).
 NO_PUMP = (
@@ -114,7 +113,7 @@ class RefillPage(QWidget):
         self.step_label.setObjectName("refill_step")
         self.step_label.setWordWrap(True)
         outer.addWidget(self.step_label)
-        self.stack = QStackedWidget()
+        self.stack = CurrentSizedStack()  # as small as the step shown
         outer.addWidget(self.stack, 1)
         self.step_problem = QLabel()
         self.step_problem.setObjectName("refill_step_problem")
@@ -129,6 +128,7 @@ class RefillPage(QWidget):
         self.problem_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.problem_area.setWidget(self.step_problem)
         self.problem_area.setMaximumHeight(3 * self.fontMetrics().lineSpacing() + 4)
+        self.problem_area.setMinimumHeight(self.fontMetrics().lineSpacing() + 4)  # scrolls
         self.step_problem.setVisible(False)
         self.problem_area.setVisible(False)
         outer.addWidget(self.problem_area)
