@@ -7,6 +7,7 @@ import itertools
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import (
+    QFormLayout,
     QFrame,
     QGridLayout,
     QLabel,
@@ -22,6 +23,10 @@ from ui.style import banner_css
 # A screen narrower than this (logical px: scale 2 on 1024x768 leaves a page about 330)
 # puts what stands side by side one under the other.
 NARROW = 640
+
+
+# Forms: a field wider than the room beside its label goes on the line under it (scale 2).
+WRAP = QFormLayout.RowWrapPolicy.WrapLongRows
 
 
 def is_narrow(widget: QWidget) -> bool:

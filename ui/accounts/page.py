@@ -32,7 +32,7 @@ from ui.error_words import error_text
 from ui.style import CRITICAL, OK, banner_css
 from ui.table_fit import fit_columns
 from ui.timefmt import stamp_text
-from ui.widgets import is_narrow
+from ui.widgets import WRAP, is_narrow
 
 REFUSALS = (NotAllowed, AccountError, AuthError, StoreError, ValueError)
 
@@ -92,6 +92,7 @@ class AccountsPage(QWidget):
         self.add_box = QGroupBox("Add an account")
         self.add_box.setObjectName("add_box")
         form = QFormLayout(self.add_box)
+        form.setRowWrapPolicy(WRAP)  # a field too wide goes under its label
         self.name = QLineEdit()
         self.name.setObjectName("name_edit")
         self.name.setAccessibleName("new account name")

@@ -53,7 +53,7 @@ from ui.refill.steps import DISABLED, check_label, step_page
 from ui.style import CRITICAL, OK, WARNING
 from ui.therapy.widgets import mark
 from ui.timefmt import local_text
-from ui.widgets import Card, CurrentSizedStack, FillsItsArea, chain_tabs, last_focusable
+from ui.widgets import WRAP, Card, CurrentSizedStack, FillsItsArea, chain_tabs, last_focusable
 
 # Step 0 without a pump: what to do for each kind (nothing connects to a constant-flow one).
 NO_PUMP = (
@@ -170,6 +170,7 @@ class RefillPage(QWidget):
         self.removed = self._volume_field("refill_removed", "volume drawn out, mL", "e.g. 4.6")
         self.removed_check = self._check_label("refill_discrepancy")
         form = QFormLayout()
+        form.setRowWrapPolicy(WRAP)  # a field too wide goes under its label
         form.addRow("Drawn out with the syringe (mL)", self.removed)
         self.stack.addWidget(self._page(form, self.removed_check))
         # 3. drug and concentration
@@ -184,6 +185,7 @@ class RefillPage(QWidget):
         self.conc_retype.returnPressed.connect(self._enter)
         self.drug_check = self._check_label("refill_drug_check")
         form = QFormLayout()
+        form.setRowWrapPolicy(WRAP)  # a field too wide goes under its label
         form.addRow("Drug", self.drug)
         form.addRow("Concentration", self.conc)
         form.addRow("", self.conc_retype)
@@ -192,6 +194,7 @@ class RefillPage(QWidget):
         self.added = self._volume_field("refill_added", "volume injected, mL", "e.g. 20")
         self.added_check = self._check_label("refill_added_check")
         form = QFormLayout()
+        form.setRowWrapPolicy(WRAP)  # a field too wide goes under its label
         form.addRow("Injected into the reservoir (mL)", self.added)
         self.stack.addWidget(self._page(form, self.added_check))
         # 5. catheter and bolus
@@ -204,6 +207,7 @@ class RefillPage(QWidget):
             "e.g. 0.15",
         )  # fmt: skip
         cform = QFormLayout()
+        cform.setRowWrapPolicy(WRAP)  # a field too wide goes under its label
         cform.addRow("Catheter length (cm)", self.cath_length)
         cform.addRow("Volume per cm (mL)", self.cath_per_cm)
         cform.addRow("or its whole volume (mL)", self.cath_volume)

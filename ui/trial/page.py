@@ -44,7 +44,7 @@ from ui.patients.choices import chosen_code, fill_choices
 from ui.patients.date_fields import MomentField, labelled
 from ui.timefmt import stored_text
 from ui.trial.chart import TrialChart
-from ui.widgets import fit_to_screen
+from ui.widgets import WRAP, fit_to_screen
 
 # The core's field names as these screens name them.
 LABELS = {"started_at": "Started", "at": "At", "dose": "Dose", "drug": "Drug", "rate": "Rate",
@@ -68,6 +68,7 @@ class NewTrialDialog(QDialog):
         self.patients, self.actor, self.patient = patients, actor, patient
         layout = QVBoxLayout(self)
         form = QFormLayout()
+        form.setRowWrapPolicy(WRAP)  # a field too wide goes under its label
         layout.addLayout(form)
         self.drug = _edit("trial_drug", "baclofen")
         self.kind = QComboBox()
@@ -151,6 +152,7 @@ class TrialDialog(QDialog):
         # a dose
         dose_box = QGroupBox("Dose given")
         f = QFormLayout(dose_box)
+        f.setRowWrapPolicy(WRAP)  # a field too wide goes under its label
         self.dose_at = MomentField("dose_at", "dose given at")
         self.dose = _edit("dose_amount", "50 mcg (continuous: 100 mcg/day)")
         f.addRow("At", self.dose_at)
@@ -163,6 +165,7 @@ class TrialDialog(QDialog):
         # a score
         obs_box = QGroupBox("Score")
         f = QFormLayout(obs_box)
+        f.setRowWrapPolicy(WRAP)  # a field too wide goes under its label
         self.obs_at = MomentField("obs_at", "score taken at")
         self.scale = QComboBox()
         self.scale.setObjectName("obs_scale")
@@ -184,6 +187,7 @@ class TrialDialog(QDialog):
         # a side effect
         side_box = QGroupBox("Side effect")
         f = QFormLayout(side_box)
+        f.setRowWrapPolicy(WRAP)  # a field too wide goes under its label
         self.side_at = MomentField("side_at", "side effect at")
         self.effect = QComboBox()
         self.effect.setObjectName("side_effect")
@@ -200,6 +204,7 @@ class TrialDialog(QDialog):
         # the result
         res_box = QGroupBox("Result and decision")
         f = QFormLayout(res_box)
+        f.setRowWrapPolicy(WRAP)  # a field too wide goes under its label
         self.response = QComboBox()
         self.response.setObjectName("response")
         fill_choices(self.response, RESPONSE, RESPONSES)
