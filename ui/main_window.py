@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
-    QStackedWidget,
     QStyle,
     QVBoxLayout,
     QWidget,
@@ -28,7 +27,7 @@ from ui.inputs import guard_inputs
 from ui.pump_text import pump_text
 from ui.signin.page import SignInPage
 from ui.style import CRITICAL, STYLE
-from ui.widgets import NARROW, Banner, BannerArea, fit_to_screen
+from ui.widgets import NARROW, Banner, BannerArea, CurrentSizedStack, fit_to_screen
 
 # (title, "module:Class", needs a pump, available offline). Screens are imported and built
 # the first time they are opened, so start-up does not pay for pyqtgraph and numpy.
@@ -134,7 +133,7 @@ class MainWindow(QMainWindow):
         self.nav.setObjectName("nav")
         self.nav.setAccessibleName("screens")
         self.nav.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
-        self.stack = QStackedWidget()
+        self.stack = CurrentSizedStack()  # not as tall as its tallest screen
         body.addWidget(self.nav)
         body.addWidget(self.stack, 1)
         outer.addLayout(body, 1)

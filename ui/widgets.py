@@ -162,24 +162,32 @@ class BannerArea(QScrollArea):
         self.setVisible(bool(banners))
         self.fit()
 
-    def _content_height(self, width: int) -> int:
-        inner = self.inner
-        if inner.hasHeightForWidth():
-            return int(inner.heightForWidth(width))
-        return int(inner.sizeHint().height())
-
     def fit(self) -> None:
-        """Between the first banner's height and `share` of the window, as the banners need."""
-        width = max(self.width(), 100)
-        needed = self._content_height(width)
+        """As tall as the banners that fit in `share` of the window, whole ones only (none
+        cut in half at the edge), and never less than the first."""
         banners = self.banners()
-        first = banners[0].heightForWidth(width) if banners else 0
-        if first < 0 and banners:
-            first = banners[0].sizeHint().height()
+        if not banners:
+            return
         room = int(self.window().height() * self.share)
-        self.setMinimumHeight(min(needed, first))
-        self.setMaximumHeight(max(min(needed, room), first))
+        width = max(self.width(), 100)
+        heights = [self._banner_height(b, width) for b in banners]
+        gap = self.box.spacing()
+        if sum(heights) + gap * (len(heights) - 1) > room:  # it scrolls: less room beside the bar
+            width -= self.verticalScrollBar().sizeHint().width()
+            heights = [self._banner_height(b, width) for b in banners]
+        shown = heights[0]
+        for h in heights[1:]:
+            if shown + gap + h > room:
+                break
+            shown += gap + h
+        self.setMinimumHeight(heights[0])
+        self.setMaximumHeight(shown)
         self.updateGeometry()
+
+    @staticmethod
+    def _banner_height(banner: QWidget, width: int) -> int:
+        h = banner.heightForWidth(width)
+        return int(h if h > 0 else banner.sizeHint().height())
 
     def sizeHint(self) -> QSize:
         return QSize(super().sizeHint().width(), self.maximumHeight())
