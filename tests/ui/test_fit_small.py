@@ -243,3 +243,16 @@ def test_on_a_narrow_window_the_screens_are_a_drop_down_and_the_page_gets_the_wi
     window.resize(1024, 768)  # room again: the list is back
     qtbot.wait(80)
     assert window.nav.isVisible() and not menu.isVisible()
+
+
+@pytest.mark.parametrize("title", ["Pump overview", "Audit", "Accounts", "Patients", "History"])
+def test_no_screen_scrolls_sideways_at_scale2(state: AppState, qtbot: QtBot, title: str) -> None:
+    state.sign_out()
+    state.sign_in("admin" if title == "Accounts" else "doc",
+                  "admin-pass-1234" if title == "Accounts" else "doc-pass-123456")  # fmt: skip
+    window = _window(qtbot, state, SCALE2_ON_1024)
+    window.show_page(title)
+    window.resize(*SCALE2_ON_1024)
+    qtbot.wait(120)
+    assert window.width() <= SCALE2_ON_1024[0] and window.height() <= SCALE2_ON_1024[1]
+    assert _no_sideways_scroll(window, title), f"{title} scrolls sideways"
