@@ -256,3 +256,15 @@ def test_no_screen_scrolls_sideways_at_scale2(state: AppState, qtbot: QtBot, tit
     qtbot.wait(120)
     assert window.width() <= SCALE2_ON_1024[0] and window.height() <= SCALE2_ON_1024[1]
     assert _no_sideways_scroll(window, title), f"{title} scrolls sideways"
+
+
+def test_the_set_clock_dialog_fits_a_scale2_screen(state: AppState, qtbot: QtBot) -> None:
+    from ui.overview.clock_dialog import ClockDialog
+
+    dialog = ClockDialog(state)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.resize(*SCALE2_ON_1024)
+    qtbot.wait(50)
+    assert dialog.width() <= SCALE2_ON_1024[0], dialog.size()
+    assert dialog.height() <= SCALE2_ON_1024[1], dialog.size()
