@@ -268,3 +268,33 @@ def test_the_set_clock_dialog_fits_a_scale2_screen(state: AppState, qtbot: QtBot
     qtbot.wait(50)
     assert dialog.width() <= SCALE2_ON_1024[0], dialog.size()
     assert dialog.height() <= SCALE2_ON_1024[1], dialog.size()
+
+
+def test_a_trial_with_entries_fits_a_scale2_screen(state: AppState, qtbot: QtBot) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from PySide6.QtWidgets import QScrollArea
+
+    from programmer.patients.registry import Patients
+    from ui.trial.page import TrialDialog
+
+    me = state.principal
+    assert me is not None
+    pts = Patients(state.store, state.trail)
+    pid = pts.add(me, clinic_id="MRN-0003", name="Charles Babbage", dob="1941-12-26",
+                  indication="spasticity-spinal").id  # fmt: skip
+    t0 = datetime(2026, 3, 4, 8, tzinfo=UTC)
+    trial = pts.add_trial(me, pid, drug="baclofen", kind="repeated-bolus", started_at=t0)
+    for h in (0, 24):
+        pts.add_trial_dose(me, trial.id, t0 + timedelta(hours=h), "50 mcg")
+    dialog = TrialDialog(pts, me, trial.id)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.resize(*SCALE2_ON_1024)
+    qtbot.wait(120)
+    assert dialog.entries.rowCount() == 2
+    assert _columns_fit(dialog.entries), "the What column is cut off"
+    area = dialog.findChild(QScrollArea, "trial_scroll")
+    assert area is not None
+    bar = area.horizontalScrollBar()
+    assert bar.maximum() == 0 or not bar.isVisible(), "the trial scrolls sideways"
