@@ -123,9 +123,9 @@ class MainWindow(QMainWindow):
         outer.addLayout(header)
         self.who_row = QVBoxLayout()  # where `who` goes on a narrow window
         outer.addLayout(self.who_row)
-        # Banners scroll in an area of at most a fifth of the window: at scale 2 on
+        # Banners scroll in an area of at most 30 % of the window: at scale 2 on
         # 1024x768 four of them would otherwise push the window past the screen.
-        self.banner_area = BannerArea(share=0.22)
+        self.banner_area = BannerArea(share=0.3)
         self.banner_box = self.banner_area.box
         outer.addWidget(self.banner_area)
         body = QHBoxLayout()

@@ -298,3 +298,22 @@ def test_a_trial_with_entries_fits_a_scale2_screen(state: AppState, qtbot: QtBot
     assert area is not None
     bar = area.horizontalScrollBar()
     assert bar.maximum() == 0 or not bar.isVisible(), "the trial scrolls sideways"
+
+
+def test_a_stopped_pump_and_its_critical_alarm_are_both_in_view_at_scale2(
+    state: AppState, qtbot: QtBot
+) -> None:
+    state.emulator().fault("motor_stall")
+    state.refresh()
+    qtbot.waitUntil(lambda: bool(state.interrogation and state.interrogation.critical),
+                    timeout=15_000)  # fmt: skip
+    window = _window(qtbot, state, SCALE2_ON_1024)
+    window.show_page("Pump overview")
+    window.resize(*SCALE2_ON_1024)
+    qtbot.wait(120)
+    critical = [b for b in window.banner_area.banners()
+                if b.objectName() == "banner_stopped" or b.objectName().startswith("banner_alarm_")]  # fmt: skip
+    assert len(critical) >= 2, [b.objectName() for b in window.banner_area.banners()]
+    for b in critical:  # headline and remedy readable without scrolling
+        assert shown_whole(b, window), b.objectName()
+    assert window.height() <= SCALE2_ON_1024[1]
