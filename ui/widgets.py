@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import itertools
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QEvent, QObject, QSize, Qt
 from PySide6.QtGui import QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QFormLayout,
     QFrame,
     QGridLayout,
+    QHBoxLayout,
     QLabel,
     QScrollArea,
     QSizePolicy,
@@ -102,6 +104,37 @@ class Banner(QLabel):
         self.setWordWrap(True)
         self.setObjectName(name)
         self.setAccessibleName(f"banner: {text}")
+
+
+class WrappedChoice(QWidget):
+    """A radio button or check box whose text wraps (Qt's do not): its text in a wrapped
+    label beside it, a click on the label choosing it. A long choice ("Priming bolus: the
+    fluid path holds no drug (...)") made the refill step scroll sideways at scale 2."""
+
+    def __init__(self, button: QAbstractButton) -> None:
+        super().__init__()
+        self.button = button
+        text = button.text()
+        button.setText("")
+        if not button.accessibleName():
+            button.setAccessibleName(text)
+        self.label = QLabel(text)
+        self.label.setWordWrap(True)
+        self.label.setTextFormat(Qt.TextFormat.PlainText)
+        self.label.setBuddy(button)
+        self.label.installEventFilter(self)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(2)
+        row.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self.label, 1)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.label and event.type() == QEvent.Type.MouseButtonRelease:
+            if self.button.isEnabled():
+                self.button.click()
+            return True
+        return False
 
 
 class CurrentSizedStack(QStackedWidget):

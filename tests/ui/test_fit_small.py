@@ -317,3 +317,31 @@ def test_a_stopped_pump_and_its_critical_alarm_are_both_in_view_at_scale2(
     for b in critical:  # headline and remedy readable without scrolling
         assert shown_whole(b, window), b.objectName()
     assert window.height() <= SCALE2_ON_1024[1]
+
+
+def test_no_refill_step_scrolls_sideways_at_scale2(state: AppState, qtbot: QtBot) -> None:
+    from PySide6.QtWidgets import QScrollArea
+
+    from ui.refill.wizard import RefillPage
+
+    window = _window(qtbot, state, SCALE2_ON_1024)
+    window.show_page("Refill")
+    wizard = window.page("Refill")
+    assert isinstance(wizard, RefillPage)
+    i = state.interrogation
+    assert i is not None
+    wizard.go(1)
+    wizard.removed.setText(f"{int(i.status['reservoir_nl']) / 1_000_000:.2f}")
+    wizard.go(2)
+    wizard.conc.setText("10 mg/mL")
+    wizard.go(3)
+    wizard.added.setText("20")
+    for step in range(5):
+        wizard.go(step)
+        window.resize(*SCALE2_ON_1024)
+        qtbot.wait(80)
+        assert wizard.stack.currentIndex() == step
+        page = wizard.stack.currentWidget()
+        assert isinstance(page, QScrollArea)
+        bar = page.horizontalScrollBar()
+        assert bar.maximum() == 0 or not bar.isVisible(), f"step {step + 1} scrolls sideways"

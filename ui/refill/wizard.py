@@ -53,7 +53,15 @@ from ui.refill.steps import DISABLED, check_label, step_page
 from ui.style import CRITICAL, OK, WARNING
 from ui.therapy.widgets import mark
 from ui.timefmt import local_text
-from ui.widgets import WRAP, Card, CurrentSizedStack, FillsItsArea, chain_tabs, last_focusable
+from ui.widgets import (
+    WRAP,
+    Card,
+    CurrentSizedStack,
+    FillsItsArea,
+    WrappedChoice,
+    chain_tabs,
+    last_focusable,
+)
 
 # Step 0 without a pump: what to do for each kind (nothing connects to a constant-flow one).
 NO_PUMP = (
@@ -165,7 +173,9 @@ class RefillPage(QWidget):
             "one transaction: the refill and the therapy change reach the pump together, or neither"
         )
         self.cf_start = ConstantFlowStart(self.state)  # a constant-flow pump: no connecting
-        self.stack.addWidget(self._page(self.now_card, self.with_therapy, reread, self.cf_start))
+        self.stack.addWidget(
+            self._page(self.now_card, WrappedChoice(self.with_therapy), reread, self.cf_start)
+        )
         # 2. drawn out
         self.removed = self._volume_field("refill_removed", "volume drawn out, mL", "e.g. 4.6")
         self.removed_check = self._check_label("refill_discrepancy")
@@ -242,7 +252,12 @@ class RefillPage(QWidget):
         self.no_bolus.setChecked(True)
         self.stack.addWidget(
             self._page(
-                cform, self.no_bolus, self.bridge, self.priming, self.fluid_path, self.bridge_text
+                cform,
+                WrappedChoice(self.no_bolus),
+                WrappedChoice(self.bridge),
+                WrappedChoice(self.priming),
+                self.fluid_path,
+                self.bridge_text,
             )
         )
         # 6. confirm: the same before/after view as the therapy confirm
