@@ -241,6 +241,7 @@ class Card(QFrame):
         self.box = layout
         heading = QLabel(title)
         heading.setProperty("role", "title")
+        heading.setWordWrap(True)  # a long title wraps instead of widening the screen
         layout.addWidget(heading)
         self.grid = QGridLayout()
         layout.addLayout(self.grid)

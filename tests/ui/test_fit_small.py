@@ -345,3 +345,26 @@ def test_no_refill_step_scrolls_sideways_at_scale2(state: AppState, qtbot: QtBot
         assert isinstance(page, QScrollArea)
         bar = page.horizontalScrollBar()
         assert bar.maximum() == 0 or not bar.isVisible(), f"step {step + 1} scrolls sideways"
+
+
+def test_the_refill_without_a_pump_does_not_scroll_sideways_at_scale2(
+    tmp_path: Path, qtbot: QtBot
+) -> None:
+    from PySide6.QtWidgets import QScrollArea
+
+    from ui.refill.wizard import RefillPage
+
+    s = make_state(tmp_path)  # no pump: the constant-flow start is on the first step
+    try:
+        window = _window(qtbot, s, SCALE2_ON_1024)
+        window.show_page("Refill")
+        wizard = window.page("Refill")
+        assert isinstance(wizard, RefillPage)
+        window.resize(*SCALE2_ON_1024)
+        qtbot.wait(120)
+        page = wizard.stack.currentWidget()
+        assert isinstance(page, QScrollArea)
+        bar = page.horizontalScrollBar()
+        assert bar.maximum() == 0 or not bar.isVisible(), "the first step scrolls sideways"
+    finally:
+        s.shutdown()
