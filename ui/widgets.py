@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -192,8 +192,15 @@ class BannerArea(QScrollArea):
                 w.deleteLater()
         for b in banners:
             self.box.addWidget(b)
+        # Banners at the top, as tall as their text: a stale taller content (the banners
+        # before) stretched one banner to 242 px, its text centred out of sight.
+        self.box.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.box.activate()
+        self.inner.adjustSize()
+        self.verticalScrollBar().setValue(0)
         self.setVisible(bool(banners))
         self.fit()
+        QTimer.singleShot(0, self, self.fit)  # again once laid out in the window
 
     def fit(self) -> None:
         """As tall as the banners that fit in `share` of the window, whole ones only (none
@@ -219,6 +226,7 @@ class BannerArea(QScrollArea):
 
     @staticmethod
     def _banner_height(banner: QWidget, width: int) -> int:
+        banner.ensurePolished()  # its style sheet's padding and bold font counted
         h = banner.heightForWidth(width)
         return int(h if h > 0 else banner.sizeHint().height())
 
