@@ -368,3 +368,23 @@ def test_the_refill_without_a_pump_does_not_scroll_sideways_at_scale2(
         assert bar.maximum() == 0 or not bar.isVisible(), "the first step scrolls sideways"
     finally:
         s.shutdown()
+
+
+def test_the_therapy_editor_does_not_scroll_sideways_at_scale2(
+    state: AppState, qtbot: QtBot
+) -> None:
+    from ui.therapy.page import TherapyPage
+
+    window = _window(qtbot, state, SCALE2_ON_1024)
+    window.show_page("Therapy editor")
+    page = window.page("Therapy editor")
+    assert isinstance(page, TherapyPage)
+    window.resize(*SCALE2_ON_1024)
+    qtbot.wait(120)
+    from PySide6.QtWidgets import QScrollArea
+
+    for area in page.findChildren(QScrollArea):
+        bar = area.horizontalScrollBar()
+        sideways = area.isVisible() and bar.isVisible() and bar.maximum() > 0
+        assert not sideways, f"{area.objectName()} scrolls sideways"
+    assert shown_whole(page.send_button, window) and shown_whole(page.change, window)
