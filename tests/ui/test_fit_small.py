@@ -245,7 +245,9 @@ def test_on_a_narrow_window_the_screens_are_a_drop_down_and_the_page_gets_the_wi
     assert window.nav.isVisible() and not menu.isVisible()
 
 
-@pytest.mark.parametrize("title", ["Pump overview", "Audit", "Accounts", "Patients", "History"])
+@pytest.mark.parametrize(
+    "title", ["Pump overview", "Audit", "Accounts", "Patients", "History", "Emulator"]
+)
 def test_no_screen_scrolls_sideways_at_scale2(state: AppState, qtbot: QtBot, title: str) -> None:
     state.sign_out()
     state.sign_in("admin" if title == "Accounts" else "doc",
