@@ -167,6 +167,7 @@ class PatientsPage(QWidget):
         # At scale 2 on 1024x768 the list and the patient side by side were both cramped
         # and the screen scrolled sideways: one under the other, the page scrolls down.
         self.split.setOrientation(Qt.Orientation.Vertical if narrow else Qt.Orientation.Horizontal)
+        self.table.setMinimumHeight(150 if narrow else 0)  # a few patients, not one row
         self.lists_row.setDirection(
             QBoxLayout.Direction.TopToBottom if narrow else QBoxLayout.Direction.LeftToRight
         )
