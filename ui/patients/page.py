@@ -94,6 +94,7 @@ class PatientsPage(QWidget):
         self.new_button.clicked.connect(self._new_patient)
         lv.addWidget(self.new_button)
         split.addWidget(left)
+        self.list_side = left
         right = QWidget()
         rv = QVBoxLayout(right)
         self.title = QLabel("Choose a patient")
@@ -168,6 +169,8 @@ class PatientsPage(QWidget):
         # and the screen scrolled sideways: one under the other, the page scrolls down.
         self.split.setOrientation(Qt.Orientation.Vertical if narrow else Qt.Orientation.Horizontal)
         self.table.setMinimumHeight(150 if narrow else 0)  # a few patients, not one row
+        # Side by side at 1024x768 the list got 170 px: every value cut to "Ad…", "MR…".
+        self.list_side.setMinimumWidth(0 if narrow else 300)
         self.lists_row.setDirection(
             QBoxLayout.Direction.TopToBottom if narrow else QBoxLayout.Direction.LeftToRight
         )
