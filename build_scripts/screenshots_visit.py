@@ -115,7 +115,7 @@ def main() -> int:
     trial = pts.add_trial(me, patient.id, drug="morphine", kind="single-bolus", started_at=t0)
     dialog = TrialDialog(pts, me, trial.id, window)
     dialog.show()
-    dialog.dose_at.setText(t0.isoformat())
+    dialog.dose_at.set_moment(t0)
     dialog.dose.setText("0.2 mg")
     dialog._add_dose()
     shot(dialog, "29-trial")

@@ -6,8 +6,9 @@ import importlib
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut, QStandardItemModel
 from PySide6.QtWidgets import (
+    QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -16,7 +17,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
-    QStackedWidget,
     QStyle,
     QVBoxLayout,
     QWidget,
@@ -26,8 +26,8 @@ from ui.app_state import AppState
 from ui.inputs import guard_inputs
 from ui.pump_text import pump_text
 from ui.signin.page import SignInPage
-from ui.style import STYLE
-from ui.widgets import Banner, fit_to_screen
+from ui.style import CRITICAL, STYLE
+from ui.widgets import NARROW, Banner, BannerArea, CurrentSizedStack, fit_to_screen
 
 # (title, "module:Class", needs a pump, available offline). Screens are imported and built
 # the first time they are opened, so start-up does not pay for pyqtgraph and numpy.
@@ -81,6 +81,7 @@ class MainWindow(QMainWindow):
         root = QWidget()
         outer = QVBoxLayout(root)
         outer.setContentsMargins(6, 6, 6, 6)  # every pixel counts at scale 2 on 1024x768
+        outer.setSpacing(4)
         header = QHBoxLayout()
         self.user_label = QLabel()
         self.user_label.setObjectName("user_label")
@@ -98,21 +99,41 @@ class MainWindow(QMainWindow):
         self.lock_button.clicked.connect(state.lock)
         self.signout_button = QPushButton("Sign out")
         self.signout_button.clicked.connect(state.sign_out)
-        header.addWidget(self.user_label, 1)  # both wrap only on a narrow screen
-        header.addSpacing(12)
-        header.addWidget(self.pump_label, 1)
+        # On a narrow window (scale 2 on 1024x768: 512 px) the list of screens would take a
+        # third of the width: it becomes this drop-down in the header instead.
+        self.nav_menu = QComboBox()
+        self.nav_menu.setObjectName("nav_menu")
+        self.nav_menu.setAccessibleName("screens")
+        self.nav_menu.setVisible(False)
+        self.nav_menu.activated.connect(self._menu_chosen)
+        header.addWidget(self.nav_menu)
+        # Who and which pump; on a narrow window in a line of their own under the
+        # drop-down of screens and the buttons (beside them, each wrapped to three lines).
+        self.who = QWidget()
+        who = QHBoxLayout(self.who)
+        who.setContentsMargins(0, 0, 0, 0)
+        who.setSpacing(12)
+        who.addWidget(self.user_label, 1)  # both wrap only on a narrow screen
+        who.addWidget(self.pump_label, 1)
+        header.addWidget(self.who, 1)
+        self.header = header
         header.addWidget(self.busy_label)
         header.addWidget(self.lock_button)
         header.addWidget(self.signout_button)
         outer.addLayout(header)
-        self.banner_box = QVBoxLayout()
-        outer.addLayout(self.banner_box)
+        self.who_row = QVBoxLayout()  # where `who` goes on a narrow window
+        outer.addLayout(self.who_row)
+        # Banners scroll in an area of at most 30 % of the window: at scale 2 on
+        # 1024x768 four of them would otherwise push the window past the screen.
+        self.banner_area = BannerArea(share=0.3)
+        self.banner_box = self.banner_area.box
+        outer.addWidget(self.banner_area)
         body = QHBoxLayout()
         self.nav = QListWidget()
         self.nav.setObjectName("nav")
         self.nav.setAccessibleName("screens")
         self.nav.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
-        self.stack = QStackedWidget()
+        self.stack = CurrentSizedStack()  # not as tall as its tallest screen
         body.addWidget(self.nav)
         body.addWidget(self.stack, 1)
         outer.addLayout(body, 1)
@@ -135,6 +156,7 @@ class MainWindow(QMainWindow):
         bar = self.nav.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
         self.nav.setFixedWidth(self.nav.sizeHintForColumn(0) + 2 * self.nav.frameWidth() + bar)
         self.nav.currentRowChanged.connect(self._show_row)
+        self.nav.currentRowChanged.connect(lambda _: self._sync_menu())
         # Keyboard: Ctrl+1..8 opens a screen, Ctrl+L locks.
         for row, (title, *_) in enumerate(self.specs[:9]):
             shortcut = QShortcut(QKeySequence(f"Ctrl+{row + 1}"), self)
@@ -200,6 +222,50 @@ class MainWindow(QMainWindow):
         self.page(title)
         self.stack.setCurrentWidget(self._areas[title])
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.banner_area.fit()  # its share of the window's new height
+        self._place_nav()
+
+    def _place_nav(self) -> None:
+        narrow = self.width() < NARROW
+        signed_in = self.state.principal is not None and not self.state.locked
+        self.nav.setVisible(not narrow)
+        self.nav_menu.setVisible(narrow and signed_in)
+        if narrow and self.who_row.indexOf(self.who) < 0:
+            self.header.removeWidget(self.who)
+            self.who_row.addWidget(self.who)
+            self.header.insertStretch(1, 1)
+        elif not narrow and self.header.indexOf(self.who) < 0:
+            self.who_row.removeWidget(self.who)
+            self.header.takeAt(1)  # the stretch
+            self.header.insertWidget(1, self.who, 1)
+
+    def _sync_menu(self) -> None:
+        """The drop-down offers what the list offers (shown and enabled), the current one chosen."""
+        menu = self.nav_menu
+        menu.blockSignals(True)
+        menu.clear()
+        model = menu.model()
+        for row in range(self.nav.count()):
+            item = self.nav.item(row)
+            if item.isHidden():
+                continue
+            menu.addItem(item.text(), row)
+            if not item.flags() & Qt.ItemFlag.ItemIsEnabled and isinstance(
+                model, QStandardItemModel
+            ):
+                entry = model.item(menu.count() - 1)
+                if entry is not None:
+                    entry.setEnabled(False)
+        menu.setCurrentIndex(menu.findData(self.nav.currentRow()))
+        menu.blockSignals(False)
+
+    def _menu_chosen(self, index: int) -> None:
+        row = self.nav_menu.itemData(index)
+        if isinstance(row, int):
+            self.nav.setCurrentRow(row)
+
     def _message(self, level: str, text: str) -> None:
         self.statusBar().showMessage(text, 15000)
 
@@ -232,13 +298,9 @@ class MainWindow(QMainWindow):
                 if (not needs_pump or i is not None)
                 else item.flags() & ~Qt.ItemFlag.ItemIsEnabled
             )
-        while self.banner_box.count():
-            old = self.banner_box.takeAt(0)
-            w = old.widget() if old is not None else None
-            if w is not None:
-                w.deleteLater()
-        for text, colour, name in s.banners():
-            self.banner_box.addWidget(Banner(text, colour, name))
+        # Critical first: when the banners scroll, the one in view is the one that matters.
+        ordered = sorted(s.banners(), key=lambda b: b[1] != CRITICAL)
+        self.banner_area.set_banners([Banner(t, colour, name) for t, colour, name in ordered])
         if i is not None and not self._had_pump and signed_in:
             self.show_page("Pump overview")  # just connected: show what the pump says
             from ui.patients.link import after_connect
@@ -256,6 +318,8 @@ class MainWindow(QMainWindow):
             )
             self.show_page(first if i is None else "Pump overview")
             self._show_row(self.nav.currentRow())
+        self._sync_menu()
+        self._place_nav()
 
     def closeEvent(self, event: object) -> None:
         self.state.shutdown()

@@ -7,14 +7,14 @@ shows the core's refusal word for word if it refuses anyway.
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QBoxLayout,
     QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -30,7 +30,9 @@ from programmer.store.roles import Action
 from ui.app_state import AppState
 from ui.error_words import error_text
 from ui.style import CRITICAL, OK, banner_css
+from ui.table_fit import fit_columns
 from ui.timefmt import stamp_text
+from ui.widgets import WRAP, is_narrow
 
 REFUSALS = (NotAllowed, AccountError, AuthError, StoreError, ValueError)
 
@@ -58,9 +60,10 @@ class AccountsPage(QWidget):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        body = QHBoxLayout()
+        fit_columns(self.table)  # every column in view; a cut value whole on hover
+        # Side by side when there is room; the forms under the table on a narrow screen.
+        body = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self.body = body
         body.addWidget(self.table, 3)
         side = QVBoxLayout()
         body.addLayout(side, 2)
@@ -89,6 +92,7 @@ class AccountsPage(QWidget):
         self.add_box = QGroupBox("Add an account")
         self.add_box.setObjectName("add_box")
         form = QFormLayout(self.add_box)
+        form.setRowWrapPolicy(WRAP)  # a field too wide goes under its label
         self.name = QLineEdit()
         self.name.setObjectName("name_edit")
         self.name.setAccessibleName("new account name")
@@ -174,6 +178,13 @@ class AccountsPage(QWidget):
                     item.setToolTip(f"{a.created_at} (UTC)" if c == 3 else
                                     f"locked until {a.locked_until} (UTC)" if a.locked_until else "")  # fmt: skip
                 self.table.setItem(r, c, item)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        narrow = is_narrow(self)
+        self.body.setDirection(
+            QBoxLayout.Direction.TopToBottom if narrow else QBoxLayout.Direction.LeftToRight
+        )
 
     def _say(self, text: str, ok: bool) -> None:
         self.message.setText(text)

@@ -22,7 +22,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -60,6 +60,7 @@ from ui.audit.words import action_words, describe, outcome_words, raw_text
 from ui.error_words import error_text
 from ui.style import CRITICAL, OK, WARNING, banner_css
 from ui.timefmt import computer_text
+from ui.widgets import is_narrow
 
 MAX_ROWS = 5_000  # newest first; narrow the filters to see older records
 ANY = ""
@@ -174,13 +175,13 @@ class AuditPage(QWidget):
         self.range_check.setAccessibleName("filter by a date range")
         self.since_edit = self._date("since_edit", "from this date, inclusive")
         self.until_edit = self._date("until_edit", "to this date, inclusive")
-        for col, (label, widget) in enumerate(
-            (("Account", self.account_filter), ("Pump", self.pump_filter), ("Action", self.action_filter))
-        ):  # fmt: skip
+        self._filter_pairs: list[tuple[QLabel, QWidget]] = []
+        for label, widget in (("Account", self.account_filter), ("Pump", self.pump_filter),
+                              ("Action", self.action_filter)):  # fmt: skip
             lab = QLabel(label)
             lab.setBuddy(widget)
-            filters.addWidget(lab, 0, col)
-            filters.addWidget(widget, 1, col)
+            self._filter_pairs.append((lab, widget))
+        self.filter_grid = filters
         # The dates on a row of their own: the filters fit 1024 pixels, at scale 2 too.
         dates = QHBoxLayout()
         dates.addWidget(self.range_check)
@@ -189,12 +190,11 @@ class AuditPage(QWidget):
         dates.addWidget(self.until_edit)
         self.clear_button = QPushButton("Clear filters")
         self.clear_button.setObjectName("clear_button")
-        dates.addWidget(self.clear_button)
         dates.addStretch(1)
-        filters.addLayout(dates, 2, 0, 1, 4)
-        filters.setColumnStretch(3, 1)
+        self.date_row = dates
         outer.addLayout(filters)
-        actions = QHBoxLayout()
+        actions = QGridLayout()
+        self.action_grid = actions
         self.verify_button = QPushButton("Verify the trail")
         self.verify_button.setObjectName("verify_button")
         self.verify_button.setProperty("role", "primary")
@@ -208,11 +208,8 @@ class AuditPage(QWidget):
         self.open_copy_button = QPushButton("Open an exported copy…")
         self.open_copy_button.setObjectName("open_copy_button")
         self.open_copy_button.setAccessibleName("open an exported trail and verify it")
-        actions.addWidget(self.verify_button)
-        actions.addWidget(self.export_button)
-        actions.addWidget(self.export_all_button)
-        actions.addWidget(self.open_copy_button)
-        actions.addStretch(1)
+        self._narrow: bool | None = None
+        self._place(narrow=False)
         self.count_label = QLabel()
         self.count_label.setObjectName("count_label")
         self.count_label.setProperty("role", "muted")
@@ -314,6 +311,48 @@ class AuditPage(QWidget):
         self._dirty = True
         if self.isVisible():
             self.reload()
+
+    def _place(self, narrow: bool) -> None:
+        """Filters and buttons side by side; one under the other on a narrow window (at
+        scale 2 on 1024x768 the Action filter and the export buttons ran off the screen)."""
+        if narrow == self._narrow:
+            return
+        self._narrow = narrow
+        f = self.filter_grid
+        for lab, widget in self._filter_pairs:
+            f.removeWidget(lab)
+            f.removeWidget(widget)
+        f.removeItem(self.date_row)
+        self.date_row.setParent(None)  # free to be added again
+        f.removeWidget(self.clear_button)
+        f.setColumnStretch(3, 0)
+        f.setColumnStretch(1, 0)
+        for n, (lab, widget) in enumerate(self._filter_pairs):
+            if narrow:
+                f.addWidget(lab, n, 0)
+                f.addWidget(widget, n, 1)
+            else:
+                f.addWidget(lab, 0, n)
+                f.addWidget(widget, 1, n)
+        if narrow:
+            f.addLayout(self.date_row, 3, 0, 1, 2)
+            f.addWidget(self.clear_button, 4, 0, 1, 2, Qt.AlignmentFlag.AlignLeft)
+            f.setColumnStretch(1, 1)
+        else:
+            f.addLayout(self.date_row, 2, 0, 1, 3)
+            f.addWidget(self.clear_button, 2, 3, Qt.AlignmentFlag.AlignLeft)
+            f.setColumnStretch(3, 1)
+        buttons = (self.verify_button, self.export_button, self.export_all_button,
+                   self.open_copy_button)  # fmt: skip
+        for n, b in enumerate(buttons):
+            self.action_grid.removeWidget(b)
+            self.action_grid.addWidget(b, n if narrow else 0, 0 if narrow else n)
+        self.action_grid.setColumnStretch(4, 0 if narrow else 1)
+        self.action_grid.setColumnStretch(1, 1 if narrow else 0)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place(narrow=is_narrow(self))
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

@@ -55,7 +55,7 @@ from ui.patients.date_fields import MomentField
 from ui.refill.steps import DISABLED, check_label, step_page, step_title
 from ui.report.constant_flow import DUE, cf_visit_html
 from ui.timefmt import computer_text
-from ui.widgets import fit_to_screen
+from ui.widgets import WRAP, fit_to_screen
 
 DRUG_ROWS = 3
 
@@ -194,6 +194,7 @@ class ConstantFlowRefillDialog(QDialog):
         self.first_fill.setChecked(last is None)
         self.first_fill.toggled.connect(lambda _: self._changed())
         form = QFormLayout()
+        form.setRowWrapPolicy(WRAP)  # a field too wide goes under its label
         form.addRow("Drawn out", self.removed)
         form.addRow("At", self.at)
         form.addRow("", self.first_fill)
@@ -230,6 +231,7 @@ class ConstantFlowRefillDialog(QDialog):
             "cf_added", f"what was injected, e.g. {volume_text(self.pump.capacity_nl or 0)}"
         )
         form = QFormLayout()
+        form.setRowWrapPolicy(WRAP)  # a field too wide goes under its label
         form.addRow("Injected", self.added)
         self.due_text = check_label("cf_due")
         self.stack.addWidget(step_page(form, self.due_text))

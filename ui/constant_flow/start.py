@@ -8,13 +8,14 @@ constant-flow variant (ui.constant_flow.refill).
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QBoxLayout, QComboBox, QLabel, QLineEdit, QPushButton, QWidget
 
 from programmer.patients.access import PatientAction, may
 from programmer.patients.fields import PatientError
 from programmer.patients.registry import Patients
 from ui.app_state import AppState
-from ui.widgets import Card
+from ui.widgets import Card, is_narrow
 
 
 class ConstantFlowStart(Card):
@@ -31,7 +32,8 @@ class ConstantFlowStart(Card):
         )
         note.setWordWrap(True)
         self.box.insertWidget(1, note)
-        row = QHBoxLayout()
+        row = QBoxLayout(QBoxLayout.Direction.LeftToRight)  # one under the other when narrow
+        self.search_row = row
         self.search = QLineEdit()
         self.search.setObjectName("cf_patient_search")
         self.search.setPlaceholderText("patient name or clinic identifier")
@@ -50,6 +52,16 @@ class ConstantFlowStart(Card):
         self.box.insertLayout(2, row)
         self.dialog: QWidget | None = None
         self.reload()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        # At scale 2 on 1024x768 the search, the patient and the button side by side made
+        # the refill's first step scroll sideways.
+        self.search_row.setDirection(
+            QBoxLayout.Direction.TopToBottom
+            if is_narrow(self)
+            else QBoxLayout.Direction.LeftToRight
+        )
 
     def reload(self) -> None:
         me = self.state.principal

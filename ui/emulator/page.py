@@ -18,6 +18,7 @@ class EmulatorPage(QWidget):
         layout = QVBoxLayout(self)
         title = QLabel("Emulator controls (training only: a real pump refuses these)")
         title.setProperty("role", "title")
+        title.setWordWrap(True)  # at scale 2 it made the screen scroll sideways
         layout.addWidget(title)
         grid = QGridLayout()
         self.hours = QSpinBox()

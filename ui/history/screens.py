@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QMainWindow, QWidget
 from programmer.store import Principal, Role
 from ui.app_state import AppState
 from ui.history.demo import SERIAL, fill_demo_history
+from ui.widgets import fit_to_screen
 
 DEMO_END_T = 1_767_225_600  # 2026-01-01T00:00:00Z
 SCREEN_ADMIN = ("admin", "admin-password-1")  # the account build_scripts/screenshots.py creates
@@ -82,7 +83,7 @@ def take_screenshots(window: QMainWindow, state: AppState, out_dir: Path,
     audit.verify()  # type: ignore[attr-defined]
     audit.table.selectRow(0)  # type: ignore[attr-defined]
     saved.append(_save(window, out_dir, "11-audit.png"))
-    saved.append(_offline_review(state, out_dir))
+    saved.append(_offline_review(state, out_dir, size))
     if state.principal is None or state.principal.role is not Role.ADMIN:
         try:  # the accounts screen as its admin sees it
             state.sign_out()
@@ -94,8 +95,9 @@ def take_screenshots(window: QMainWindow, state: AppState, out_dir: Path,
     return saved
 
 
-def _offline_review(state: AppState, out_dir: Path) -> Path:
-    """The same database, opened read-only with no pump, in a window of its own."""
+def _offline_review(state: AppState, out_dir: Path, size: tuple[int, int] = (1366, 768)) -> Path:
+    """The same database, opened read-only with no pump, in a window of its own: `size`, or
+    the screen it opens on when that is smaller."""
     from ui.main_window import MainWindow  # here: main_window imports this package's page
 
     with tempfile.TemporaryDirectory() as folder:
@@ -113,7 +115,7 @@ def _offline_review(state: AppState, out_dir: Path) -> Path:
             who = state.principal
             review.principal = who if who is not None else Principal("reviewer", Role.NURSE)
             window = MainWindow(review)
-            window.resize(1366, 768)
+            fit_to_screen(window, *size)
             window.show()
             review.sig_user_changed.emit()
             page = _show(window, "History")

@@ -39,6 +39,7 @@ class ClockDialog(QDialog):
         heading = QLabel(f"Set the clock of {pump_text(i.model)} {pump_text(i.serial)} "
                          "to this computer's")  # fmt: skip
         heading.setProperty("role", "title")
+        heading.setWordWrap(True)  # the dialog fits the screen (scale 2), the title wraps
         outer.addWidget(heading)
         self.table = QTableWidget(2, 3)
         self.table.setObjectName("clock_changes")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -25,7 +26,7 @@ from ui.overview.since import SinceRow, since_last_visit
 from ui.pump_text import pump_text
 from ui.style import CRITICAL, banner_css
 from ui.timefmt import computer_text, local_date, local_text
-from ui.widgets import Card
+from ui.widgets import Card, is_narrow
 
 REASONS = {
     "low_reservoir_alarm": "the low-reservoir alarm (estimate)",
@@ -82,13 +83,9 @@ class OverviewPage(QWidget):
         read_log.setObjectName("read_log")
         read_log.clicked.connect(lambda: self.state.read_log())
         self.since.box.insertWidget(1, read_log, alignment=Qt.AlignmentFlag.AlignLeft)
-        grid.addWidget(self.identity, 0, 0)
-        grid.addWidget(self.reservoir, 0, 1)
-        grid.addWidget(self.dates, 0, 2)
-        grid.addWidget(self.therapy, 1, 0, 1, 2)
-        grid.addWidget(self.alarms, 1, 2)
-        grid.addWidget(self.clock, 2, 0, 1, 2)
-        grid.addWidget(self.since, 2, 2)
+        self.grid = grid
+        self._narrow: bool | None = None
+        self._place_cards(narrow=False)
         outer.addWidget(self.body, 1)
         self.refresh_button = QPushButton("Read the pump again")
         self.refresh_button.clicked.connect(lambda: self.state.refresh())
@@ -106,6 +103,33 @@ class OverviewPage(QWidget):
         state.sig_pump_changed.connect(self.refresh)
         state.sig_log_read.connect(self.refresh)
         self.refresh()
+
+    def _place_cards(self, narrow: bool) -> None:
+        """Three columns; one under the other on a narrow screen (at scale 2 on 1024x768
+        the third column was reached only by scrolling sideways)."""
+        if narrow == self._narrow:
+            return
+        self._narrow = narrow
+        cards = (self.identity, self.reservoir, self.dates, self.therapy, self.alarms,
+                 self.clock, self.since)  # fmt: skip
+        for card in cards:
+            self.grid.removeWidget(card)
+        if narrow:
+            for row, card in enumerate(cards):
+                self.grid.addWidget(card, row, 0)
+            return
+        g = self.grid
+        g.addWidget(self.identity, 0, 0)
+        g.addWidget(self.reservoir, 0, 1)
+        g.addWidget(self.dates, 0, 2)
+        g.addWidget(self.therapy, 1, 0, 1, 2)
+        g.addWidget(self.alarms, 1, 2)
+        g.addWidget(self.clock, 2, 0, 1, 2)
+        g.addWidget(self.since, 2, 2)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_cards(narrow=is_narrow(self))
 
     def _show_outcome(self) -> None:
         last = self.state.last_outcome

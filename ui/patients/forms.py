@@ -29,7 +29,7 @@ from programmer.store.accounts import Principal
 from ui.patients.choices import chosen_code, fill_choices
 from ui.patients.date_fields import DayField, labelled
 from ui.patients.proposal_text import proposal_lines
-from ui.widgets import fit_to_screen
+from ui.widgets import WRAP, fit_to_screen
 
 
 class _Form(QDialog):
@@ -51,6 +51,7 @@ class _Form(QDialog):
         outer.addWidget(area, 1)
         self.scroll_area = area
         self.form = QFormLayout()
+        self.form.setRowWrapPolicy(WRAP)  # a field too wide goes under its label
         self.layout_.addLayout(self.form)
         self.error = QLabel()
         self.error.setObjectName("form_error")

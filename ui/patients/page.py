@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QBoxLayout,
     QGridLayout,
-    QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -41,9 +41,10 @@ from ui.patients.forms import NewPatientDialog, NewPumpDialog, ReplacePumpDialog
 from ui.patients.list_model import PatientListModel
 from ui.patients.timeline_chart import TimelineChart
 from ui.pump_text import pump_text
-from ui.style import WARNING
+from ui.style import CRITICAL, INFO, WARNING
+from ui.table_fit import fit_columns
 from ui.timefmt import computer_text, day_text, stored_day, stored_text
-from ui.widgets import Banner
+from ui.widgets import Banner, is_narrow
 
 
 def _seconds(utc: str) -> int:
@@ -62,6 +63,7 @@ class PatientsPage(QWidget):
         self.link_box = QVBoxLayout()
         root.addLayout(self.link_box)
         split = QSplitter()
+        self.split = split  # side by side, or one under the other on a narrow screen
         root.addWidget(split, 1)
         left = QWidget()
         lv = QVBoxLayout(left)
@@ -85,11 +87,13 @@ class PatientsPage(QWidget):
         self.new_button.clicked.connect(self._new_patient)
         lv.addWidget(self.new_button)
         split.addWidget(left)
+        self.list_side = left
         right = QWidget()
         rv = QVBoxLayout(right)
         self.title = QLabel("Choose a patient")
         self.title.setProperty("role", "title")
         self.title.setObjectName("patient_title")
+        self.title.setWordWrap(True)  # a long name wraps instead of widening the screen
         rv.addWidget(self.title)
         self.details = QLabel()
         self.details.setObjectName("patient_details")
@@ -105,15 +109,15 @@ class PatientsPage(QWidget):
         self.pumps.setHorizontalHeaderLabels(
             ["Serial", "Kind", "Implanted", "Explanted", "Catheter", "Flow"]
         )
-        self.pumps.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.pumps.horizontalHeader().setStretchLastSection(True)
+        fit_columns(self.pumps)
         self.pumps.setMaximumHeight(110)
         self.pumps.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         rv.addWidget(self.pumps)
         self.chart = TimelineChart()
         self.chart.setObjectName("timeline_chart")
         rv.addWidget(self.chart, 1)
-        row = QHBoxLayout()
+        row = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self.lists_row = row  # one under the other on a narrow screen
         rv.addLayout(row)
         self.trials = QListWidget()
         self.trials.setObjectName("trial_list")
@@ -125,6 +129,7 @@ class PatientsPage(QWidget):
         self.timeline.setMaximumHeight(90)
         row.addWidget(self.timeline, 2)
         buttons = QGridLayout()
+        self.button_grid = buttons
         rv.addLayout(buttons)
         self.buttons: dict[str, QPushButton] = {}
         actions = (
@@ -142,9 +147,31 @@ class PatientsPage(QWidget):
             self.buttons[key] = b
         split.addWidget(right)
         split.setSizes([300, 540])
+        self._narrow: bool | None = None
         state.sig_user_changed.connect(self.refresh)
         state.sig_pump_changed.connect(self._pump_changed)
         self.refresh()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        narrow = is_narrow(self)
+        if narrow == self._narrow:
+            return
+        self._narrow = narrow
+        # At scale 2 on 1024x768 the list and the patient side by side were both cramped
+        # and the screen scrolled sideways: one under the other, the page scrolls down.
+        self.split.setOrientation(Qt.Orientation.Vertical if narrow else Qt.Orientation.Horizontal)
+        self.table.setMinimumHeight(150 if narrow else 0)  # a few patients, not one row
+        # Side by side at 1024x768 the list got 170 px: every value cut to "Ad…", "MR…".
+        self.list_side.setMinimumWidth(0 if narrow else 300)
+        self.lists_row.setDirection(
+            QBoxLayout.Direction.TopToBottom if narrow else QBoxLayout.Direction.LeftToRight
+        )
+        per_row = 1 if narrow else 3
+        for n, b in enumerate(self.buttons.values()):
+            self.button_grid.removeWidget(b)
+            self.button_grid.addWidget(b, n // per_row, n % per_row)
+        self._pump_changed()  # its "link" row, laid out for the new width
 
     # -- list ------------------------------------------------------------------------------
 
@@ -158,7 +185,7 @@ class PatientsPage(QWidget):
         self.model = PatientListModel(self.patients, me)
         self.model.reload(self.search.text())
         self.table.setModel(self.model)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        fit_columns(self.table)  # every column in view; a cut value whole on hover
         self.table.selectionModel().currentRowChanged.connect(
             lambda cur, _: self._select_row(cur.row())
         )
@@ -295,13 +322,16 @@ class PatientsPage(QWidget):
         if owner is not None:
             self.link_box.addWidget(Banner(
                 f"Connected pump {pump_text(i.serial)} belongs to {owner.patient.clinic_id} ({owner.patient.name})",
-                "info", "pump_owner"))  # fmt: skip
+                INFO, "pump_owner"))  # fmt: skip
             return
         row = QWidget()
-        h = QHBoxLayout(row)
+        narrow = is_narrow(self)  # the button under the banner: no sideways scrolling
+        h = QBoxLayout(
+            QBoxLayout.Direction.TopToBottom if narrow else QBoxLayout.Direction.LeftToRight, row
+        )
         h.setContentsMargins(0, 0, 0, 0)
         ask = Banner(f"Connected pump {pump_text(i.serial)} is linked to no patient: choose its patient in the "
-                     "list, then confirm. Nothing is linked until you do.", "warning", "pump_unlinked")  # fmt: skip
+                     "list, then confirm. Nothing is linked until you do.", WARNING, "pump_unlinked")  # fmt: skip
         h.addWidget(ask, 1)
         link = QPushButton("This pump is the chosen patient's")
         link.setObjectName("link_pump")
@@ -322,7 +352,7 @@ class PatientsPage(QWidget):
                 me, self.current.id, i.serial, i.model, self._implant_day()
             )
         except PumpLinkedElsewhere as exc:
-            self.link_box.addWidget(Banner(f"STOP: {exc}", "critical", "pump_linked_elsewhere"))
+            self.link_box.addWidget(Banner(f"STOP: {exc}", CRITICAL, "pump_linked_elsewhere"))
             return
         except PatientError as exc:
             self.state.sig_message.emit("error", str(exc))

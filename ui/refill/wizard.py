@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QScrollArea,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -56,7 +55,15 @@ from ui.refill.steps import DISABLED, check_label, step_page
 from ui.style import CRITICAL, OK, WARNING
 from ui.therapy.widgets import mark
 from ui.timefmt import local_text
-from ui.widgets import Card, FillsItsArea, chain_tabs, last_focusable
+from ui.widgets import (
+    WRAP,
+    Card,
+    CurrentSizedStack,
+    FillsItsArea,
+    WrappedChoice,
+    chain_tabs,
+    last_focusable,
+)
 
 # Step 0 without a pump: what to do for each kind (nothing connects to a constant-flow one).
 NO_PUMP = (
@@ -116,7 +123,7 @@ class RefillPage(QWidget):
         self.step_label.setObjectName("refill_step")
         self.step_label.setWordWrap(True)
         outer.addWidget(self.step_label)
-        self.stack = QStackedWidget()
+        self.stack = CurrentSizedStack()  # as small as the step shown
         outer.addWidget(self.stack, 1)
         self.step_problem = QLabel()
         self.step_problem.setObjectName("refill_step_problem")
@@ -131,6 +138,7 @@ class RefillPage(QWidget):
         self.problem_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.problem_area.setWidget(self.step_problem)
         self.problem_area.setMaximumHeight(3 * self.fontMetrics().lineSpacing() + 4)
+        self.problem_area.setMinimumHeight(self.fontMetrics().lineSpacing() + 4)  # scrolls
         self.step_problem.setVisible(False)
         self.problem_area.setVisible(False)
         outer.addWidget(self.problem_area)
@@ -167,11 +175,14 @@ class RefillPage(QWidget):
             "one transaction: the refill and the therapy change reach the pump together, or neither"
         )
         self.cf_start = ConstantFlowStart(self.state)  # a constant-flow pump: no connecting
-        self.stack.addWidget(self._page(self.now_card, self.with_therapy, reread, self.cf_start))
+        self.stack.addWidget(
+            self._page(self.now_card, WrappedChoice(self.with_therapy), reread, self.cf_start)
+        )
         # 2. drawn out
         self.removed = self._volume_field("refill_removed", "volume drawn out, mL", "e.g. 4.6")
         self.removed_check = self._check_label("refill_discrepancy")
         form = QFormLayout()
+        form.setRowWrapPolicy(WRAP)  # a field too wide goes under its label
         form.addRow("Drawn out with the syringe (mL)", self.removed)
         self.stack.addWidget(self._page(form, self.removed_check))
         # 3. drug and concentration
@@ -186,6 +197,7 @@ class RefillPage(QWidget):
         self.conc_retype.returnPressed.connect(self._enter)
         self.drug_check = self._check_label("refill_drug_check")
         form = QFormLayout()
+        form.setRowWrapPolicy(WRAP)  # a field too wide goes under its label
         form.addRow("Drug", self.drug)
         form.addRow("Concentration", self.conc)
         form.addRow("", self.conc_retype)
@@ -194,6 +206,7 @@ class RefillPage(QWidget):
         self.added = self._volume_field("refill_added", "volume injected, mL", "e.g. 20")
         self.added_check = self._check_label("refill_added_check")
         form = QFormLayout()
+        form.setRowWrapPolicy(WRAP)  # a field too wide goes under its label
         form.addRow("Injected into the reservoir (mL)", self.added)
         self.stack.addWidget(self._page(form, self.added_check))
         # 5. catheter and bolus
@@ -206,6 +219,7 @@ class RefillPage(QWidget):
             "e.g. 0.15",
         )  # fmt: skip
         cform = QFormLayout()
+        cform.setRowWrapPolicy(WRAP)  # a field too wide goes under its label
         cform.addRow("Catheter length (cm)", self.cath_length)
         cform.addRow("Volume per cm (mL)", self.cath_per_cm)
         cform.addRow("or its whole volume (mL)", self.cath_volume)
@@ -240,7 +254,12 @@ class RefillPage(QWidget):
         self.no_bolus.setChecked(True)
         self.stack.addWidget(
             self._page(
-                cform, self.no_bolus, self.bridge, self.priming, self.fluid_path, self.bridge_text
+                cform,
+                WrappedChoice(self.no_bolus),
+                WrappedChoice(self.bridge),
+                WrappedChoice(self.priming),
+                self.fluid_path,
+                self.bridge_text,
             )
         )
         # 6. confirm: the same before/after view as the therapy confirm

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
+from PySide6.QtGui import QBrush, QColor, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QBoxLayout,
     QCheckBox,
     QComboBox,
     QFileDialog,
@@ -59,7 +60,7 @@ from ui.therapy.chart import ProfileChart
 from ui.therapy.model import TherapyModel, severity_rank, split_quantity
 from ui.therapy.start_dose import StartDoseNote
 from ui.therapy.widgets import SEVERITY_COLOUR, FieldMessage, QuantityField, findings_text, mark
-from ui.widgets import FillsItsArea, chain_tabs
+from ui.widgets import FillsItsArea, chain_tabs, is_narrow
 
 COL_DAY, COL_START, COL_AMOUNT, COL_UNIT, COL_RUNS, COL_CHECK = range(6)
 ROW_TINT = {"hard": "#fde7e9", "soft": "#fff4ce", "info": "#e8f0fe"}
@@ -177,7 +178,8 @@ class TherapyPage(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.verdict)  # wraps: in the scroll area, never clipped
         column.addLayout(self._build_tools())
-        body = QHBoxLayout()
+        body = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self.body_row = body  # the form above the chart on a narrow window
         column.addLayout(body, 1)
         body.addWidget(self._build_form(), 6)
         body.addLayout(self._build_right(), 5)
@@ -191,6 +193,7 @@ class TherapyPage(QWidget):
         outer.addWidget(self.body_area, 1)
         outer.addWidget(self._build_action_bar())
 
+        self._narrow: bool | None = None
         self.model.sig_changed.connect(self.refresh)
         self.model.undo_stack.canUndoChanged.connect(self.undo_button.setEnabled)
         self.model.undo_stack.canRedoChanged.connect(self.redo_button.setEnabled)
@@ -203,6 +206,20 @@ class TherapyPage(QWidget):
         self.refresh()
 
     # --- building ----------------------------------------------------------------------
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        narrow = is_narrow(self)
+        if narrow != self._narrow:
+            # At scale 2 on 1024x768 the form and the chart side by side scrolled sideways
+            # and cut the daily dose: one under the other, the body scrolls down instead.
+            self._narrow = narrow
+            self.body_row.setDirection(
+                QBoxLayout.Direction.TopToBottom if narrow else QBoxLayout.Direction.LeftToRight
+            )
+            # One under the other the form needs height of its own, not width.
+            self.form_scroll.setMinimumWidth(0 if narrow else 360)
+            self.form_scroll.setMinimumHeight(260 if narrow else 0)
 
     def _build_form(self) -> QWidget:
         inner = QWidget()
@@ -390,6 +407,7 @@ class TherapyPage(QWidget):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(inner)
         scroll.setMinimumWidth(360)
+        self.form_scroll = scroll
         return scroll
 
     def _build_right(self) -> QVBoxLayout:

@@ -4,7 +4,9 @@ against doses, and the result with the decision and who made it (written once)."
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -12,8 +14,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QGroupBox,
-    QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -42,9 +42,10 @@ from programmer.patients.words import DECISION, RESPONSE, SCALE, SIDE_EFFECT, TR
 from programmer.store.accounts import Principal
 from ui.patients.choices import chosen_code, fill_choices
 from ui.patients.date_fields import MomentField, labelled
+from ui.table_fit import fit_columns
 from ui.timefmt import stored_text
 from ui.trial.chart import TrialChart
-from ui.widgets import fit_to_screen
+from ui.widgets import WRAP, fit_to_screen, is_narrow
 
 # The core's field names as these screens name them.
 LABELS = {"started_at": "Started", "at": "At", "dose": "Dose", "drug": "Drug", "rate": "Rate",
@@ -68,6 +69,7 @@ class NewTrialDialog(QDialog):
         self.patients, self.actor, self.patient = patients, actor, patient
         layout = QVBoxLayout(self)
         form = QFormLayout()
+        form.setRowWrapPolicy(WRAP)  # a field too wide goes under its label
         layout.addLayout(form)
         self.drug = _edit("trial_drug", "baclofen")
         self.kind = QComboBox()
@@ -128,17 +130,14 @@ class TrialDialog(QDialog):
         self.heading.setProperty("role", "title")
         self.heading.setObjectName("trial_heading")
         layout.addWidget(self.heading)
-        top = QHBoxLayout()
+        top = QBoxLayout(QBoxLayout.Direction.LeftToRight)  # one under the other when narrow
         layout.addLayout(top, 1)
         self.chart_row = top
         self.entries = QTableWidget(0, 2)
         self.entries.setObjectName("trial_entries")
         self.entries.setHorizontalHeaderLabels(["When", "What"])
-        self.entries.horizontalHeader().setStretchLastSection(True)
         self.entries.verticalHeader().setVisible(False)
-        self.entries.horizontalHeader().setSectionResizeMode(
-            0, QHeaderView.ResizeMode.ResizeToContents
-        )
+        fit_columns(self.entries)  # "What" in view at scale 2; a cut entry whole on hover
         self.entries.setMinimumHeight(160)
         top.addWidget(self.entries, 2)
         self.chart = TrialChart()
@@ -151,6 +150,7 @@ class TrialDialog(QDialog):
         # a dose
         dose_box = QGroupBox("Dose given")
         f = QFormLayout(dose_box)
+        f.setRowWrapPolicy(WRAP)  # a field too wide goes under its label
         self.dose_at = MomentField("dose_at", "dose given at")
         self.dose = _edit("dose_amount", "50 mcg (continuous: 100 mcg/day)")
         f.addRow("At", self.dose_at)
@@ -163,6 +163,7 @@ class TrialDialog(QDialog):
         # a score
         obs_box = QGroupBox("Score")
         f = QFormLayout(obs_box)
+        f.setRowWrapPolicy(WRAP)  # a field too wide goes under its label
         self.obs_at = MomentField("obs_at", "score taken at")
         self.scale = QComboBox()
         self.scale.setObjectName("obs_scale")
@@ -184,6 +185,7 @@ class TrialDialog(QDialog):
         # a side effect
         side_box = QGroupBox("Side effect")
         f = QFormLayout(side_box)
+        f.setRowWrapPolicy(WRAP)  # a field too wide goes under its label
         self.side_at = MomentField("side_at", "side effect at")
         self.effect = QComboBox()
         self.effect.setObjectName("side_effect")
@@ -200,6 +202,7 @@ class TrialDialog(QDialog):
         # the result
         res_box = QGroupBox("Result and decision")
         f = QFormLayout(res_box)
+        f.setRowWrapPolicy(WRAP)  # a field too wide goes under its label
         self.response = QComboBox()
         self.response.setObjectName("response")
         fill_choices(self.response, RESPONSE, RESPONSES)
@@ -218,6 +221,9 @@ class TrialDialog(QDialog):
         b.clicked.connect(self._record_result)
         f.addRow(b)
         row.addWidget(res_box, 1, 1)
+        self.form_grid = row
+        self.form_boxes = (dose_box, obs_box, side_box, res_box)
+        self._narrow: bool | None = None
         self.error = QLabel()
         self.error.setObjectName("form_error")
         self.error.setStyleSheet("color: #b00020")
@@ -231,6 +237,21 @@ class TrialDialog(QDialog):
         buttons.rejected.connect(self.reject)
         outer.addWidget(buttons)
         self.reload()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        narrow = is_narrow(self)
+        if narrow == self._narrow:
+            return
+        self._narrow = narrow
+        # At scale 2 on 1024x768 the entries, the chart and the forms side by side ran off
+        # the right edge: one under the other, the dialog scrolls down instead.
+        self.chart_row.setDirection(
+            QBoxLayout.Direction.TopToBottom if narrow else QBoxLayout.Direction.LeftToRight
+        )
+        for n, box in enumerate(self.form_boxes):
+            self.form_grid.removeWidget(box)
+            self.form_grid.addWidget(box, n if narrow else n // 2, 0 if narrow else n % 2)
 
     def reload(self) -> None:
         t = self.patients.trial(self.actor, self.trial_id)
