@@ -225,7 +225,9 @@ def test_fields_carry_explicit_units(page: TherapyPage) -> None:
 
 
 def test_indication_and_jurisdiction_are_fields(page: TherapyPage) -> None:
-    assert page.indication.currentText() == "pain-noncancer"
+    # The clinic reads the indication in words; the prescription keeps its code.
+    assert page.indication.currentData() == "pain-noncancer"
+    assert page.indication.currentText() == "chronic non-cancer pain"
     page.indication.setCurrentIndex(0)
     page.indication.activated.emit(0)
     assert "indication" not in page.model.data

@@ -44,6 +44,7 @@ from programmer.findings import readable_message
 from programmer.patients.access import PatientAction, may
 from programmer.patients.registry import Patients
 from programmer.patients.trial_link import first_fill_trial
+from programmer.patients.words import INDICATION, word
 from programmer.planner import Plan
 from programmer.prescription import PrescriptionFileError
 from programmer.session.changes import daily_doses
@@ -243,8 +244,8 @@ class TherapyPage(QWidget):
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
         self.indication.setMinimumContentsLength(14)
-        for name in INDICATIONS:
-            self.indication.addItem(name, name)
+        for name in INDICATIONS:  # words for the clinic, the code for the prescription
+            self.indication.addItem(word(INDICATION, name), name)
         self.indication.activated.connect(
             lambda _: self.model.set_field(
                 "indication", self.indication.currentData(), "indication"
