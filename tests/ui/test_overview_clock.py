@@ -62,8 +62,11 @@ def test_drift_advice_and_the_clock_set_through_the_dialog(
     page.clock_button.click()
     table = shown[0].table
     assert [table.item(0, c).text() for c in range(3)] == [
-        "Local time", "2026-01-01T00:00:00", "2026-01-04T01:00:00",
-    ]  # fmt: skip
+        "Local time",
+        "Thu 1 Jan 2026, 00:00:00",
+        "Sun 4 Jan 2026, 01:00:00",
+    ]  # fmt: skip  (as a clinician reads a clock, never ISO; the exact stamp on hover)
+    assert table.item(0, 1).toolTip() == "2026-01-01T00:00:00+00:00"
     assert "moves forward by 3 d 1 h (262800 s)" in shown[0].effect.text()
     assert not app_state.trail.query(action=AuditAction.CLOCK_SET), "cancel sends nothing"
     assert pump.model.clock_t == START_T

@@ -20,6 +20,7 @@ from programmer.timeutil import iso_local
 from ui.app_state import AppState
 from ui.pump_text import pump_text
 from ui.style import STYLE, WARNING
+from ui.timefmt import local_text
 from ui.widgets import fit_to_screen
 
 
@@ -49,12 +50,18 @@ class ClockDialog(QDialog):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         rows = [
-            ("Local time", iso_local(old_t, old_offset)[:19], iso_local(clock_t, offset)[:19]),
+            # To the second: a clock is set to the second. The exact stamp on hover.
+            ("Local time", f"{local_text(old_t, old_offset)}:{old_t % 60:02d}",
+             f"{local_text(clock_t, offset)}:{clock_t % 60:02d}"),
             ("UTC offset", f"{old_offset:+d} min", f"{offset:+d} min"),
-        ]
+        ]  # fmt: skip
+        stamps = ["", iso_local(old_t, old_offset), iso_local(clock_t, offset)]
         for r, cells in enumerate(rows):
             for c, text in enumerate(cells):
-                self.table.setItem(r, c, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                if r == 0:
+                    item.setToolTip(stamps[c])
+                self.table.setItem(r, c, item)
         self.table.setMaximumHeight(110)
         outer.addWidget(self.table)
         self.effect = QLabel(
