@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -28,8 +29,34 @@ from programmer.patients.registry import Patients, PumpSpec
 from programmer.store import Role
 from ui.app_state import AppState
 from ui.main_window import MainWindow
+from ui.refill.wizard import RefillPage
 
 PW = "physician-pass-1"
+
+
+def override_and_fill(
+    wizard: RefillPage,
+    state: AppState,
+    password: str,
+    wait: Callable[[Callable[[], bool], float], None],
+) -> None:
+    """On the confirm step, as a person would: tick each override and give its reason."""
+    for o in wizard._overrides:
+        o.box.setChecked(True)
+        o.reason.setText("reviewed with the patient")
+    # Then "Check again", as the wizard asks: Send stays disabled until the plan carries them.
+    if wizard._overrides:
+        wizard.recheck_button.click()
+        wait(lambda: wizard._overrides_current() and not state.bridge.busy, 15)
+    wizard.password.setText(password)
+
+
+def send(
+    wizard: RefillPage, state: AppState, wait: Callable[[Callable[[], bool], float], None]
+) -> None:
+    """Click Send and wait for the outcome."""
+    wizard.send_button.click()
+    wait(lambda: wizard.result is not None and not state.bridge.busy, 30)
 
 
 def main() -> int:
@@ -68,7 +95,7 @@ def main() -> int:
     state.lock()
     shot(window, "20-lock")
     state.unlock(PW)
-    from ui.refill.wizard import CONFIRM, RefillPage
+    from ui.refill.wizard import CONFIRM
 
     wizard = window.page("Refill")
     assert isinstance(wizard, RefillPage)
@@ -91,13 +118,9 @@ def main() -> int:
     shot(window, "25-refill-5-priming-dose")
     wizard.go(CONFIRM)
     pump_events(lambda: wizard.proposal is not None and not state.bridge.busy)
-    for o in wizard._overrides:
-        o.box.setChecked(True)
-        o.reason.setText("reviewed with the patient")
-    wizard.password.setText(PW)
+    override_and_fill(wizard, state, PW, pump_events)
     shot(window, "26-refill-6-confirm-filled")
-    wizard._send()
-    pump_events(lambda: wizard.result is not None and not state.bridge.busy, 30)
+    send(wizard, state, pump_events)
     shot(window, "27-refill-7-outcome")
 
     me = state.principal

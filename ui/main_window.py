@@ -26,6 +26,7 @@ from ui.app_state import AppState
 from ui.inputs import guard_inputs
 from ui.pump_text import pump_text
 from ui.signin.page import SignInPage
+from ui.status_line import StatusLine
 from ui.style import CRITICAL, STYLE
 from ui.widgets import NARROW, Banner, BannerArea, CurrentSizedStack, fit_to_screen
 
@@ -170,6 +171,8 @@ class MainWindow(QMainWindow):
         state.sig_locked.connect(lambda _: self._refresh())
         state.bridge.sig_busy.connect(lambda name: self.busy_label.setText(f"working: {name}…"))
         state.bridge.sig_idle.connect(lambda: self.busy_label.clear())
+        self.status_line = StatusLine()
+        self.statusBar().addWidget(self.status_line, 1)
         state.sig_message.connect(self._message)
         self._refresh()
 
@@ -267,7 +270,7 @@ class MainWindow(QMainWindow):
             self.nav.setCurrentRow(row)
 
     def _message(self, level: str, text: str) -> None:
-        self.statusBar().showMessage(text, 15000)
+        self.status_line.show_message(text, 15000)
 
     def _refresh(self) -> None:
         s = self.state

@@ -29,6 +29,8 @@ from ui.style import CRITICAL
 # Rows of the core's change list the profile already shows in dose form.
 SHOWN_AS_DOSES = ("step ", "daily dose ", "patient bolus", "one-time bolus")
 CHANGED_TINT = "#fff4ce"
+HEADINGS = (("", ""), ("Now on\nthe pump", "Now on the pump"),
+            ("Will be", "Will be, after sending"), ("Change", "Change per drug"))  # fmt: skip
 
 
 def _doses(doses: dict[str, Fraction] | None, units: dict[str, str]) -> tuple[str, str]:
@@ -81,7 +83,11 @@ class ChangeView(QWidget):
         self.table = QTableWidget(0, 4)
         self.table.setObjectName("changes_table")
         self.table.setAccessibleName("before and after: every step, bolus and refill")
-        self.table.setHorizontalHeaderLabels(["", "Now on the pump", "Will be", "Change"])
+        # Two short lines, not one long one: at scale 2 (512 px) a long heading is cut.
+        for c, (heading, whole) in enumerate(HEADINGS):
+            item = QTableWidgetItem(heading)
+            item.setToolTip(whole)
+            self.table.setHorizontalHeaderItem(c, item)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setWordWrap(True)

@@ -296,8 +296,11 @@ class RefillPage(QWidget):
         fl.addLayout(self.findings_box)
         fl.addWidget(self.recheck_button, alignment=Qt.AlignmentFlag.AlignLeft)
         scroll = QScrollArea()
+        scroll.setObjectName("refill_findings_area")
         scroll.setWidgetResizable(True)
         scroll.setWidget(findings_widget)
+        self._findings_area = scroll
+        self._findings_widget = findings_widget
         # The view and the findings scroll on a small screen; the change per drug, the
         # password and Send stay in view (scale 2 on 1024x768).
         body = FillsItsArea()
@@ -305,8 +308,8 @@ class RefillPage(QWidget):
         bl.setContentsMargins(0, 0, 0, 0)
         change = self.view.take_change()
         change.setWordWrap(False)  # one line per drug: a wrapped label can be clipped
-        bl.addWidget(self.view, 3)
-        bl.addWidget(scroll, 2)
+        bl.addWidget(self.view, 1)  # the table gets the room; the findings what they need
+        bl.addWidget(scroll, 0)
         body_area = QScrollArea()
         body_area.setObjectName("refill_confirm_body")
         body_area.setWidgetResizable(True)
@@ -792,9 +795,9 @@ class RefillPage(QWidget):
             self._clear_overrides()  # a new proposal: no reason is carried over from the last
         self.proposal = None
         self._update_send()
-        self.findings.setText("Reading the pump and planning…")
+        self._say("Reading the pump and planning…")
         self.state.propose(rx, overrides or None, self._show_proposal,
-                           lambda e: self.findings.setText(f"Could not plan: {error_text(e)}"),
+                           lambda e: self._say(f"Could not plan: {error_text(e)}"),
                            self.confirmations())  # fmt: skip
 
     def _recheck_overrides(self) -> None:
@@ -827,9 +830,28 @@ class RefillPage(QWidget):
             row.reason.textChanged.connect(lambda _: self._update_send())
             self.findings_box.addWidget(row)
             self._overrides.append(row)
+        self._fit_findings()
         fields = [w for o in self._overrides for w in (o.box, o.reason)]
         chain_tabs(*fields, self.recheck_button, self.password, self.send_button, self.back)
         self._update_send()
+
+    def _say(self, text: str) -> None:
+        self.findings.setText(text)
+        self._fit_findings()
+
+    def _fit_findings(self) -> None:
+        """The findings take the height they show and no more (none when empty), so the
+        change table keeps the room on a small screen."""
+        self.findings.setVisible(bool(self.findings.text()))
+        self.recheck_button.setVisible(bool(self._overrides))
+        area = self._findings_area
+        empty = not self.findings.text() and not self._overrides
+        area.setVisible(not empty)
+        if empty:
+            return
+        inner = self._findings_widget
+        inner.adjustSize()
+        area.setMaximumHeight(inner.sizeHint().height() + 2 * area.frameWidth())
 
     def _overrides_current(self) -> bool:
         return self.proposal is not None and self.overrides() == self.proposal.overrides
