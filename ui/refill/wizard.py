@@ -51,6 +51,7 @@ from ui.fields import field_text
 from ui.inputs import guard_inputs
 from ui.numbers import clinical_percent, clinical_volume, rounded_text, significant
 from ui.pump_text import pump_text
+from ui.refill.findings_area import FindingsArea
 from ui.refill.steps import DISABLED, check_label, step_page
 from ui.style import CRITICAL, OK, WARNING
 from ui.therapy.widgets import mark
@@ -295,12 +296,7 @@ class RefillPage(QWidget):
         fl.addWidget(self.findings)
         fl.addLayout(self.findings_box)
         fl.addWidget(self.recheck_button, alignment=Qt.AlignmentFlag.AlignLeft)
-        scroll = QScrollArea()
-        scroll.setObjectName("refill_findings_area")
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(findings_widget)
-        self._findings_area = scroll
-        self._findings_widget = findings_widget
+        self._findings_area = scroll = FindingsArea(findings_widget)
         # The view and the findings scroll on a small screen; the change per drug, the
         # password and Send stay in view (scale 2 on 1024x768).
         body = FillsItsArea()
@@ -840,18 +836,10 @@ class RefillPage(QWidget):
         self._fit_findings()
 
     def _fit_findings(self) -> None:
-        """The findings take the height they show and no more (none when empty), so the
-        change table keeps the room on a small screen."""
+        """The findings take the height they show and no more (none when empty)."""
         self.findings.setVisible(bool(self.findings.text()))
         self.recheck_button.setVisible(bool(self._overrides))
-        area = self._findings_area
-        empty = not self.findings.text() and not self._overrides
-        area.setVisible(not empty)
-        if empty:
-            return
-        inner = self._findings_widget
-        inner.adjustSize()
-        area.setMaximumHeight(inner.sizeHint().height() + 2 * area.frameWidth())
+        self._findings_area.fit(bool(self.findings.text()) or bool(self._overrides))
 
     def _overrides_current(self) -> bool:
         return self.proposal is not None and self.overrides() == self.proposal.overrides
