@@ -230,3 +230,18 @@ def test_the_refill_findings_are_shown_whole_not_scrolled_inside(
     assert wizard._overrides and area.isVisible()
     bar = area.verticalScrollBar()
     assert bar.maximum() == 0, (bar.maximum(), area.height())
+
+
+def test_an_empty_progress_line_takes_no_room_on_the_refill_confirm(
+    state: AppState, qtbot: QtBot
+) -> None:
+    window = _window(qtbot, state, SCALE2_ON_1024)
+    window.show_page("Refill")
+    wizard = window.page("Refill")
+    assert isinstance(wizard, RefillPage)
+    _to_confirm(qtbot, state, wizard)
+    assert not wizard.progress.text()
+    assert not wizard.progress.isVisible()
+    wizard._overrides[0].box.setChecked(True)  # ticked without a reason: the wizard says so
+    wizard.recheck_button.click()
+    assert wizard.progress.isVisible() and "reason" in wizard.progress.text()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QFrame, QScrollArea, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QWidget
 
 
 class FindingsArea(QScrollArea):
@@ -37,3 +37,20 @@ class FindingsArea(QScrollArea):
         super().resizeEvent(event)
         if event.size().width() != event.oldSize().width() and self.isVisible():
             self.fit(True)  # the wrap changed with the width
+
+
+class LineWhenSaid(QLabel):
+    """A wrapped line that takes no room until it has something to say (the send progress)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setVisible(False)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setVisible(bool(text))
+
+    def clear(self) -> None:
+        super().clear()
+        self.setVisible(False)

@@ -51,7 +51,7 @@ from ui.fields import field_text
 from ui.inputs import guard_inputs
 from ui.numbers import clinical_percent, clinical_volume, rounded_text, significant
 from ui.pump_text import pump_text
-from ui.refill.findings_area import FindingsArea
+from ui.refill.findings_area import FindingsArea, LineWhenSaid
 from ui.refill.steps import DISABLED, check_label, step_page
 from ui.style import CRITICAL, OK, WARNING
 from ui.therapy.widgets import mark
@@ -284,9 +284,8 @@ class RefillPage(QWidget):
         self.send_button.setStyleSheet(DISABLED)
         self.send_button.setAutoDefault(False)
         self.send_button.clicked.connect(self._send)
-        self.progress = QLabel()
+        self.progress = LineWhenSaid()
         self.progress.setObjectName("refill_progress")
-        self.progress.setWordWrap(True)
         send_row = QHBoxLayout()
         send_row.addWidget(QLabel("Password"))
         send_row.addWidget(self.password, 1)
