@@ -29,8 +29,9 @@ from ui.style import CRITICAL
 # Rows of the core's change list the profile already shows in dose form.
 SHOWN_AS_DOSES = ("step ", "daily dose ", "patient bolus", "one-time bolus")
 CHANGED_TINT = "#fff4ce"
-HEADINGS = (("", ""), ("Now on\nthe pump", "Now on the pump"),
-            ("Will be", "Will be, after sending"), ("Change", "Change per drug"))  # fmt: skip
+# (heading where the column is narrow, the whole heading: on one line where it fits, on hover)
+HEADINGS = (("", ""), ("Now on\nthe pump", "Now on the pump"), ("Will be", "Will be"),
+            ("Change", "Change"))  # fmt: skip
 
 
 def _doses(doses: dict[str, Fraction] | None, units: dict[str, str]) -> tuple[str, str]:
@@ -96,11 +97,24 @@ class ChangeView(QWidget):
         hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         hh.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         hh.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
+        hh.sectionResized.connect(self._heading_fits)
         row.addWidget(self.table, 3)
         self.change = DrugChangeLabel("confirm_daily_change")
         self.change.setMinimumWidth(180)
         row.addWidget(self.change, 1, alignment=Qt.AlignmentFlag.AlignTop)
         self._row = row
+
+    def _heading_fits(self, column: int, _old: int, width: int) -> None:
+        """A heading on one line where its column has room, on two where it has not."""
+        short, whole = HEADINGS[column]
+        if short == whole:
+            return
+        header = self.table.horizontalHeader()
+        margin = 2 * header.style().pixelMetric(header.style().PixelMetric.PM_HeaderMargin)
+        fits = header.fontMetrics().horizontalAdvance(whole) + margin + 8 <= width
+        item = self.table.horizontalHeaderItem(column)
+        if item is not None and item.text() != (whole if fits else short):
+            item.setText(whole if fits else short)
 
     def take_change(self) -> DrugChangeLabel:
         """The headline, out of this view: to stand beside Send, outside a scroll area."""
