@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QScrollArea, QTableWidget
 from pytestqt.qtbot import QtBot
 
@@ -94,3 +95,16 @@ def test_at_scale_2_the_body_scrolls_as_one_and_send_stays_in_view(
     for w in (dialog.password, dialog.send_button, dialog.change):
         assert not dialog.body_area.isAncestorOf(w)
         assert w.isVisible()
+
+
+def test_at_scale_2_tab_brings_each_reason_field_into_view(state: AppState, qtbot: QtBot) -> None:
+    dialog = _open(qtbot, state, SPIKE, (512, 384))
+    o = dialog._overrides[-1]
+    o.box.setChecked(True)
+    o.box.setFocus()
+    qtbot.keyClick(o.box, Qt.Key.Key_Tab)
+    qtbot.wait(50)
+    assert o.reason.hasFocus()
+    viewport = dialog.body_area.viewport()
+    top = o.reason.mapTo(viewport, QPoint(0, 0)).y()
+    assert top >= 0 and top + o.reason.height() <= viewport.height(), (top, viewport.height())
