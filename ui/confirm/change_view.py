@@ -122,6 +122,17 @@ class ChangeView(QWidget):
         self.change.setMinimumWidth(0)
         return self.change
 
+    def fit_rows(self) -> None:
+        """The table exactly as tall as its rows (no empty rows, none scrolled away): where
+        the view and what follows do not fit, the scroll area around them scrolls as one."""
+        t = self.table
+        t.resizeRowsToContents()  # the wrap follows the column widths
+        rows = sum(t.rowHeight(r) for r in range(t.rowCount()))
+        header = t.horizontalHeader().sizeHint().height()
+        bar = t.horizontalScrollBar()
+        below = bar.sizeHint().height() if bar.isVisible() else 0
+        t.setFixedHeight(rows + header + below + 2 * t.frameWidth())
+
     def rows(self) -> list[list[str]]:
         """The table as text (for tests and the report)."""
         out = []

@@ -36,6 +36,7 @@ from ui.fields import field_text
 from ui.inputs import guard_inputs
 from ui.numbers import rounded_text
 from ui.pump_text import pump_text
+from ui.refill.findings_area import FindingsArea
 from ui.style import CRITICAL, OK, STYLE, WARNING
 from ui.widgets import FillsItsArea, chain_tabs, fit_to_screen
 
@@ -162,15 +163,18 @@ class ConfirmDialog(QDialog):
         self.changes = self.view.table
         self.change = self.view.take_change()  # beside Send, outside the scroll area
         self.change.setWordWrap(False)  # one line per drug: a wrapped label can be clipped
-        body_box.addWidget(self.view, 3)
+        # The table as tall as its rows, the findings as tall as what they say: neither
+        # scrolls inside itself; the body scrolls as one where both do not fit (scale 2).
+        self.changes.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.changes.horizontalHeader().sectionResized.connect(lambda *_: self.view.fit_rows())
+        body_box.addWidget(self.view)
 
-        self.findings_area = QScrollArea()
-        self.findings_area.setWidgetResizable(True)
-        self.findings_area.setObjectName("confirm_findings")
         self.findings_widget = QWidget()
         self.findings_box = QVBoxLayout(self.findings_widget)
-        self.findings_area.setWidget(self.findings_widget)
-        body_box.addWidget(self.findings_area, 2)
+        self.findings_box.setContentsMargins(0, 0, 0, 0)
+        self.findings_area = FindingsArea(self.findings_widget)
+        self.findings_area.setObjectName("confirm_findings")
+        body_box.addWidget(self.findings_area)
         over_row = QHBoxLayout()
         self.recheck = QPushButton("Check again with these overrides")
         self.recheck.setObjectName("recheck")
@@ -182,6 +186,7 @@ class ConfirmDialog(QDialog):
         over_row.addWidget(self.recheck)
         over_row.addWidget(self.override_error, 1)
         body_box.addLayout(over_row)
+        body_box.addStretch(1)  # room left over goes below, never into empty table rows
         outer.addWidget(self.change)
 
         send_row = QHBoxLayout()
@@ -284,6 +289,7 @@ class ConfirmDialog(QDialog):
 
     def _show_changes(self, proposal: Proposal) -> None:
         self.view.show_proposal(proposal)
+        self.view.fit_rows()
 
     def _show_findings(self, proposal: Proposal) -> None:
         old = {o.finding.code: (o.box.isChecked(), o.reason.text()) for o in self._overrides}
@@ -335,7 +341,7 @@ class ConfirmDialog(QDialog):
                 label.setWordWrap(True)
                 label.setStyleSheet(f"color: {colour};")
                 self.findings_box.addWidget(label)
-        self.findings_box.addStretch(1)
+        self.findings_area.fit(True)  # at least "No findings."
         # Tab as drawn: each finding's fields, then Check again, the password, Send, Cancel.
         fields: list[QWidget] = [*self._retypes.values()]
         for o in self._overrides:
