@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QFileDialog,
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
@@ -523,15 +522,6 @@ class ConstantFlowRefillDialog(QDialog):
     def save_report(self, path: Path | None) -> Path | None:
         if not self.report:
             return None
-        if path is None:
-            from ui.report.save import documents_folder
+        from ui.report.save import save_report_pdf
 
-            name, _ = QFileDialog.getSaveFileName(
-                self, "Visit report", str(documents_folder() / "visit-report.pdf"), "PDF (*.pdf)"
-            )
-            if not name:
-                return None
-            path = Path(name)
-        from ui.report.pdf import write_pdf
-
-        return write_pdf(self.report, path)
+        return save_report_pdf(self, self.report, path)

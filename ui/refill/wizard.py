@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QFrame,
     QHBoxLayout,
@@ -938,18 +937,9 @@ class RefillPage(QWidget):
         html = self.report_html()
         if html is None:
             return None
-        if path is None:
-            from ui.report.save import documents_folder
+        from ui.report.save import save_report_pdf
 
-            name, _ = QFileDialog.getSaveFileName(
-                self, "Visit report", str(documents_folder() / "visit-report.pdf"), "PDF (*.pdf)"
-            )
-            if not name:
-                return None
-            path = Path(name)
-        from ui.report.pdf import write_pdf
-
-        return write_pdf(html, path)
+        return save_report_pdf(self, html, path)
 
     def print_report(self) -> bool:
         """Print the visit report on a printer chosen in the system's dialog."""
