@@ -17,6 +17,7 @@ from programmer.formatting import (
     dose_per_day_text,
     mass_text,
 )
+from programmer.patients.words import INDICATION, word
 from programmer.prescription import DoseRecord, Prescription
 
 
@@ -69,7 +70,7 @@ def check_titration(
             if pct > limit:
                 out.append(finding("dose_change_too_large", "steps",
                                    f"{drug.name} rises from {old_text} to {new_text} (+{decimal_text(pct, Fraction(1, 10))} %); "
-                                   f"the limit for {rx.indication or 'an unknown indication'} is +{limit} % ({source})"))  # fmt: skip
+                                   f"the limit for {word(INDICATION, rx.indication) or 'an unknown indication'} is +{limit} % ({source})"))  # fmt: skip
     if rules is None:
         return out
     increases = [t for t in _increases(history, drug.name) if t <= at]

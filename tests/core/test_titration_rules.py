@@ -114,3 +114,12 @@ def test_a_dose_record_dated_in_the_future_is_a_finding_not_no_history():
     p = run(with_(morphine_continuous("3 mg/day"), dose_history=history))
     assert "implausible_date" in codes(p)
     assert "dose_change_too_large" in codes(p)
+
+
+def test_the_titration_message_names_the_indication_in_words_not_its_code():
+    """A clinician reads "chronic non-cancer pain", never the prescription's code."""
+    rx = with_(morphine_continuous("1.5 mg/day"), indication="pain-noncancer",
+               dose_history=_history("morphine", (timedelta(days=10), "1 mg/day")))  # fmt: skip
+    said = [f.message for f in run(rx).findings if f.code == "dose_change_too_large"]
+    assert said, "a 50 % step is too large"
+    assert all("chronic non-cancer pain" in m and "pain-noncancer" not in m for m in said), said
