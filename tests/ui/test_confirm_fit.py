@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QScrollArea, QTableWidget
+from PySide6.QtWidgets import QLabel, QScrollArea, QTableWidget
 from pytestqt.qtbot import QtBot
 
 from tests.ui.conftest_therapy import connect, fill_with_morphine, flex_rx, make_state
@@ -109,3 +109,21 @@ def test_at_scale_2_tab_brings_each_reason_field_into_view(state: AppState, qtbo
     viewport = dialog.body_area.viewport()
     top = o.reason.mapTo(viewport, QPoint(0, 0)).y()
     assert top >= 0 and top + o.reason.height() <= viewport.height(), (top, viewport.height())
+
+
+def test_at_scale_2_the_pump_line_goes_under_the_title_not_beside_it(
+    state: AppState, qtbot: QtBot
+) -> None:
+    """Beside the title on a 512 px wide dialog the pump and who is signed in wrapped onto
+    four lines; under it they take one or two."""
+    dialog = _open(qtbot, state, QUIET, (512, 384))
+    who = dialog.findChild(QLabel, "confirm_who")
+    title = dialog.findChild(QLabel, "confirm_title")
+    assert who is not None and title is not None
+    assert who.geometry().top() >= title.geometry().bottom(), "under the title"
+    assert who.height() <= 2 * who.fontMetrics().lineSpacing() + 4
+    wide = _open(qtbot, state, QUIET, (1366, 740))
+    who = wide.findChild(QLabel, "confirm_who")
+    title = wide.findChild(QLabel, "confirm_title")
+    assert who is not None and title is not None
+    assert who.geometry().left() > title.geometry().right(), "beside it where there is room"

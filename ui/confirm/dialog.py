@@ -12,8 +12,9 @@ import re
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeyEvent, QShowEvent
+from PySide6.QtGui import QKeyEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QCheckBox,
     QDialog,
     QFrame,
@@ -48,6 +49,7 @@ OUTCOME = {
     "refused": ("REFUSED: nothing was sent", WARNING),
 }
 NBSP = "\u00a0"
+NARROW_HEADING_PX = 760  # below this the pump line goes under the title
 UNCERTAIN_NOTE = "Nothing else will be sent until the pump is read again."
 # What a person needs to know after each outcome: was the pump changed?
 CHANGED = {
@@ -127,18 +129,21 @@ class ConfirmDialog(QDialog):
 
         outer = QVBoxLayout(self)
         heading = QLabel("Review the change, then send")
+        heading.setObjectName("confirm_title")
         heading.setProperty("role", "title")
         i = state.interrogation
         who = QLabel(
             (f"Pump {pump_text(i.model)} {pump_text(i.serial)}" if i else "No pump")
             + (f" · signed in: {state.principal.name}" if state.principal else "")
         )
+        who.setObjectName("confirm_who")
         who.setProperty("role", "muted")
         who.setWordWrap(True)
         head_row = QHBoxLayout()
         head_row.addWidget(heading)
         head_row.addSpacing(16)
         head_row.addWidget(who, 1)
+        self._head_row = head_row
         outer.addLayout(head_row)
         self.status = QLabel("Planning against the pump as it is now…")
         self.status.setObjectName("confirm_status")
@@ -508,6 +513,15 @@ class ConfirmDialog(QDialog):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self.password.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        # Narrow (scale 2): the pump and who is signed in under the title, where they take
+        # a line or two, not beside it, where they wrapped onto four.
+        narrow = event.size().width() < NARROW_HEADING_PX
+        self._head_row.setDirection(
+            QBoxLayout.Direction.TopToBottom if narrow else QBoxLayout.Direction.LeftToRight
+        )
+        super().resizeEvent(event)
 
     def _disconnect(self) -> None:
         with contextlib.suppress(RuntimeError, TypeError):
