@@ -44,3 +44,17 @@ def sign_in_physician(state: object) -> None:
     state.accounts.add("dr.lee", Role.PHYSICIAN, DOC_PW, actor=state.principal)
     state.sign_out()
     state.sign_in("dr.lee", DOC_PW)
+
+
+@pytest.fixture
+def filled_state(tmp_path: Path, qtbot: object) -> Iterator[object]:
+    """Signed in as a physician, connected to an emulated pump holding morphine 10 mg/mL at
+    1 mg/day with 20 mL in its reservoir (conftest_therapy.fill_with_morphine): the state
+    most visit screens start from."""
+    from tests.ui.conftest_therapy import connect, fill_with_morphine, make_state
+
+    s = make_state(tmp_path)
+    connect(qtbot, s)  # type: ignore[arg-type]
+    fill_with_morphine(qtbot, s)  # type: ignore[arg-type]
+    yield s
+    s.shutdown()

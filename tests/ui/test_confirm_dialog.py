@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,10 +11,7 @@ from pytestqt.qtbot import QtBot
 from programmer.session.pump_session import ProgramResult
 from tests.ui.conftest_therapy import (
     DOC_PW,
-    connect,
-    fill_with_morphine,
     flex_rx,
-    make_state,
     read_pump_therapy,
 )
 from ui.app_state import AppState
@@ -31,12 +26,8 @@ LARGE = flex_rx(("00:00", "1.5 mg/day"))
 
 
 @pytest.fixture
-def state(tmp_path: Path, qtbot: QtBot) -> Iterator[AppState]:
-    s = make_state(tmp_path)
-    connect(qtbot, s)
-    fill_with_morphine(qtbot, s)
-    yield s
-    s.shutdown()
+def state(filled_state: AppState) -> AppState:
+    return filled_state
 
 
 def _open(qtbot: QtBot, state: AppState, rx: dict[str, Any]) -> ConfirmDialog:

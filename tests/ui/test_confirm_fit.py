@@ -3,16 +3,13 @@ table as tall as its rows (no empty rows), and the body scrolling as one when bo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel, QScrollArea, QTableWidget
 from pytestqt.qtbot import QtBot
 
-from tests.ui.conftest_therapy import connect, fill_with_morphine, flex_rx, make_state
+from tests.ui.conftest_therapy import flex_rx
 from ui.app_state import AppState
 from ui.confirm.dialog import ConfirmDialog
 
@@ -25,12 +22,8 @@ QUIET = flex_rx(("00:00", "1 mg/day"), ("07:00", "1.1 mg/day"))
 
 
 @pytest.fixture
-def state(tmp_path: Path, qtbot: QtBot) -> Iterator[AppState]:
-    s = make_state(tmp_path)
-    connect(qtbot, s)
-    fill_with_morphine(qtbot, s)
-    yield s
-    s.shutdown()
+def state(filled_state: AppState) -> AppState:
+    return filled_state
 
 
 def _open(qtbot: QtBot, state: AppState, rx: dict[str, object], size: tuple[int, int]) -> ConfirmDialog:  # fmt: skip

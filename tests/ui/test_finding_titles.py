@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from programmer.findings import finding
 from programmer.store import AuditRecord
-from tests.ui.conftest_therapy import connect, fill_with_morphine, flex_rx, make_state
+from tests.ui.conftest_therapy import flex_rx
 from ui.app_state import AppState
 from ui.audit.words import describe
 from ui.confirm.dialog import ConfirmDialog
@@ -48,12 +46,8 @@ def test_the_audit_trail_names_findings_by_their_titles() -> None:
 
 
 @pytest.fixture
-def state(tmp_path: Path, qtbot: QtBot) -> Iterator[AppState]:
-    s = make_state(tmp_path)
-    connect(qtbot, s)
-    fill_with_morphine(qtbot, s)
-    yield s
-    s.shutdown()
+def state(filled_state: AppState) -> AppState:
+    return filled_state
 
 
 def _open(qtbot: QtBot, state: AppState, rx: dict[str, Any]) -> ConfirmDialog:

@@ -5,8 +5,7 @@ script drives the refill to its outcome as a person would."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from PySide6.QtCore import Qt
@@ -14,7 +13,7 @@ from PySide6.QtWidgets import QLabel, QScrollArea, QTableWidget, QWidget
 from pytestqt.qtbot import QtBot
 
 from build_scripts.screenshots_visit import override_and_fill, send
-from tests.ui.conftest_therapy import DOC_PW, connect, fill_with_morphine, flex_rx, make_state
+from tests.ui.conftest_therapy import DOC_PW, flex_rx
 from ui.app_state import AppState
 from ui.confirm.dialog import ConfirmDialog
 from ui.main_window import MainWindow
@@ -26,12 +25,8 @@ SCALE2_ON_1024 = (512, 384)
 
 
 @pytest.fixture
-def state(tmp_path: Path, qtbot: QtBot) -> Iterator[AppState]:
-    s = make_state(tmp_path)
-    connect(qtbot, s)
-    fill_with_morphine(qtbot, s)
-    yield s
-    s.shutdown()
+def state(filled_state: AppState) -> AppState:
+    return filled_state
 
 
 def _headings_read_whole(table: QTableWidget) -> list[str]:

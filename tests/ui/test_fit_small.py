@@ -4,14 +4,13 @@ Accounts table and the offline review stay inside the screen; what does not fit 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from tests.ui.conftest_therapy import connect, fill_with_morphine, make_state
+from tests.ui.conftest_therapy import make_state
 from tests.ui.test_visit_fit import shown_whole
 from ui.app_state import AppState
 from ui.main_window import MainWindow
@@ -22,12 +21,8 @@ SCALE2_ON_1024 = (512, 384)
 
 
 @pytest.fixture
-def state(tmp_path: Path, qtbot: QtBot) -> Iterator[AppState]:
-    s = make_state(tmp_path)
-    connect(qtbot, s)
-    fill_with_morphine(qtbot, s)
-    yield s
-    s.shutdown()
+def state(filled_state: AppState) -> AppState:
+    return filled_state
 
 
 def _window(qtbot: QtBot, state: AppState, size: tuple[int, int]) -> MainWindow:

@@ -3,15 +3,12 @@ Send button, the % change, the banners and the step table are on screen, not scr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
-from tests.ui.conftest_therapy import connect, fill_with_morphine, flex_rx, make_state
+from tests.ui.conftest_therapy import flex_rx
 from ui.app_state import AppState
 from ui.confirm.dialog import ConfirmDialog
 from ui.main_window import MainWindow
@@ -25,12 +22,8 @@ SIZES = [(1024, 768), (1366, 768), SCALE2_ON_1024]
 
 
 @pytest.fixture
-def state(tmp_path: Path, qtbot: QtBot) -> Iterator[AppState]:
-    s = make_state(tmp_path)
-    connect(qtbot, s)
-    fill_with_morphine(qtbot, s)
-    yield s
-    s.shutdown()
+def state(filled_state: AppState) -> AppState:
+    return filled_state
 
 
 def shown_whole(widget: QWidget, top: QWidget) -> bool:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,10 +13,7 @@ from pytestqt.qtbot import QtBot
 from programmer.session.pump_session import ProgramResult
 from tests.ui.conftest_therapy import (
     DOC_PW,
-    connect,
-    fill_with_morphine,
     flex_rx,
-    make_state,
     read_pump_therapy,
 )
 from ui.app_state import AppState
@@ -30,12 +25,8 @@ SMALL = flex_rx(("00:00", "1 mg/day"), ("07:00", "1.1 mg/day"), ("22:00", "0.9 m
 
 
 @pytest.fixture
-def state(tmp_path: Path, qtbot: QtBot) -> Iterator[AppState]:
-    s = make_state(tmp_path)
-    connect(qtbot, s)
-    fill_with_morphine(qtbot, s)
-    yield s
-    s.shutdown()
+def state(filled_state: AppState) -> AppState:
+    return filled_state
 
 
 def _open(qtbot: QtBot, state: AppState, rx: dict[str, Any]) -> ConfirmDialog:

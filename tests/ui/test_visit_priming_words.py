@@ -4,16 +4,13 @@ and no screen that shows a finding shows the library's source keys."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from PySide6.QtWidgets import QLabel, QListWidget
 from pytestqt.qtbot import QtBot
 
 from programmer.drugs import default_library
 from programmer.formatting import mass_text
-from tests.ui.conftest_therapy import connect, fill_with_morphine, flex_rx, make_state
+from tests.ui.conftest_therapy import flex_rx
 from ui.app_state import AppState
 from ui.confirm.dialog import ConfirmDialog
 from ui.numbers import significant
@@ -26,12 +23,8 @@ CODE_WORDS = ("fluid_path", "new-pump", "new-catheter", "emptied-and-aspirated")
 
 
 @pytest.fixture
-def state(tmp_path: Path, qtbot: QtBot) -> Iterator[AppState]:
-    s = make_state(tmp_path)
-    connect(qtbot, s)
-    fill_with_morphine(qtbot, s)  # morphine 10 mg/mL
-    yield s
-    s.shutdown()
+def state(filled_state: AppState) -> AppState:
+    return filled_state  # morphine 10 mg/mL
 
 
 @pytest.fixture

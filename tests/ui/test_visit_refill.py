@@ -3,7 +3,6 @@ drugs from the library, a unit slip typed again, per-finding reasons, a fresh st
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -21,12 +20,8 @@ pytestmark = pytest.mark.gui
 
 
 @pytest.fixture
-def state(tmp_path: Path, qtbot: QtBot) -> Iterator[AppState]:
-    s = make_state(tmp_path)
-    connect(qtbot, s)
-    fill_with_morphine(qtbot, s)  # morphine 10 mg/mL, 1 mg/day, 20 mL in the reservoir
-    yield s
-    s.shutdown()
+def state(filled_state: AppState) -> AppState:
+    return filled_state  # morphine 10 mg/mL, 1 mg/day, 20 mL in the reservoir
 
 
 @pytest.fixture

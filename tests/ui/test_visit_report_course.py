@@ -3,15 +3,12 @@ and the replacement listed; a pump of no patient reports as before."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
 
 from programmer.patients.registry import Patients, PumpSpec
-from tests.ui.conftest_therapy import connect, fill_with_morphine, make_state
 from ui.app_state import AppState
 from ui.refill.wizard import CONFIRM, RefillPage
 
@@ -19,12 +16,8 @@ pytestmark = pytest.mark.gui
 
 
 @pytest.fixture
-def state(tmp_path: Path, qtbot: QtBot) -> Iterator[AppState]:
-    s = make_state(tmp_path)
-    connect(qtbot, s)
-    fill_with_morphine(qtbot, s)
-    yield s
-    s.shutdown()
+def state(filled_state: AppState) -> AppState:
+    return filled_state
 
 
 def _report(qtbot: QtBot, state: AppState) -> str:

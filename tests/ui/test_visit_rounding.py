@@ -4,14 +4,13 @@ significant figures), the exact stored value one hover away."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from tests.ui.conftest_therapy import connect, fill_with_morphine, make_state
+from tests.ui.conftest_therapy import make_state
 from ui.app_state import AppState
 from ui.numbers import rounded_text
 from ui.refill.wizard import CONFIRM, RefillPage
@@ -31,12 +30,8 @@ def test_rounded_text_rounds_only_long_decimals() -> None:
 
 
 @pytest.fixture
-def state(tmp_path: Path, qtbot: QtBot) -> Iterator[AppState]:
-    s = make_state(tmp_path)
-    connect(qtbot, s)
-    fill_with_morphine(qtbot, s)
-    yield s
-    s.shutdown()
+def state(filled_state: AppState) -> AppState:
+    return filled_state
 
 
 @pytest.mark.gui

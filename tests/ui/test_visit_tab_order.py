@@ -4,7 +4,6 @@ and of the confirm. (Enter in the confirm's password never sends: test_visit_out
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
-from tests.ui.conftest_therapy import connect, fill_with_morphine, flex_rx, make_state
+from tests.ui.conftest_therapy import flex_rx, make_state
 from ui.app_state import AppState
 from ui.confirm.dialog import ConfirmDialog
 from ui.main_window import MainWindow
@@ -25,12 +24,8 @@ pytestmark = pytest.mark.gui
 
 
 @pytest.fixture
-def state(tmp_path: Path, qtbot: QtBot) -> Iterator[AppState]:
-    s = make_state(tmp_path)
-    connect(qtbot, s)
-    fill_with_morphine(qtbot, s)
-    yield s
-    s.shutdown()
+def state(filled_state: AppState) -> AppState:
+    return filled_state
 
 
 def _focused() -> QWidget | None:
